@@ -1,0 +1,148 @@
+//! Prefixed, sortable identifiers (`app_…`, `apl_…`, `cust_…`, `aff_…`, `key_…`).
+//!
+//! New ids are a ULID behind the prefix, so they sort by creation time; that is what
+//! makes "newest first" a plain key-order query. Parsing accepts any id with the
+//! right prefix and a short, URL-safe tail, because ids also arrive from clients in
+//! paths and bodies and an unknown-but-well-formed id is "not found", not "invalid".
+
+use crate::FieldError;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::fmt;
+
+const MAX_TAIL_LEN: usize = 64;
+
+macro_rules! prefixed_id {
+    ($(#[$doc:meta])* $name:ident, $prefix:literal) => {
+        $(#[$doc])*
+        #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(String);
+
+        impl $name {
+            pub const PREFIX: &'static str = $prefix;
+
+            /// A fresh id, sortable by creation time.
+            pub fn generate() -> Self {
+                Self(format!("{}_{}", $prefix, ulid::Ulid::generate()))
+            }
+
+            /// Accepts `<prefix>_<tail>` where the tail is 1–64 ASCII letters, digits,
+            /// `-` or `_`.
+            pub fn parse(field: &'static str, raw: &str) -> Result<Self, FieldError> {
+                if is_valid(raw, $prefix) {
+                    Ok(Self(raw.to_owned()))
+                } else {
+                    Err(FieldError::new(
+                        field,
+                        format!("must look like {}_… (letters, digits, '-' or '_')", $prefix),
+                    ))
+                }
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(&self.0)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let raw = String::deserialize(d)?;
+                Self::parse(stringify!($name), &raw).map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
+fn is_valid(raw: &str, prefix: &str) -> bool {
+    let Some(tail) = raw
+        .strip_prefix(prefix)
+        .and_then(|rest| rest.strip_prefix('_'))
+    else {
+        return false;
+    };
+    !tail.is_empty()
+        && tail.len() <= MAX_TAIL_LEN
+        && tail
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+prefixed_id!(
+    /// A tenant: every record belongs to exactly one app.
+    AppId, "app"
+);
+prefixed_id!(
+    /// A partner application.
+    ApplicationId, "apl"
+);
+prefixed_id!(
+    /// A customer account of an app.
+    CustomerId, "cust"
+);
+prefixed_id!(
+    /// A partner (affiliate) record.
+    AffiliateId, "aff"
+);
+prefixed_id!(
+    /// An API key's public identifier (never the secret).
+    ApiKeyId, "key"
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_ids_carry_their_prefix_and_parse_back() {
+        let id = ApplicationId::generate();
+        assert!(id.as_str().starts_with("apl_"));
+        assert_eq!(ApplicationId::parse("id", id.as_str()), Ok(id));
+    }
+
+    #[test]
+    fn generated_ids_sort_by_creation_time() {
+        let first = AppId::generate();
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        let second = AppId::generate();
+        assert!(first < second);
+    }
+
+    #[test]
+    fn seed_style_customer_ids_are_well_formed() {
+        assert!(CustomerId::parse("id", "cust_123").is_ok());
+    }
+
+    #[test]
+    fn wrong_prefix_empty_tail_and_unsafe_characters_are_refused() {
+        for raw in [
+            "app_123",
+            "cust_",
+            "cust",
+            "cust_12#3",
+            "cust_a/b",
+            "",
+            "cust_ 1",
+        ] {
+            assert!(CustomerId::parse("id", raw).is_err(), "{raw:?} accepted");
+        }
+        let long = format!("cust_{}", "a".repeat(65));
+        assert!(CustomerId::parse("id", &long).is_err());
+    }
+}

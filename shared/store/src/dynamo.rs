@@ -1,0 +1,499 @@
+//! The DynamoDB backend: the Table interface as DynamoDB expressions.
+//!
+//! Items convert to attribute values with `serde_dynamo`; conditions and updates
+//! become expressions with placeholder names and values (never user text spliced
+//! into an expression). `create_table` builds the table `template.yaml` declares.
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete, GlobalSecondaryIndex,
+    KeySchemaElement, KeyType, Projection, ProjectionType, Put, ScalarAttributeType,
+    TimeToLiveSpecification, TransactWriteItem, Update as DynamoUpdate,
+};
+use std::collections::HashMap;
+
+use crate::keys::{SCHEMA, attr};
+use crate::table::{
+    Condition, Index, Item, Key, Page, Query, SortKey, StoreError, StoreResult, Table, Update,
+    WriteOp,
+};
+
+type AttributeMap = HashMap<String, AttributeValue>;
+
+#[derive(Debug, Clone)]
+pub struct DynamoTable {
+    client: Client,
+    table: String,
+}
+
+impl DynamoTable {
+    /// Wraps a client built once per cold start.
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    pub fn table_name(&self) -> &str {
+        &self.table
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+}
+
+/// Expression text plus the placeholders it uses.
+#[derive(Default)]
+struct Expr {
+    names: HashMap<String, String>,
+    values: AttributeMap,
+}
+
+impl Expr {
+    fn name(&mut self, attribute: &str) -> String {
+        let placeholder = format!("#n{}", self.names.len());
+        self.names.insert(placeholder.clone(), attribute.to_owned());
+        placeholder
+    }
+
+    fn value(&mut self, value: AttributeValue) -> String {
+        let placeholder = format!(":v{}", self.values.len());
+        self.values.insert(placeholder.clone(), value);
+        placeholder
+    }
+
+    fn condition(&mut self, condition: &Condition) -> StoreResult<String> {
+        Ok(match condition {
+            Condition::NotExists => format!("attribute_not_exists({})", self.name(attr::PK)),
+            Condition::Exists => format!("attribute_exists({})", self.name(attr::PK)),
+            Condition::Equals(attribute, value) => {
+                let n = self.name(attribute);
+                let v = self.value(to_attribute(value)?);
+                format!("{n} = {v}")
+            }
+        })
+    }
+
+    fn update(&mut self, update: &Update) -> StoreResult<String> {
+        let mut clauses = Vec::new();
+        if !update.set.is_empty() {
+            let mut sets = Vec::new();
+            for (attribute, value) in &update.set {
+                if attribute == attr::PK || attribute == attr::SK {
+                    return Err(StoreError::Invalid(
+                        "an update cannot change the primary key".into(),
+                    ));
+                }
+                let n = self.name(attribute);
+                let v = self.value(to_attribute(value)?);
+                sets.push(format!("{n} = {v}"));
+            }
+            clauses.push(format!("SET {}", sets.join(", ")));
+        }
+        if !update.remove.is_empty() {
+            let removes: Vec<String> = update.remove.iter().map(|a| self.name(a)).collect();
+            clauses.push(format!("REMOVE {}", removes.join(", ")));
+        }
+        if !update.add.is_empty() {
+            let mut adds = Vec::new();
+            for (attribute, delta) in &update.add {
+                let n = self.name(attribute);
+                let v = self.value(AttributeValue::N(delta.to_string()));
+                adds.push(format!("{n} {v}"));
+            }
+            clauses.push(format!("ADD {}", adds.join(", ")));
+        }
+        if clauses.is_empty() {
+            return Err(StoreError::Invalid(
+                "an update must change something".into(),
+            ));
+        }
+        Ok(clauses.join(" "))
+    }
+
+    fn names(&self) -> Option<HashMap<String, String>> {
+        (!self.names.is_empty()).then(|| self.names.clone())
+    }
+
+    fn values(&self) -> Option<AttributeMap> {
+        (!self.values.is_empty()).then(|| self.values.clone())
+    }
+}
+
+fn to_attribute(value: &serde_json::Value) -> StoreResult<AttributeValue> {
+    serde_dynamo::to_attribute_value(value).map_err(StoreError::backend)
+}
+
+fn to_attributes(item: &Item) -> StoreResult<AttributeMap> {
+    serde_dynamo::to_item(item).map_err(StoreError::backend)
+}
+
+fn from_attributes(map: AttributeMap) -> StoreResult<Item> {
+    serde_dynamo::from_item(map).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn key_attributes(key: &Key) -> AttributeMap {
+    HashMap::from([
+        (attr::PK.to_owned(), AttributeValue::S(key.pk.clone())),
+        (attr::SK.to_owned(), AttributeValue::S(key.sk.clone())),
+    ])
+}
+
+impl DynamoTable {
+    fn transact_item(&self, op: &WriteOp) -> StoreResult<TransactWriteItem> {
+        let mut expr = Expr::default();
+        let item = match op {
+            WriteOp::Put { item, condition } => {
+                let condition = condition.as_ref().map(|c| expr.condition(c)).transpose()?;
+                let put = Put::builder()
+                    .table_name(&self.table)
+                    .set_item(Some(to_attributes(item)?))
+                    .set_condition_expression(condition)
+                    .set_expression_attribute_names(expr.names())
+                    .set_expression_attribute_values(expr.values())
+                    .build()
+                    .map_err(StoreError::backend)?;
+                TransactWriteItem::builder().put(put).build()
+            }
+            WriteOp::Update {
+                key,
+                update,
+                condition,
+            } => {
+                let update_expr = expr.update(update)?;
+                let condition = condition.as_ref().map(|c| expr.condition(c)).transpose()?;
+                let update = DynamoUpdate::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(key_attributes(key)))
+                    .update_expression(update_expr)
+                    .set_condition_expression(condition)
+                    .set_expression_attribute_names(expr.names())
+                    .set_expression_attribute_values(expr.values())
+                    .build()
+                    .map_err(StoreError::backend)?;
+                TransactWriteItem::builder().update(update).build()
+            }
+            WriteOp::Delete { key, condition } => {
+                let condition = condition.as_ref().map(|c| expr.condition(c)).transpose()?;
+                let delete = Delete::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(key_attributes(key)))
+                    .set_condition_expression(condition)
+                    .set_expression_attribute_names(expr.names())
+                    .set_expression_attribute_values(expr.values())
+                    .build()
+                    .map_err(StoreError::backend)?;
+                TransactWriteItem::builder().delete(delete).build()
+            }
+            WriteOp::Check { key, condition } => {
+                let condition = expr.condition(condition)?;
+                let check = ConditionCheck::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(key_attributes(key)))
+                    .condition_expression(condition)
+                    .set_expression_attribute_names(expr.names())
+                    .set_expression_attribute_values(expr.values())
+                    .build()
+                    .map_err(StoreError::backend)?;
+                TransactWriteItem::builder().condition_check(check).build()
+            }
+        };
+        Ok(item)
+    }
+}
+
+/// Whether an SDK error is DynamoDB saying a condition did not hold.
+fn is_condition_failure<E>(err: &SdkError<E>) -> bool
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
+{
+    err.as_service_error()
+        .and_then(|e| e.code())
+        .is_some_and(|code| code == "ConditionalCheckFailedException")
+}
+
+#[async_trait]
+impl Table for DynamoTable {
+    async fn get(&self, key: &Key, consistent: bool) -> StoreResult<Option<Item>> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key_attributes(key)))
+            .consistent_read(consistent)
+            .send()
+            .await
+            .map_err(StoreError::backend)?;
+        output.item.map(from_attributes).transpose()
+    }
+
+    async fn write(&self, op: WriteOp) -> StoreResult<Option<Item>> {
+        let mut expr = Expr::default();
+        match op {
+            WriteOp::Put { item, condition } => {
+                let condition = condition.as_ref().map(|c| expr.condition(c)).transpose()?;
+                self.client
+                    .put_item()
+                    .table_name(&self.table)
+                    .set_item(Some(to_attributes(&item)?))
+                    .set_condition_expression(condition)
+                    .set_expression_attribute_names(expr.names())
+                    .set_expression_attribute_values(expr.values())
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        if is_condition_failure(&e) {
+                            StoreError::ConditionFailed { index: 0 }
+                        } else {
+                            StoreError::backend(e)
+                        }
+                    })?;
+                Ok(Some(item))
+            }
+            WriteOp::Update {
+                key,
+                update,
+                condition,
+            } => {
+                let update_expr = expr.update(&update)?;
+                let condition = condition.as_ref().map(|c| expr.condition(c)).transpose()?;
+                let output = self
+                    .client
+                    .update_item()
+                    .table_name(&self.table)
+                    .set_key(Some(key_attributes(&key)))
+                    .update_expression(update_expr)
+                    .set_condition_expression(condition)
+                    .set_expression_attribute_names(expr.names())
+                    .set_expression_attribute_values(expr.values())
+                    .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        if is_condition_failure(&e) {
+                            StoreError::ConditionFailed { index: 0 }
+                        } else {
+                            StoreError::backend(e)
+                        }
+                    })?;
+                output.attributes.map(from_attributes).transpose()
+            }
+            WriteOp::Delete { key, condition } => {
+                let condition = condition.as_ref().map(|c| expr.condition(c)).transpose()?;
+                self.client
+                    .delete_item()
+                    .table_name(&self.table)
+                    .set_key(Some(key_attributes(&key)))
+                    .set_condition_expression(condition)
+                    .set_expression_attribute_names(expr.names())
+                    .set_expression_attribute_values(expr.values())
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        if is_condition_failure(&e) {
+                            StoreError::ConditionFailed { index: 0 }
+                        } else {
+                            StoreError::backend(e)
+                        }
+                    })?;
+                Ok(None)
+            }
+            WriteOp::Check { .. } => Err(StoreError::Invalid(
+                "a condition check is only valid in a transaction".into(),
+            )),
+        }
+    }
+
+    async fn transact(&self, ops: Vec<WriteOp>) -> StoreResult<()> {
+        crate::sqlite::check_distinct_keys(&ops)?;
+        let items = ops
+            .iter()
+            .map(|op| self.transact_item(op))
+            .collect::<StoreResult<Vec<_>>>()?;
+        let result = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err) => Err(map_transaction_error(err)),
+        }
+    }
+
+    async fn query(&self, query: &Query) -> StoreResult<Page> {
+        let (index_name, pk_attr, sk_attr) = match query.index {
+            Index::Primary => (None, attr::PK, attr::SK),
+            Index::Gsi1 => (
+                Some(SCHEMA.global_indexes[0].0),
+                attr::GSI1_PK,
+                attr::GSI1_SK,
+            ),
+            Index::Gsi2 => (
+                Some(SCHEMA.global_indexes[1].0),
+                attr::GSI2_PK,
+                attr::GSI2_SK,
+            ),
+        };
+        let mut expr = Expr::default();
+        let pk_name = expr.name(pk_attr);
+        let pk_value = expr.value(AttributeValue::S(query.partition.clone()));
+        let mut key_condition = format!("{pk_name} = {pk_value}");
+        match &query.sort {
+            SortKey::Any => {}
+            SortKey::BeginsWith(prefix) => {
+                let n = expr.name(sk_attr);
+                let v = expr.value(AttributeValue::S(prefix.clone()));
+                key_condition.push_str(&format!(" AND begins_with({n}, {v})"));
+            }
+            SortKey::Between(low, high) => {
+                let n = expr.name(sk_attr);
+                let lo = expr.value(AttributeValue::S(low.clone()));
+                let hi = expr.value(AttributeValue::S(high.clone()));
+                key_condition.push_str(&format!(" AND {n} BETWEEN {lo} AND {hi}"));
+            }
+        }
+        let start_key = match &query.cursor {
+            Some(cursor) => Some(
+                crate::cursor::decode(query, cursor)?
+                    .into_iter()
+                    .map(|(k, v)| (k, AttributeValue::S(v)))
+                    .collect::<AttributeMap>(),
+            ),
+            None => None,
+        };
+        let limit = i32::try_from(query.limit.max(1)).unwrap_or(i32::MAX);
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .set_index_name(index_name.map(str::to_owned))
+            .key_condition_expression(key_condition)
+            .set_expression_attribute_names(expr.names())
+            .set_expression_attribute_values(expr.values())
+            .scan_index_forward(!query.descending)
+            .limit(limit)
+            .set_exclusive_start_key(start_key)
+            .send()
+            .await
+            .map_err(StoreError::backend)?;
+        let items = output
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(from_attributes)
+            .collect::<StoreResult<Vec<_>>>()?;
+        let cursor = match (output.last_evaluated_key, items.last()) {
+            (Some(_), Some(last)) => Some(crate::cursor::encode(query, last)?),
+            _ => None,
+        };
+        Ok(Page { items, cursor })
+    }
+}
+
+fn map_transaction_error(err: SdkError<TransactWriteItemsError>) -> StoreError {
+    if let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
+        err.as_service_error()
+    {
+        let reasons = cancelled.cancellation_reasons();
+        if let Some(index) = reasons
+            .iter()
+            .position(|r| r.code() == Some("ConditionalCheckFailed"))
+        {
+            return StoreError::ConditionFailed { index };
+        }
+        if reasons
+            .iter()
+            .any(|r| r.code() == Some("TransactionConflict"))
+        {
+            return StoreError::Conflict;
+        }
+    }
+    if let Some(TransactWriteItemsError::TransactionInProgressException(_)) = err.as_service_error()
+    {
+        return StoreError::Conflict;
+    }
+    StoreError::backend(err)
+}
+
+/// Creates the table as `template.yaml` declares it (on-demand, two GSIs with
+/// projection ALL, TTL on `ttl`). An existing table is left as it is.
+pub async fn create_table(client: &Client, table: &str) -> StoreResult<()> {
+    let string_attr = |name: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(name)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .map_err(StoreError::backend)
+    };
+    let key = |name: &str, kind: KeyType| {
+        KeySchemaElement::builder()
+            .attribute_name(name)
+            .key_type(kind)
+            .build()
+            .map_err(StoreError::backend)
+    };
+    let mut definitions = vec![
+        string_attr(SCHEMA.partition_key)?,
+        string_attr(SCHEMA.sort_key)?,
+    ];
+    let mut indexes = Vec::new();
+    for (name, pk, sk) in SCHEMA.global_indexes {
+        definitions.push(string_attr(pk)?);
+        definitions.push(string_attr(sk)?);
+        indexes.push(
+            GlobalSecondaryIndex::builder()
+                .index_name(name)
+                .key_schema(key(pk, KeyType::Hash)?)
+                .key_schema(key(sk, KeyType::Range)?)
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::All)
+                        .build(),
+                )
+                .build()
+                .map_err(StoreError::backend)?,
+        );
+    }
+    let created = client
+        .create_table()
+        .table_name(table)
+        .billing_mode(BillingMode::PayPerRequest)
+        .set_attribute_definitions(Some(definitions))
+        .key_schema(key(SCHEMA.partition_key, KeyType::Hash)?)
+        .key_schema(key(SCHEMA.sort_key, KeyType::Range)?)
+        .set_global_secondary_indexes(Some(indexes))
+        .send()
+        .await;
+    match created {
+        Ok(_) => {}
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_resource_in_use_exception()) =>
+        {
+            return Ok(());
+        }
+        Err(err) => return Err(StoreError::backend(err)),
+    }
+    client
+        .update_time_to_live()
+        .table_name(table)
+        .time_to_live_specification(
+            TimeToLiveSpecification::builder()
+                .attribute_name(SCHEMA.ttl_attribute)
+                .enabled(true)
+                .build()
+                .map_err(StoreError::backend)?,
+        )
+        .send()
+        .await
+        .map_err(StoreError::backend)?;
+    Ok(())
+}

@@ -1,0 +1,164 @@
+//! The whole table layout, readable in one place.
+//!
+//! One DynamoDB table holds every entity. Each item has `pk`/`sk`, an entity type
+//! attribute `type`, and, when it must be listed, `gsi1pk`/`gsi1sk` and/or
+//! `gsi2pk`/`gsi2sk`. Tenant ids lead every app-scoped key, and each entity lives in a
+//! partition of its own (`APP#<app>#APL#<id>`), so no app-wide partition takes
+//! per-request traffic; app-wide listings go through the sparse GSIs.
+//!
+//! | pk                                 | sk            | type                | gsi1pk / gsi1sk                      | gsi2pk / gsi2sk         |
+//! |------------------------------------|---------------|---------------------|--------------------------------------|-------------------------|
+//! | `APP#<app>`                        | `APP`         | `app`               | `APPS` / `<appId>`                   |                         |
+//! | `APP#<app>`                        | `SETTINGS`    | `settings`          |                                      |                         |
+//! | `APIKEY#<sha256>`                  | `APIKEY`      | `api_key`           | `APP#<app>#APIKEYS` / `<keyId>`      |                         |
+//! | `APP#<app>#APL#<aplId>`            | `APPLICATION` | `application`       | `APP#<app>#APLS#<status>` / `<aplId>`| `APP#<app>#APLS` / `<aplId>` |
+//! | `APP#<app>#APLEMAIL#<email>`       | `APPLICATION` | `application_email` | (copy of the application: status by email is one read) |  |
+//! | `APP#<app>#CUST#<custId>`          | `CUSTOMER`    | `customer`          |                                      |                         |
+//! | `APP#<app>#CUSTEMAIL#<email>`      | `CUSTOMER`    | `customer_email`    |                                      |                         |
+//! | `APP#<app>#CUST#<custId>`          | `AFFILIATE`   | `affiliate`         | `APP#<app>#AFFS` / `<affId>`         |                         |
+//! | `APP#<app>#CODE#<CODE>`            | `CODE`        | `code`              |                                      |                         |
+//!
+//! Marker items (`APLEMAIL`, `CUSTEMAIL`, `CODE`) enforce uniqueness: they are written
+//! with a not-exists condition in the same transaction as the entity they guard.
+
+use partner_domain::records::ApplicationStatus;
+use partner_domain::{AppId, ApplicationId, CustomerId, Email, ReferralCode};
+
+use crate::Key;
+
+/// Attribute names shared by every item.
+pub mod attr {
+    pub const PK: &str = "pk";
+    pub const SK: &str = "sk";
+    pub const GSI1_PK: &str = "gsi1pk";
+    pub const GSI1_SK: &str = "gsi1sk";
+    pub const GSI2_PK: &str = "gsi2pk";
+    pub const GSI2_SK: &str = "gsi2sk";
+    /// The entity type of an item, for humans reading the table and for exports.
+    pub const TYPE: &str = "type";
+    /// Epoch seconds after which DynamoDB may delete the item (time to live).
+    pub const TTL: &str = "ttl";
+    /// Every key attribute, in the order a cursor records them.
+    pub const KEYS: [&str; 6] = [PK, SK, GSI1_PK, GSI1_SK, GSI2_PK, GSI2_SK];
+}
+
+/// What the table looks like; `dynamo::create_table`, the SQLite schema and
+/// `template.yaml` all follow this (a test compares the template with it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TableSchema {
+    pub partition_key: &'static str,
+    pub sort_key: &'static str,
+    /// (index name, partition key attribute, sort key attribute); projection ALL.
+    pub global_indexes: [(&'static str, &'static str, &'static str); 2],
+    pub ttl_attribute: &'static str,
+}
+
+pub const SCHEMA: TableSchema = TableSchema {
+    partition_key: attr::PK,
+    sort_key: attr::SK,
+    global_indexes: [
+        ("gsi1", attr::GSI1_PK, attr::GSI1_SK),
+        ("gsi2", attr::GSI2_PK, attr::GSI2_SK),
+    ],
+    ttl_attribute: attr::TTL,
+};
+
+/// Entity type values of the `type` attribute.
+pub mod entity {
+    pub const APP: &str = "app";
+    pub const SETTINGS: &str = "settings";
+    pub const API_KEY: &str = "api_key";
+    pub const APPLICATION: &str = "application";
+    pub const APPLICATION_EMAIL: &str = "application_email";
+    pub const CUSTOMER: &str = "customer";
+    pub const CUSTOMER_EMAIL: &str = "customer_email";
+    pub const AFFILIATE: &str = "affiliate";
+    pub const CODE: &str = "code";
+}
+
+/// The GSI1 partition listing every app (apps are few and rarely written).
+pub const ALL_APPS: &str = "APPS";
+
+pub fn app(app: &AppId) -> Key {
+    Key::new(format!("APP#{app}"), "APP")
+}
+
+pub fn settings(app: &AppId) -> Key {
+    Key::new(format!("APP#{app}"), "SETTINGS")
+}
+
+/// API keys are found by the hash of the presented secret, with no app in hand yet.
+pub fn api_key(hash_hex: &str) -> Key {
+    Key::new(format!("APIKEY#{hash_hex}"), "APIKEY")
+}
+
+pub fn api_keys_of_app(app: &AppId) -> String {
+    format!("APP#{app}#APIKEYS")
+}
+
+pub fn application(app: &AppId, id: &ApplicationId) -> Key {
+    Key::new(format!("APP#{app}#APL#{id}"), "APPLICATION")
+}
+
+pub fn application_by_email(app: &AppId, email: &Email) -> Key {
+    Key::new(format!("APP#{app}#APLEMAIL#{email}"), "APPLICATION")
+}
+
+pub fn applications_with_status(app: &AppId, status: ApplicationStatus) -> String {
+    format!("APP#{app}#APLS#{}", status.as_str())
+}
+
+pub fn applications_of_app(app: &AppId) -> String {
+    format!("APP#{app}#APLS")
+}
+
+pub fn customer(app: &AppId, id: &CustomerId) -> Key {
+    Key::new(format!("APP#{app}#CUST#{id}"), "CUSTOMER")
+}
+
+pub fn customer_by_email(app: &AppId, email: &Email) -> Key {
+    Key::new(format!("APP#{app}#CUSTEMAIL#{email}"), "CUSTOMER")
+}
+
+/// The partner record lives beside its customer, so by-customer is one read.
+pub fn affiliate_of_customer(app: &AppId, customer: &CustomerId) -> Key {
+    Key::new(format!("APP#{app}#CUST#{customer}"), "AFFILIATE")
+}
+
+pub fn affiliates_of_app(app: &AppId) -> String {
+    format!("APP#{app}#AFFS")
+}
+
+pub fn referral_code(app: &AppId, code: &ReferralCode) -> Key {
+    Key::new(format!("APP#{app}#CODE#{}", code.canonical()), "CODE")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn code_markers_ignore_case() {
+        let app = AppId::generate();
+        let lower = ReferralCode::parse("code", "jane20").unwrap();
+        let upper = ReferralCode::parse("code", "JANE20").unwrap();
+        assert_eq!(referral_code(&app, &lower), referral_code(&app, &upper));
+    }
+
+    #[test]
+    fn every_app_scoped_key_leads_with_its_app() {
+        let app = AppId::generate();
+        let email = Email::parse("email", "a@b.co").unwrap();
+        let keys = [
+            settings(&app),
+            application(&app, &ApplicationId::generate()),
+            application_by_email(&app, &email),
+            customer(&app, &CustomerId::generate()),
+            customer_by_email(&app, &email),
+            affiliate_of_customer(&app, &CustomerId::generate()),
+        ];
+        for key in keys {
+            assert!(key.pk.starts_with(&format!("APP#{app}")), "{key:?}");
+        }
+    }
+}

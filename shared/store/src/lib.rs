@@ -1,0 +1,141 @@
+//! The single-table store.
+//!
+//! [`Table`] is the small interface both backends implement (DynamoDB in
+//! [`dynamo`], embedded SQLite in [`sqlite`]); [`Store`] wraps one and counts every
+//! round trip so tests can hold each endpoint to its budget; the typed repositories
+//! in [`repo`] are written once on top. The table layout lives in [`keys`].
+
+pub mod cursor;
+pub mod dynamo;
+pub mod keys;
+pub mod repo;
+pub mod sqlite;
+pub mod table;
+pub mod testing;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+pub use table::{
+    Condition, Index, Item, Key, Page, Query, SortKey, StoreError, StoreResult, Table, Update,
+    WriteOp,
+};
+
+/// Store round trips made so far, by kind.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Calls {
+    pub gets: u64,
+    pub writes: u64,
+    pub transactions: u64,
+    pub queries: u64,
+}
+
+impl Calls {
+    pub fn total(&self) -> u64 {
+        self.gets + self.writes + self.transactions + self.queries
+    }
+
+    /// The calls made between `earlier` and `self`.
+    pub fn since(&self, earlier: Calls) -> Calls {
+        Calls {
+            gets: self.gets - earlier.gets,
+            writes: self.writes - earlier.writes,
+            transactions: self.transactions - earlier.transactions,
+            queries: self.queries - earlier.queries,
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct CallCounter {
+    gets: AtomicU64,
+    writes: AtomicU64,
+    transactions: AtomicU64,
+    queries: AtomicU64,
+}
+
+/// How often a transaction that lost a race to another one is retried.
+const CONFLICT_RETRIES: u32 = 3;
+
+/// A table plus its round-trip counters. Cheap to clone; build one per process.
+#[derive(Debug, Clone)]
+pub struct Store {
+    table: Arc<dyn Table>,
+    calls: Arc<CallCounter>,
+}
+
+impl Store {
+    pub fn new(table: impl Table + 'static) -> Self {
+        Self::from_arc(Arc::new(table))
+    }
+
+    pub fn from_arc(table: Arc<dyn Table>) -> Self {
+        Self {
+            table,
+            calls: Arc::default(),
+        }
+    }
+
+    /// An empty in-memory embedded store.
+    pub fn memory() -> StoreResult<Self> {
+        Ok(Self::new(sqlite::SqliteTable::memory()?))
+    }
+
+    /// The embedded store in the SQLite file at `path` (created if missing).
+    pub fn sqlite(path: &Path) -> StoreResult<Self> {
+        Ok(Self::new(sqlite::SqliteTable::open(path)?))
+    }
+
+    /// DynamoDB through a client built once per cold start.
+    pub fn dynamodb(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
+        Self::new(dynamo::DynamoTable::new(client, table))
+    }
+
+    /// The round trips made through this store (and its clones) so far.
+    pub fn calls(&self) -> Calls {
+        Calls {
+            gets: self.calls.gets.load(Ordering::Relaxed),
+            writes: self.calls.writes.load(Ordering::Relaxed),
+            transactions: self.calls.transactions.load(Ordering::Relaxed),
+            queries: self.calls.queries.load(Ordering::Relaxed),
+        }
+    }
+
+    pub async fn get(&self, key: &Key, consistent: bool) -> StoreResult<Option<Item>> {
+        self.calls.gets.fetch_add(1, Ordering::Relaxed);
+        self.table.get(key, consistent).await
+    }
+
+    pub async fn write(&self, op: WriteOp) -> StoreResult<Option<Item>> {
+        self.calls.writes.fetch_add(1, Ordering::Relaxed);
+        self.table.write(op).await
+    }
+
+    /// An all-or-nothing write. A transaction that collided with a concurrent one on
+    /// the same items (DynamoDB's `TransactionConflict`) is retried with a short,
+    /// jittered pause; the retry then sees the winner's writes and its conditions
+    /// decide. Every attempt counts as a round trip.
+    pub async fn transact(&self, ops: Vec<WriteOp>) -> StoreResult<()> {
+        let mut attempt = 0;
+        loop {
+            self.calls.transactions.fetch_add(1, Ordering::Relaxed);
+            match self.table.transact(ops.clone()).await {
+                Err(StoreError::Conflict) if attempt < CONFLICT_RETRIES => {
+                    attempt += 1;
+                    let mut jitter = [0u8; 1];
+                    partner_domain::random_bytes(&mut jitter);
+                    let pause = 10 * u64::from(attempt) + u64::from(jitter[0] % 20);
+                    tokio::time::sleep(Duration::from_millis(pause)).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    pub async fn query(&self, query: &Query) -> StoreResult<Page> {
+        self.calls.queries.fetch_add(1, Ordering::Relaxed);
+        self.table.query(query).await
+    }
+}

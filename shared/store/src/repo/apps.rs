@@ -1,0 +1,237 @@
+//! Apps (tenants), their program settings and their API keys.
+
+use partner_domain::api_key::{ApiKeyHash, NewApiKey};
+use partner_domain::records::{ApiKeyRecord, App, ProgramSettings};
+use partner_domain::{ApiKeyId, AppId};
+use serde_json::Value;
+
+use super::{from_item, to_item, with_index};
+use crate::keys::{self, attr, entity};
+use crate::{
+    Condition, Index, Key, Query, SortKey, Store, StoreError, StoreResult, Update, WriteOp,
+};
+
+/// Everything `apps create` hands back: the secret is in `api_key` and nowhere else.
+#[derive(Debug)]
+pub struct CreatedApp {
+    pub app: App,
+    pub key: ApiKeyRecord,
+    pub api_key: NewApiKey,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Revoked {
+    Revoked,
+    NotFound,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Apps<'a> {
+    store: &'a Store,
+}
+
+impl Store {
+    pub fn apps(&self) -> Apps<'_> {
+        Apps { store: self }
+    }
+}
+
+impl Apps<'_> {
+    /// Creates an app with default settings and its first API key, atomically.
+    pub async fn create(&self, name: &str) -> StoreResult<CreatedApp> {
+        let app = App {
+            id: AppId::generate(),
+            name: name.to_owned(),
+            created_at: partner_domain::now(),
+        };
+        let app_item = with_index(
+            to_item(&keys::app(&app.id), entity::APP, &app)?,
+            attr::GSI1_PK,
+            attr::GSI1_SK,
+            keys::ALL_APPS.to_owned(),
+            app.id.to_string(),
+        );
+        let settings_item = to_item(
+            &keys::settings(&app.id),
+            entity::SETTINGS,
+            &ProgramSettings::default(),
+        )?;
+        let (key, api_key, key_item) = new_key_item(&app.id, Some("default"))?;
+        self.store
+            .transact(vec![
+                WriteOp::Put {
+                    item: app_item,
+                    condition: Some(Condition::NotExists),
+                },
+                WriteOp::Put {
+                    item: settings_item,
+                    condition: Some(Condition::NotExists),
+                },
+                WriteOp::Put {
+                    item: key_item,
+                    condition: Some(Condition::NotExists),
+                },
+            ])
+            .await?;
+        Ok(CreatedApp { app, key, api_key })
+    }
+
+    pub async fn get(&self, app: &AppId) -> StoreResult<Option<App>> {
+        self.store
+            .get(&keys::app(app), false)
+            .await?
+            .map(from_item)
+            .transpose()
+    }
+
+    /// Every app, oldest first (apps are few; this is for operators).
+    pub async fn list(&self) -> StoreResult<Vec<App>> {
+        let mut query = Query::partition(Index::Gsi1, keys::ALL_APPS);
+        let mut apps = Vec::new();
+        loop {
+            let page = self.store.query(&query).await?;
+            for item in page.items {
+                apps.push(from_item(item)?);
+            }
+            match page.cursor {
+                Some(cursor) => query.cursor = Some(cursor),
+                None => return Ok(apps),
+            }
+        }
+    }
+
+    pub async fn settings(&self, app: &AppId) -> StoreResult<Option<ProgramSettings>> {
+        self.store
+            .get(&keys::settings(app), true)
+            .await?
+            .map(from_item)
+            .transpose()
+    }
+
+    /// Replaces the settings of an existing app.
+    pub async fn put_settings(&self, app: &AppId, settings: &ProgramSettings) -> StoreResult<bool> {
+        let item = to_item(&keys::settings(app), entity::SETTINGS, settings)?;
+        match self
+            .store
+            .write(WriteOp::Put {
+                item,
+                condition: Some(Condition::Exists),
+            })
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(StoreError::ConditionFailed { .. }) => Ok(false),
+            Err(err) => Err(err),
+        }
+    }
+
+    /// Adds an API key to an existing app; `None` if the app does not exist.
+    pub async fn create_api_key(
+        &self,
+        app: &AppId,
+        label: Option<&str>,
+    ) -> StoreResult<Option<(ApiKeyRecord, NewApiKey)>> {
+        let (record, secret, item) = new_key_item(app, label)?;
+        let result = self
+            .store
+            .transact(vec![
+                WriteOp::Check {
+                    key: keys::app(app),
+                    condition: Condition::Exists,
+                },
+                WriteOp::Put {
+                    item,
+                    condition: Some(Condition::NotExists),
+                },
+            ])
+            .await;
+        match result {
+            Ok(()) => Ok(Some((record, secret))),
+            Err(StoreError::ConditionFailed { index: 0 }) => Ok(None),
+            Err(err) => Err(err),
+        }
+    }
+
+    /// The key whose secret hashes to `hash`, revoked or not.
+    pub async fn find_api_key(&self, hash: &ApiKeyHash) -> StoreResult<Option<ApiKeyRecord>> {
+        self.store
+            .get(&keys::api_key(hash.as_str()), false)
+            .await?
+            .map(from_item)
+            .transpose()
+    }
+
+    pub async fn list_api_keys(&self, app: &AppId) -> StoreResult<Vec<ApiKeyRecord>> {
+        let mut query = Query::partition(Index::Gsi1, keys::api_keys_of_app(app));
+        let mut records = Vec::new();
+        loop {
+            let page = self.store.query(&query).await?;
+            for item in page.items {
+                records.push(from_item(item)?);
+            }
+            match page.cursor {
+                Some(cursor) => query.cursor = Some(cursor),
+                None => return Ok(records),
+            }
+        }
+    }
+
+    /// Marks a key revoked. Warm functions may accept it until their key cache
+    /// entry expires (see `API_KEY_CACHE_SECONDS`).
+    pub async fn revoke_api_key(&self, app: &AppId, key_id: &ApiKeyId) -> StoreResult<Revoked> {
+        let mut query = Query::partition(Index::Gsi1, keys::api_keys_of_app(app));
+        query.sort = SortKey::Between(key_id.to_string(), key_id.to_string());
+        let page = self.store.query(&query).await?;
+        let Some(item) = page.items.into_iter().next() else {
+            return Ok(Revoked::NotFound);
+        };
+        let key = crate::sqlite::key_of(&item)?;
+        let mut update = Update::default();
+        update.set.insert(
+            "revokedAt".into(),
+            Value::String(format_time(partner_domain::now())?),
+        );
+        let result = self
+            .store
+            .write(WriteOp::Update {
+                key,
+                update,
+                condition: Some(Condition::Equals("appId", Value::String(app.to_string()))),
+            })
+            .await;
+        match result {
+            Ok(_) => Ok(Revoked::Revoked),
+            Err(StoreError::ConditionFailed { .. }) => Ok(Revoked::NotFound),
+            Err(err) => Err(err),
+        }
+    }
+}
+
+fn format_time(at: partner_domain::Timestamp) -> StoreResult<String> {
+    at.format(&time::format_description::well_known::Rfc3339)
+        .map_err(|e| StoreError::Invalid(e.to_string()))
+}
+
+fn new_key_item(
+    app: &AppId,
+    label: Option<&str>,
+) -> StoreResult<(ApiKeyRecord, NewApiKey, crate::Item)> {
+    let secret = NewApiKey::generate();
+    let record = ApiKeyRecord {
+        id: ApiKeyId::generate(),
+        app_id: app.clone(),
+        display_prefix: secret.display_prefix(),
+        label: label.map(str::to_owned),
+        created_at: partner_domain::now(),
+        revoked_at: None,
+    };
+    let key: Key = keys::api_key(secret.hash().as_str());
+    let item = with_index(
+        to_item(&key, entity::API_KEY, &record)?,
+        attr::GSI1_PK,
+        attr::GSI1_SK,
+        keys::api_keys_of_app(app),
+        record.id.to_string(),
+    );
+    Ok((record, secret, item))
+}

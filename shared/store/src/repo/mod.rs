@@ -1,0 +1,49 @@
+//! Typed repositories: records in, records out, keys and conditions inside.
+//!
+//! Each repository is a thin view over a [`Store`](crate::Store); it owns how its
+//! records map to items (keys from [`crate::keys`], entity type, index attributes)
+//! and which conditions guard its writes. Nothing above this layer builds keys.
+
+pub mod affiliates;
+pub mod applications;
+pub mod apps;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::keys::attr;
+use crate::{Item, Key, StoreError, StoreResult};
+
+/// Serialises `record` into an item stored under `key` with entity type `entity`.
+pub(crate) fn to_item<T: Serialize>(key: &Key, entity: &str, record: &T) -> StoreResult<Item> {
+    let Value::Object(mut item) =
+        serde_json::to_value(record).map_err(|e| StoreError::Invalid(e.to_string()))?
+    else {
+        return Err(StoreError::Invalid(
+            "records must serialise to objects".into(),
+        ));
+    };
+    item.insert(attr::PK.into(), Value::String(key.pk.clone()));
+    item.insert(attr::SK.into(), Value::String(key.sk.clone()));
+    item.insert(attr::TYPE.into(), Value::String(entity.into()));
+    Ok(item)
+}
+
+/// Adds a global-secondary-index entry to an item.
+pub(crate) fn with_index(
+    mut item: Item,
+    pk_attr: &str,
+    sk_attr: &str,
+    pk: String,
+    sk: String,
+) -> Item {
+    item.insert(pk_attr.into(), Value::String(pk));
+    item.insert(sk_attr.into(), Value::String(sk));
+    item
+}
+
+/// Reads a record back out of an item (key and index attributes are ignored).
+pub(crate) fn from_item<T: DeserializeOwned>(item: Item) -> StoreResult<T> {
+    serde_json::from_value(Value::Object(item)).map_err(|e| StoreError::Corrupt(e.to_string()))
+}

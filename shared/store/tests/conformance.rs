@@ -1,0 +1,526 @@
+//! One behaviour, two backends: every test here runs against the embedded SQLite
+//! store and against DynamoDB on a real moto server.
+
+use partner_store::testing;
+use partner_store::{
+    Condition, Index, Item, Key, Query, SortKey, Store, StoreError, Update, WriteOp,
+};
+use serde_json::{Value, json};
+
+fn item(value: Value) -> Item {
+    match value {
+        Value::Object(map) => map,
+        other => panic!("not an object: {other}"),
+    }
+}
+
+fn put(value: Value) -> WriteOp {
+    WriteOp::Put {
+        item: item(value),
+        condition: None,
+    }
+}
+
+fn put_new(value: Value) -> WriteOp {
+    WriteOp::Put {
+        item: item(value),
+        condition: Some(Condition::NotExists),
+    }
+}
+
+fn sk_list(items: &[Item]) -> Vec<String> {
+    items
+        .iter()
+        .map(|i| i["sk"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn put_then_get_returns_the_same_item(store: Store) {
+    let written = json!({"pk": "P", "sk": "S", "name": "Jane", "count": 3, "big": 9007199254740993i64,
+        "flag": true, "tags": ["a", "b"], "nested": {"x": 1}, "absent": null});
+    store.write(put(written.clone())).await.unwrap();
+    let read = store.get(&Key::new("P", "S"), true).await.unwrap().unwrap();
+    assert_eq!(Value::Object(read), written);
+}
+
+async fn get_of_a_missing_item_is_none(store: Store) {
+    assert_eq!(
+        store.get(&Key::new("nope", "nope"), true).await.unwrap(),
+        None
+    );
+}
+
+async fn not_exists_condition_lets_only_the_first_put_in(store: Store) {
+    store
+        .write(put_new(json!({"pk": "P", "sk": "S", "v": 1})))
+        .await
+        .unwrap();
+    let second = store
+        .write(put_new(json!({"pk": "P", "sk": "S", "v": 2})))
+        .await;
+    assert!(
+        matches!(second, Err(StoreError::ConditionFailed { index: 0 })),
+        "{second:?}"
+    );
+    let stored = store.get(&Key::new("P", "S"), true).await.unwrap().unwrap();
+    assert_eq!(stored["v"], 1);
+}
+
+async fn equals_condition_compares_the_stored_attribute(store: Store) {
+    store
+        .write(put(json!({"pk": "P", "sk": "S", "status": "pending"})))
+        .await
+        .unwrap();
+    let wrong = WriteOp::Put {
+        item: item(json!({"pk": "P", "sk": "S", "status": "approved"})),
+        condition: Some(Condition::Equals("status", json!("rejected"))),
+    };
+    assert!(matches!(
+        store.write(wrong).await,
+        Err(StoreError::ConditionFailed { .. })
+    ));
+    let right = WriteOp::Put {
+        item: item(json!({"pk": "P", "sk": "S", "status": "approved"})),
+        condition: Some(Condition::Equals("status", json!("pending"))),
+    };
+    store.write(right).await.unwrap();
+    let missing = WriteOp::Delete {
+        key: Key::new("other", "S"),
+        condition: Some(Condition::Equals("status", json!("pending"))),
+    };
+    assert!(matches!(
+        store.write(missing).await,
+        Err(StoreError::ConditionFailed { .. })
+    ));
+}
+
+async fn update_sets_removes_and_adds_and_returns_the_new_item(store: Store) {
+    store
+        .write(put(
+            json!({"pk": "P", "sk": "S", "a": "x", "b": "y", "n": 5}),
+        ))
+        .await
+        .unwrap();
+    let mut update = Update::default();
+    update.set.insert("a".into(), json!("z"));
+    update.remove.push("b");
+    update.add.push(("n", -2));
+    update.add.push(("fresh", 7));
+    let after = store
+        .write(WriteOp::Update {
+            key: Key::new("P", "S"),
+            update,
+            condition: Some(Condition::Exists),
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        Value::Object(after.clone()),
+        json!({"pk": "P", "sk": "S", "a": "z", "n": 3, "fresh": 7})
+    );
+    let stored = store.get(&Key::new("P", "S"), true).await.unwrap().unwrap();
+    assert_eq!(stored, after);
+}
+
+async fn update_with_a_failed_condition_changes_nothing(store: Store) {
+    let mut update = Update::default();
+    update.add.push(("n", 1));
+    let result = store
+        .write(WriteOp::Update {
+            key: Key::new("P", "S"),
+            update,
+            condition: Some(Condition::Exists),
+        })
+        .await;
+    assert!(matches!(
+        result,
+        Err(StoreError::ConditionFailed { index: 0 })
+    ));
+    assert_eq!(store.get(&Key::new("P", "S"), true).await.unwrap(), None);
+}
+
+async fn delete_removes_the_item(store: Store) {
+    store
+        .write(put(json!({"pk": "P", "sk": "S"})))
+        .await
+        .unwrap();
+    store
+        .write(WriteOp::Delete {
+            key: Key::new("P", "S"),
+            condition: Some(Condition::Exists),
+        })
+        .await
+        .unwrap();
+    assert_eq!(store.get(&Key::new("P", "S"), true).await.unwrap(), None);
+}
+
+async fn a_transaction_with_one_failing_condition_writes_nothing(store: Store) {
+    store
+        .write(put(json!({"pk": "TAKEN", "sk": "S"})))
+        .await
+        .unwrap();
+    let result = store
+        .transact(vec![
+            put_new(json!({"pk": "A", "sk": "S"})),
+            put_new(json!({"pk": "TAKEN", "sk": "S"})),
+            put_new(json!({"pk": "B", "sk": "S"})),
+        ])
+        .await;
+    assert!(
+        matches!(result, Err(StoreError::ConditionFailed { index: 1 })),
+        "{result:?}"
+    );
+    assert_eq!(store.get(&Key::new("A", "S"), true).await.unwrap(), None);
+    assert_eq!(store.get(&Key::new("B", "S"), true).await.unwrap(), None);
+}
+
+async fn a_transaction_applies_every_write(store: Store) {
+    store
+        .write(put(json!({"pk": "GATE", "sk": "S", "open": true})))
+        .await
+        .unwrap();
+    store
+        .write(put(json!({"pk": "OLD", "sk": "S"})))
+        .await
+        .unwrap();
+    let mut update = Update::default();
+    update.add.push(("hits", 1));
+    store
+        .transact(vec![
+            WriteOp::Check {
+                key: Key::new("GATE", "S"),
+                condition: Condition::Equals("open", json!(true)),
+            },
+            put_new(json!({"pk": "NEW", "sk": "S"})),
+            WriteOp::Update {
+                key: Key::new("COUNTER", "S"),
+                update,
+                condition: None,
+            },
+            WriteOp::Delete {
+                key: Key::new("OLD", "S"),
+                condition: Some(Condition::Exists),
+            },
+        ])
+        .await
+        .unwrap();
+    assert!(
+        store
+            .get(&Key::new("NEW", "S"), true)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(
+        store
+            .get(&Key::new("COUNTER", "S"), true)
+            .await
+            .unwrap()
+            .unwrap()["hits"],
+        1
+    );
+    assert_eq!(store.get(&Key::new("OLD", "S"), true).await.unwrap(), None);
+}
+
+async fn a_failed_condition_check_cancels_the_transaction(store: Store) {
+    store
+        .write(put(json!({"pk": "GATE", "sk": "S", "open": false})))
+        .await
+        .unwrap();
+    let result = store
+        .transact(vec![
+            WriteOp::Check {
+                key: Key::new("GATE", "S"),
+                condition: Condition::Equals("open", json!(true)),
+            },
+            put_new(json!({"pk": "NEW", "sk": "S"})),
+        ])
+        .await;
+    assert!(
+        matches!(result, Err(StoreError::ConditionFailed { index: 0 })),
+        "{result:?}"
+    );
+    assert_eq!(store.get(&Key::new("NEW", "S"), true).await.unwrap(), None);
+}
+
+async fn a_transaction_touching_one_item_twice_is_refused(store: Store) {
+    let result = store
+        .transact(vec![
+            put(json!({"pk": "A", "sk": "S"})),
+            put(json!({"pk": "A", "sk": "S", "v": 2})),
+        ])
+        .await;
+    assert!(matches!(result, Err(StoreError::Invalid(_))), "{result:?}");
+}
+
+async fn queries_filter_by_sort_key_and_order_both_ways(store: Store) {
+    for sk in ["A#1", "A#2", "A#3", "B#1", "C#1"] {
+        store
+            .write(put(json!({"pk": "P", "sk": sk})))
+            .await
+            .unwrap();
+    }
+    store
+        .write(put(json!({"pk": "OTHER", "sk": "A#9"})))
+        .await
+        .unwrap();
+    let mut query = Query::partition(Index::Primary, "P");
+    query.sort = SortKey::BeginsWith("A#".into());
+    assert_eq!(
+        sk_list(&store.query(&query).await.unwrap().items),
+        ["A#1", "A#2", "A#3"]
+    );
+    query.descending = true;
+    assert_eq!(
+        sk_list(&store.query(&query).await.unwrap().items),
+        ["A#3", "A#2", "A#1"]
+    );
+    let mut between = Query::partition(Index::Primary, "P");
+    between.sort = SortKey::Between("A#2".into(), "B#1".into());
+    assert_eq!(
+        sk_list(&store.query(&between).await.unwrap().items),
+        ["A#2", "A#3", "B#1"]
+    );
+}
+
+async fn paging_with_cursors_returns_every_item_once_in_order(store: Store) {
+    for n in 0..7 {
+        store
+            .write(put(json!({"pk": format!("ITEM#{n}"), "sk": "X", "gsi1pk": "LIST", "gsi1sk": format!("{n:03}")})))
+            .await
+            .unwrap();
+        store
+            .write(put(json!({"pk": "P", "sk": format!("{n:03}")})))
+            .await
+            .unwrap();
+    }
+    for (index, descending) in [
+        (Index::Gsi1, false),
+        (Index::Gsi1, true),
+        (Index::Primary, false),
+    ] {
+        let partition = if index == Index::Primary { "P" } else { "LIST" };
+        let mut query = Query::partition(index, partition);
+        query.limit = 3;
+        query.descending = descending;
+        let mut seen = Vec::new();
+        let mut pages = 0;
+        loop {
+            let page = store.query(&query).await.unwrap();
+            pages += 1;
+            assert!(page.items.len() <= 3);
+            for item in &page.items {
+                let key = if index == Index::Primary {
+                    "sk"
+                } else {
+                    "gsi1sk"
+                };
+                seen.push(item[key].as_str().unwrap().to_owned());
+            }
+            match page.cursor {
+                Some(cursor) => query.cursor = Some(cursor),
+                None => break,
+            }
+            assert!(pages < 10, "pagination does not end");
+        }
+        let mut expected: Vec<String> = (0..7).map(|n| format!("{n:03}")).collect();
+        if descending {
+            expected.reverse();
+        }
+        assert_eq!(seen, expected, "{index:?} descending={descending}");
+    }
+}
+
+async fn a_cursor_from_another_partition_or_tampered_is_refused(store: Store) {
+    for n in 0..3 {
+        store
+            .write(put(json!({"pk": "MINE", "sk": format!("{n}")})))
+            .await
+            .unwrap();
+        store
+            .write(put(json!({"pk": "THEIRS", "sk": format!("{n}")})))
+            .await
+            .unwrap();
+    }
+    let mut mine = Query::partition(Index::Primary, "MINE");
+    mine.limit = 1;
+    let cursor = store.query(&mine).await.unwrap().cursor.unwrap();
+    let mut theirs = Query::partition(Index::Primary, "THEIRS");
+    theirs.cursor = Some(cursor.clone());
+    assert!(matches!(
+        store.query(&theirs).await,
+        Err(StoreError::InvalidCursor)
+    ));
+    let mut on_gsi = Query::partition(Index::Gsi1, "MINE");
+    on_gsi.cursor = Some(cursor.clone());
+    assert!(matches!(
+        store.query(&on_gsi).await,
+        Err(StoreError::InvalidCursor)
+    ));
+    let mut tampered = mine.clone();
+    tampered.cursor = Some(format!("{cursor}x"));
+    assert!(matches!(
+        store.query(&tampered).await,
+        Err(StoreError::InvalidCursor)
+    ));
+    tampered.cursor = Some("not-base64!".into());
+    assert!(matches!(
+        store.query(&tampered).await,
+        Err(StoreError::InvalidCursor)
+    ));
+}
+
+async fn only_items_with_both_index_keys_appear_in_an_index(store: Store) {
+    store
+        .write(put(
+            json!({"pk": "A", "sk": "S", "gsi2pk": "L", "gsi2sk": "1"}),
+        ))
+        .await
+        .unwrap();
+    store
+        .write(put(json!({"pk": "B", "sk": "S", "gsi2pk": "L"})))
+        .await
+        .unwrap();
+    store
+        .write(put(json!({"pk": "C", "sk": "S"})))
+        .await
+        .unwrap();
+    let page = store
+        .query(&Query::partition(Index::Gsi2, "L"))
+        .await
+        .unwrap();
+    assert_eq!(page.items.len(), 1);
+    assert_eq!(page.items[0]["pk"], "A");
+}
+
+async fn updating_index_keys_moves_an_item_between_index_partitions(store: Store) {
+    store
+        .write(put(
+            json!({"pk": "A", "sk": "S", "gsi1pk": "PENDING", "gsi1sk": "1"}),
+        ))
+        .await
+        .unwrap();
+    let mut update = Update::default();
+    update.set.insert("gsi1pk".into(), json!("APPROVED"));
+    store
+        .write(WriteOp::Update {
+            key: Key::new("A", "S"),
+            update,
+            condition: None,
+        })
+        .await
+        .unwrap();
+    assert!(
+        store
+            .query(&Query::partition(Index::Gsi1, "PENDING"))
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+    assert_eq!(
+        store
+            .query(&Query::partition(Index::Gsi1, "APPROVED"))
+            .await
+            .unwrap()
+            .items
+            .len(),
+        1
+    );
+}
+
+async fn concurrent_conditional_puts_let_exactly_one_win(store: Store) {
+    let attempts = (0..10).map(|n| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            store
+                .transact(vec![
+                    put_new(json!({"pk": "MARKER", "sk": "S", "n": n})),
+                    put_new(json!({"pk": format!("E#{n}"), "sk": "S"})),
+                ])
+                .await
+        })
+    });
+    let mut wins = 0;
+    let mut losses = 0;
+    for attempt in attempts {
+        match attempt.await.unwrap() {
+            Ok(()) => wins += 1,
+            Err(StoreError::ConditionFailed { index: 0 }) => losses += 1,
+            Err(other) => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!((wins, losses), (1, 9));
+}
+
+async fn every_call_is_counted_by_kind(store: Store) {
+    let before = store.calls();
+    store
+        .write(put(json!({"pk": "P", "sk": "S"})))
+        .await
+        .unwrap();
+    store.get(&Key::new("P", "S"), false).await.unwrap();
+    store
+        .query(&Query::partition(Index::Primary, "P"))
+        .await
+        .unwrap();
+    store
+        .transact(vec![put(json!({"pk": "Q", "sk": "S"}))])
+        .await
+        .unwrap();
+    let delta = store.calls().since(before);
+    assert_eq!(
+        (delta.writes, delta.gets, delta.queries, delta.transactions),
+        (1, 1, 1, 1)
+    );
+    assert_eq!(delta.total(), 4);
+}
+
+macro_rules! conformance {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $( #[tokio::test] async fn $name() { super::$name(partner_store::testing::memory()).await } )*
+        }
+        mod dynamodb {
+            $( #[tokio::test] async fn $name() { super::$name(partner_store::testing::moto().await).await } )*
+        }
+    };
+}
+
+conformance!(
+    put_then_get_returns_the_same_item,
+    get_of_a_missing_item_is_none,
+    not_exists_condition_lets_only_the_first_put_in,
+    equals_condition_compares_the_stored_attribute,
+    update_sets_removes_and_adds_and_returns_the_new_item,
+    update_with_a_failed_condition_changes_nothing,
+    delete_removes_the_item,
+    a_transaction_with_one_failing_condition_writes_nothing,
+    a_transaction_applies_every_write,
+    a_failed_condition_check_cancels_the_transaction,
+    a_transaction_touching_one_item_twice_is_refused,
+    queries_filter_by_sort_key_and_order_both_ways,
+    paging_with_cursors_returns_every_item_once_in_order,
+    a_cursor_from_another_partition_or_tampered_is_refused,
+    only_items_with_both_index_keys_appear_in_an_index,
+    updating_index_keys_moves_an_item_between_index_partitions,
+    concurrent_conditional_puts_let_exactly_one_win,
+    every_call_is_counted_by_kind,
+);
+
+#[tokio::test]
+async fn an_embedded_store_file_is_shared_between_handles() {
+    let dir = std::env::temp_dir().join(format!("partner-store-{}", ulid::Ulid::generate()));
+    let path = dir.join("store.sqlite3");
+    let first = Store::sqlite(&path).unwrap();
+    let second = Store::sqlite(&path).unwrap();
+    first
+        .write(put_new(json!({"pk": "P", "sk": "S"})))
+        .await
+        .unwrap();
+    let again = second.write(put_new(json!({"pk": "P", "sk": "S"}))).await;
+    assert!(matches!(again, Err(StoreError::ConditionFailed { .. })));
+    let _ = testing::memory();
+    std::fs::remove_dir_all(dir).ok();
+}
