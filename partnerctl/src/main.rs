@@ -1,1 +1,339 @@
-fn main() {}
+//! `partnerctl`: the ops and development CLI.
+//!
+//! Works on the embedded store in a data directory (default `.partner/`) or, with
+//! `--table` / `TABLE_NAME`, on DynamoDB (AWS settings from the environment,
+//! `AWS_ENDPOINT_URL` for moto). `--json` makes every command print one JSON value.
+
+mod admin_secret;
+mod serve;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use partner_domain::{ApiKeyId, AppId};
+use partner_service::config::{AdminJwtConfig, StoreConfig};
+use partner_store::Store;
+use partner_store::repo::apps::Revoked;
+use serde_json::json;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "partnerctl",
+    version,
+    about = "Run and operate the partner program backend"
+)]
+struct Cli {
+    #[command(flatten)]
+    target: Target,
+    /// Print machine-readable JSON instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Which store to work on.
+#[derive(Debug, Args)]
+struct Target {
+    /// Data directory of the embedded store.
+    #[arg(long, global = true, env = "PARTNER_DATA_DIR", default_value = partner_service::config::DEFAULT_DATA_DIR)]
+    data: PathBuf,
+    /// Work on this DynamoDB table instead of the embedded store.
+    #[arg(long, global = true, env = "TABLE_NAME", conflicts_with = "memory")]
+    table: Option<String>,
+    /// Keep everything in memory (serve only; gone when the server stops).
+    #[arg(long, global = true)]
+    memory: bool,
+}
+
+impl Target {
+    fn store_config(&self) -> StoreConfig {
+        match (&self.table, self.memory) {
+            (Some(table), _) => StoreConfig::DynamoDb {
+                table: table.clone(),
+            },
+            (None, true) => StoreConfig::Memory,
+            (None, false) => StoreConfig::Sqlite {
+                path: self.data.join(partner_service::config::STORE_FILE),
+            },
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve every endpoint group on one local HTTP server, with API Gateway's paths.
+    Serve {
+        #[arg(long, default_value = "127.0.0.1:3000")]
+        addr: std::net::SocketAddr,
+    },
+    /// Create and list apps (tenants).
+    #[command(subcommand)]
+    Apps(AppsCommand),
+    /// Create, list and revoke API keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Mint tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Create the DynamoDB table (for moto or a first deployment without SAM).
+    #[command(subcommand)]
+    Table(TableCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum AppsCommand {
+    /// Create an app with default program settings and its first API key.
+    Create {
+        #[arg(long)]
+        name: String,
+    },
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Create another API key for an app; the secret is shown only now.
+    Create {
+        #[arg(long)]
+        app: String,
+        #[arg(long)]
+        label: Option<String>,
+    },
+    List {
+        #[arg(long)]
+        app: String,
+    },
+    /// Revoke a key by its id (`key_…`). Warm functions may accept it for up to
+    /// `API_KEY_CACHE_SECONDS` more.
+    Revoke {
+        #[arg(long)]
+        app: String,
+        #[arg(long)]
+        key: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// An admin JWT for an app, signed with `ADMIN_JWT_SECRET` (or the data
+    /// directory's generated secret).
+    Admin {
+        #[arg(long)]
+        app: String,
+        /// Lifetime in seconds.
+        #[arg(long, default_value_t = 3600)]
+        ttl: u64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TableCommand {
+    /// Create the table if it does not exist.
+    Create,
+}
+
+#[derive(Debug, thiserror::Error)]
+enum CliError {
+    #[error("{0}")]
+    Usage(String),
+    #[error(transparent)]
+    Store(#[from] partner_store::StoreError),
+    #[error(transparent)]
+    Token(#[from] partner_service::admin_auth::TokenError),
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("partnerctl: {}", error_chain(&err));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut next = err.source();
+    while let Some(cause) = next {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        next = cause.source();
+    }
+    text
+}
+
+fn parse_app(raw: &str) -> Result<AppId, CliError> {
+    AppId::parse("app", raw).map_err(|e| CliError::Usage(e.to_string()))
+}
+
+/// Prints `value` as JSON, or `text` for people.
+fn print(json_output: bool, value: serde_json::Value, text: String) {
+    if json_output {
+        println!("{value}");
+    } else {
+        println!("{text}");
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), CliError> {
+    let store_config = cli.target.store_config();
+    let json_output = cli.json;
+    match cli.command {
+        Command::Serve { addr } => serve::run(&cli.target, store_config, addr).await,
+        Command::Apps(command) => {
+            let store = open(&store_config).await?;
+            match command {
+                AppsCommand::Create { name } => {
+                    let name = partner_domain::text::required_text("name", &name, 200)
+                        .map_err(|e| CliError::Usage(e.to_string()))?;
+                    let created = store.apps().create(&name).await?;
+                    print(
+                        json_output,
+                        json!({"appId": created.app.id, "name": created.app.name, "apiKey": created.api_key.secret(), "keyId": created.key.id}),
+                        format!(
+                            "app:     {}\napi key: {}  (shown only now)",
+                            created.app.id,
+                            created.api_key.secret()
+                        ),
+                    );
+                }
+                AppsCommand::List => {
+                    let apps = store.apps().list().await?;
+                    let text = apps
+                        .iter()
+                        .map(|a| format!("{}  {}", a.id, a.name))
+                        .collect::<Vec<_>>()
+                        .join("\n");
+                    print(json_output, json!(apps), text);
+                }
+            }
+            Ok(())
+        }
+        Command::Keys(command) => {
+            let store = open(&store_config).await?;
+            match command {
+                KeysCommand::Create { app, label } => {
+                    let app = parse_app(&app)?;
+                    let Some((record, secret)) =
+                        store.apps().create_api_key(&app, label.as_deref()).await?
+                    else {
+                        return Err(CliError::Usage(format!("no app {app}")));
+                    };
+                    print(
+                        json_output,
+                        json!({"appId": app, "keyId": record.id, "apiKey": secret.secret()}),
+                        format!(
+                            "key:     {}\napi key: {}  (shown only now)",
+                            record.id,
+                            secret.secret()
+                        ),
+                    );
+                }
+                KeysCommand::List { app } => {
+                    let keys = store.apps().list_api_keys(&parse_app(&app)?).await?;
+                    let text = keys
+                        .iter()
+                        .map(|k| {
+                            let state = if k.revoked_at.is_some() {
+                                "revoked"
+                            } else {
+                                "active"
+                            };
+                            format!(
+                                "{}  {}…  {}  {}",
+                                k.id,
+                                k.display_prefix,
+                                state,
+                                k.label.as_deref().unwrap_or("")
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                        .join("\n");
+                    print(json_output, json!(keys), text);
+                }
+                KeysCommand::Revoke { app, key } => {
+                    let app = parse_app(&app)?;
+                    let key =
+                        ApiKeyId::parse("key", &key).map_err(|e| CliError::Usage(e.to_string()))?;
+                    match store.apps().revoke_api_key(&app, &key).await? {
+                        Revoked::Revoked => print(
+                            json_output,
+                            json!({"keyId": key, "revoked": true}),
+                            format!("revoked {key}"),
+                        ),
+                        Revoked::NotFound => {
+                            return Err(CliError::Usage(format!("app {app} has no key {key}")));
+                        }
+                    }
+                }
+            }
+            Ok(())
+        }
+        Command::Token(TokenCommand::Admin { app, ttl }) => {
+            let app = parse_app(&app)?;
+            let config = admin_jwt_config(&cli.target)?;
+            let token = partner_service::admin_auth::mint(
+                &config,
+                "partnerctl",
+                &[app],
+                Duration::from_secs(ttl),
+            )?;
+            print(json_output, json!({"token": token}), token.clone());
+            Ok(())
+        }
+        Command::Table(TableCommand::Create) => {
+            let StoreConfig::DynamoDb { table } = store_config else {
+                return Err(CliError::Usage(
+                    "table create works on DynamoDB: pass --table or set TABLE_NAME (the embedded store creates itself)".into(),
+                ));
+            };
+            let client = partner_store::dynamo::client_from_env().await;
+            partner_store::dynamo::create_table(&client, &table).await?;
+            print(
+                json_output,
+                json!({"table": table, "created": true}),
+                format!("table {table} is ready"),
+            );
+            Ok(())
+        }
+    }
+}
+
+async fn open(config: &StoreConfig) -> Result<Store, CliError> {
+    if *config == StoreConfig::Memory {
+        return Err(CliError::Usage(
+            "--memory only makes sense with serve".into(),
+        ));
+    }
+    Ok(partner_service::state::open_store(config).await?)
+}
+
+/// The admin JWT settings, with the secret from `ADMIN_JWT_SECRET` or, for the
+/// embedded store, the data directory's generated secret.
+fn admin_jwt_config(target: &Target) -> Result<AdminJwtConfig, CliError> {
+    let mut config = AdminJwtConfig::from_env();
+    if config.secret.is_none() {
+        if target.table.is_some() {
+            return Err(CliError::Usage(
+                "set ADMIN_JWT_SECRET to the deployment's admin JWT secret".into(),
+            ));
+        }
+        config.secret = Some(admin_secret::load_or_create(&target.data)?);
+    }
+    Ok(config)
+}

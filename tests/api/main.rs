@@ -1,1 +1,9 @@
-fn main() {}
+//! The HTTP API through the routers, on the embedded store and on DynamoDB (moto).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod apply;
+mod by_customer;
+mod consistency;
+mod events;
+mod status;

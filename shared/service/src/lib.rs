@@ -1,1 +1,22 @@
-//! placeholder
+//! What every HTTP function shares.
+//!
+//! [`AppState`] is built once per cold start (store client, API-key cache, config)
+//! and lent to each request; [`auth`] turns credentials into a tenant; [`problem`]
+//! is the one API error type, rendered as RFC 9457 problem+json; [`extract`] holds
+//! request extractors whose rejections are problems too; [`commands`] holds the
+//! domain operations the functions call; [`http`] wraps a function's routes with
+//! the layers every deployment needs.
+
+pub mod admin_auth;
+pub mod auth;
+pub mod commands;
+pub mod config;
+pub mod extract;
+pub mod http;
+pub mod problem;
+pub mod state;
+pub mod views;
+
+pub use auth::Tenant;
+pub use problem::ApiError;
+pub use state::AppState;

@@ -10,8 +10,8 @@ use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete, GlobalSecondaryIndex,
-    KeySchemaElement, KeyType, Projection, ProjectionType, Put, ScalarAttributeType,
-    TimeToLiveSpecification, TransactWriteItem, Update as DynamoUpdate,
+    KeySchemaElement, KeyType, KeysAndAttributes, Projection, ProjectionType, Put,
+    ScalarAttributeType, TimeToLiveSpecification, TransactWriteItem, Update as DynamoUpdate,
 };
 use std::collections::HashMap;
 
@@ -230,6 +230,54 @@ impl Table for DynamoTable {
             .await
             .map_err(StoreError::backend)?;
         output.item.map(from_attributes).transpose()
+    }
+
+    async fn get_many(&self, keys: &[Key], consistent: bool) -> StoreResult<Vec<Option<Item>>> {
+        if keys.len() > 100 {
+            return Err(StoreError::Invalid(
+                "get_many takes at most 100 keys".into(),
+            ));
+        }
+        let mut found: HashMap<Key, Item> = HashMap::with_capacity(keys.len());
+        let mut pending: Vec<AttributeMap> = keys.iter().map(key_attributes).collect();
+        pending.dedup();
+        // DynamoDB may leave keys unprocessed under throttling; ask again for those.
+        for _ in 0..5 {
+            if pending.is_empty() {
+                break;
+            }
+            let request = KeysAndAttributes::builder()
+                .set_keys(Some(std::mem::take(&mut pending)))
+                .consistent_read(consistent)
+                .build()
+                .map_err(StoreError::backend)?;
+            let output = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, request)
+                .send()
+                .await
+                .map_err(StoreError::backend)?;
+            for map in output
+                .responses
+                .unwrap_or_default()
+                .remove(&self.table)
+                .unwrap_or_default()
+            {
+                let item = from_attributes(map)?;
+                found.insert(crate::sqlite::key_of(&item)?, item);
+            }
+            pending = output
+                .unprocessed_keys
+                .unwrap_or_default()
+                .remove(&self.table)
+                .map(|k| k.keys)
+                .unwrap_or_default();
+        }
+        if !pending.is_empty() {
+            return Err(StoreError::Conflict);
+        }
+        Ok(keys.iter().map(|key| found.get(key).cloned()).collect())
     }
 
     async fn write(&self, op: WriteOp) -> StoreResult<Option<Item>> {
@@ -496,4 +544,13 @@ pub async fn create_table(client: &Client, table: &str) -> StoreResult<()> {
         .await
         .map_err(StoreError::backend)?;
     Ok(())
+}
+
+/// A DynamoDB client configured from the environment (region, credentials, and
+/// `AWS_ENDPOINT_URL` for moto or DynamoDB Local). Build it once per process.
+pub async fn client_from_env() -> Client {
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .load()
+        .await;
+    Client::new(&config)
 }

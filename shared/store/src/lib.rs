@@ -108,6 +108,12 @@ impl Store {
         self.table.get(key, consistent).await
     }
 
+    /// Several items in one round trip (counted as one get).
+    pub async fn get_many(&self, keys: &[Key], consistent: bool) -> StoreResult<Vec<Option<Item>>> {
+        self.calls.gets.fetch_add(1, Ordering::Relaxed);
+        self.table.get_many(keys, consistent).await
+    }
+
     pub async fn write(&self, op: WriteOp) -> StoreResult<Option<Item>> {
         self.calls.writes.fetch_add(1, Ordering::Relaxed);
         self.table.write(op).await

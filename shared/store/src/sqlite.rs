@@ -98,6 +98,12 @@ impl Table for SqliteTable {
         self.run(move |conn| load(conn, &key)).await
     }
 
+    async fn get_many(&self, keys: &[Key], _consistent: bool) -> StoreResult<Vec<Option<Item>>> {
+        let keys = keys.to_vec();
+        self.run(move |conn| keys.iter().map(|key| load(conn, key)).collect())
+            .await
+    }
+
     async fn write(&self, op: WriteOp) -> StoreResult<Option<Item>> {
         if matches!(op, WriteOp::Check { .. }) {
             return Err(StoreError::Invalid(

@@ -157,6 +157,9 @@ pub type StoreResult<T> = Result<T, StoreError>;
 pub trait Table: Send + Sync + Debug {
     async fn get(&self, key: &Key, consistent: bool) -> StoreResult<Option<Item>>;
 
+    /// Several items in one round trip (at most 100 keys), in the order of `keys`.
+    async fn get_many(&self, keys: &[Key], consistent: bool) -> StoreResult<Vec<Option<Item>>>;
+
     /// A single put, update or delete. Returns the item as it is after the write
     /// (`None` after a delete).
     async fn write(&self, op: WriteOp) -> StoreResult<Option<Item>>;

@@ -1,6 +1,8 @@
 //! One behaviour, two backends: every test here runs against the embedded SQLite
 //! store and against DynamoDB on a real moto server.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use partner_store::testing;
 use partner_store::{
     Condition, Index, Item, Key, Query, SortKey, Store, StoreError, Update, WriteOp,
@@ -48,6 +50,26 @@ async fn get_of_a_missing_item_is_none(store: Store) {
         store.get(&Key::new("nope", "nope"), true).await.unwrap(),
         None
     );
+}
+
+async fn get_many_returns_items_in_key_order_with_gaps(store: Store) {
+    store
+        .write(put(json!({"pk": "A", "sk": "S", "v": 1})))
+        .await
+        .unwrap();
+    store
+        .write(put(json!({"pk": "C", "sk": "S", "v": 3})))
+        .await
+        .unwrap();
+    let before = store.calls();
+    let keys = [Key::new("C", "S"), Key::new("B", "S"), Key::new("A", "S")];
+    let items = store.get_many(&keys, true).await.unwrap();
+    let values: Vec<Option<i64>> = items
+        .iter()
+        .map(|i| i.as_ref().map(|i| i["v"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(values, [Some(3), None, Some(1)]);
+    assert_eq!(store.calls().since(before).total(), 1);
 }
 
 async fn not_exists_condition_lets_only_the_first_put_in(store: Store) {
@@ -491,6 +513,7 @@ macro_rules! conformance {
 conformance!(
     put_then_get_returns_the_same_item,
     get_of_a_missing_item_is_none,
+    get_many_returns_items_in_key_order_with_gaps,
     not_exists_condition_lets_only_the_first_put_in,
     equals_condition_compares_the_stored_attribute,
     update_sets_removes_and_adds_and_returns_the_new_item,

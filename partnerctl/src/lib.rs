@@ -1,0 +1,41 @@
+//! The pieces of `partnerctl` other crates use: the merged router of every HTTP
+//! function and the list of every route, so the local server, the tests and the
+//! docs checks all see the same thing.
+
+use axum::Router;
+use partner_service::AppState;
+use partner_service::http::Route;
+
+/// An HTTP function: its binary name, the routes it declares, and its router.
+#[derive(Debug, Clone, Copy)]
+pub struct HttpFunction {
+    pub name: &'static str,
+    pub routes: &'static [Route],
+    pub router: fn() -> Router<AppState>,
+}
+
+/// Every HTTP function, as deployed by `template.yaml`.
+pub const FUNCTIONS: &[HttpFunction] = &[
+    HttpFunction {
+        name: "apply",
+        routes: apply::ROUTES,
+        router: apply::routes,
+    },
+    HttpFunction {
+        name: "status",
+        routes: status::ROUTES,
+        router: status::routes,
+    },
+    HttpFunction {
+        name: "by-customer",
+        routes: by_customer::ROUTES,
+        router: by_customer::routes,
+    },
+];
+
+/// Every HTTP function's routes, as one router (the local server and the tests).
+pub fn all_routes() -> Router<AppState> {
+    FUNCTIONS.iter().fold(Router::new(), |all, function| {
+        all.merge((function.router)())
+    })
+}

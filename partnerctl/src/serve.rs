@@ -1,0 +1,74 @@
+//! `partnerctl serve`: every function's routes merged into one local server, with
+//! the same paths as API Gateway and the same handler code as the Lambdas.
+
+use std::net::SocketAddr;
+
+use partner_service::AppState;
+use partner_service::config::{Config, StoreConfig};
+use partnerctl::all_routes;
+
+use crate::{CliError, Target, admin_secret};
+
+pub async fn run(
+    target: &Target,
+    store_config: StoreConfig,
+    addr: SocketAddr,
+) -> Result<(), CliError> {
+    let mut config = Config::from_env().map_err(|e| CliError::Usage(e.to_string()))?;
+    if config.admin_jwt.secret.is_none() {
+        config.admin_jwt.secret = Some(match store_config {
+            StoreConfig::Memory => partner_domain::api_key::random_base62(48),
+            _ => admin_secret::load_or_create(&target.data)?,
+        });
+    }
+    config.store = store_config;
+    let store = partner_service::state::open_store(&config.store).await?;
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let local = listener.local_addr()?;
+    if store.apps().list().await?.is_empty() {
+        let created = store.apps().create("Demo app").await?;
+        let token = partner_service::admin_auth::mint(
+            &config.admin_jwt,
+            "partnerctl",
+            std::slice::from_ref(&created.app.id),
+            std::time::Duration::from_secs(24 * 3600),
+        )?;
+        println!("Created a demo app (the API key is shown only now):");
+        println!("  app id:      {}", created.app.id);
+        println!("  api key:     {}", created.api_key.secret());
+        println!("  admin token: {token}");
+        println!("Try:");
+        println!(
+            "  curl -X POST http://{local}/v1/affiliate/apply -H 'x-api-key: {}' -H 'content-type: application/json' -d '{{\"email\": \"partner@example.com\", \"name\": \"Jane Smith\"}}'",
+            created.api_key.secret()
+        );
+    }
+    println!("Listening on http://{local}");
+    let state = AppState::new(store, config);
+    let app = partner_service::http::finish(all_routes(), state);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

@@ -1,0 +1,50 @@
+//! Domain operations the functions call: rules here, storage in the repositories,
+//! HTTP in the functions. Each takes the tenant from the credential, never a body.
+
+use partner_domain::records::{Application, ApplicationForm};
+use partner_domain::{CustomerId, Email};
+use partner_store::repo::applications::SubmitError;
+use partner_store::{Store, StoreResult};
+
+use crate::Tenant;
+use crate::views::{Balances, PartnerInfo};
+
+/// Submits a partner application: one transactional write.
+pub async fn apply(
+    store: &Store,
+    tenant: &Tenant,
+    form: ApplicationForm,
+) -> Result<Application, SubmitError> {
+    let application = Application::submit(tenant.app_id.clone(), form, partner_domain::now());
+    store.applications().submit(&application).await?;
+    Ok(application)
+}
+
+/// The application of an email in the tenant's app, if any: one consistent read.
+pub async fn application_status(
+    store: &Store,
+    tenant: &Tenant,
+    email: &Email,
+) -> StoreResult<Option<Application>> {
+    store.applications().by_email(&tenant.app_id, email).await
+}
+
+/// Whether a customer is a partner, and its figures: one read.
+pub async fn partner_of_customer(
+    store: &Store,
+    tenant: &Tenant,
+    customer: &CustomerId,
+) -> StoreResult<PartnerInfo> {
+    Ok(
+        match store
+            .affiliates()
+            .by_customer(&tenant.app_id, customer)
+            .await?
+        {
+            Some((affiliate, settings)) => {
+                PartnerInfo::enrolled(affiliate, &settings, Balances::default())
+            }
+            None => PartnerInfo::not_enrolled(),
+        },
+    )
+}

@@ -1,0 +1,77 @@
+//! Response shapes shared by more than one function.
+
+use partner_domain::money::{self, Money, RateBps};
+use partner_domain::records::{Affiliate, AffiliateStatus, ProgramSettings};
+use partner_domain::{AffiliateId, CustomerId, ReferralCode};
+use serde::Serialize;
+
+/// A partner's balances. Until commissions exist every balance is zero; they are
+/// derived from commission entries, never stored as edited totals.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Balances {
+    pub total_earned: Money,
+    pub pending: Money,
+    pub available: Money,
+    pub paid: Money,
+}
+
+/// `GET /v1/affiliate/by-customer/{id}` and `GET /v1/affiliate`: `{enrolled: false}`
+/// or the partner with its figures.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum PartnerInfo {
+    NotEnrolled { enrolled: bool },
+    Enrolled(Box<EnrolledPartner>),
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EnrolledPartner {
+    enrolled: bool,
+    id: AffiliateId,
+    code: ReferralCode,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    status: AffiliateStatus,
+    customer_id: CustomerId,
+    /// Percent (20 = 20%): the partner's override, else the program's default.
+    #[serde(serialize_with = "money::as_percent")]
+    commission_rate: RateBps,
+    #[serde(serialize_with = "money::as_major")]
+    total_earned: Money,
+    #[serde(serialize_with = "money::as_major")]
+    pending_balance: Money,
+    #[serde(serialize_with = "money::as_major")]
+    available_balance: Money,
+    #[serde(serialize_with = "money::as_major")]
+    paid_total: Money,
+    currency: String,
+    #[serde(with = "time::serde::rfc3339")]
+    created_at: partner_domain::Timestamp,
+}
+
+impl PartnerInfo {
+    pub fn not_enrolled() -> Self {
+        Self::NotEnrolled { enrolled: false }
+    }
+
+    pub fn enrolled(affiliate: Affiliate, settings: &ProgramSettings, balances: Balances) -> Self {
+        Self::Enrolled(Box::new(EnrolledPartner {
+            enrolled: true,
+            commission_rate: affiliate
+                .commission_rate
+                .unwrap_or(settings.default_commission_rate),
+            id: affiliate.id,
+            code: affiliate.code,
+            kind: "affiliate",
+            status: affiliate.status,
+            customer_id: affiliate.customer_id,
+            total_earned: balances.total_earned,
+            pending_balance: balances.pending,
+            available_balance: balances.available,
+            paid_total: balances.paid,
+            currency: settings.currency.as_str().to_owned(),
+            created_at: affiliate.created_at,
+        }))
+    }
+}

@@ -1,0 +1,212 @@
+//! The docs and the deployment stay true to the code: the OpenAPI description,
+//! `template.yaml` and the routers list the same routes, every listed route is
+//! served, and the template's table is the table the store creates.
+
+use std::collections::BTreeSet;
+
+use partner_service::AppState;
+use partner_service::config::{Config, StoreConfig};
+use partner_store::keys::SCHEMA;
+use serde_yaml::Value;
+use tower::ServiceExt as _;
+
+fn read_yaml(file: &str) -> Value {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(file);
+    serde_yaml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// (METHOD, path) of every route the routers declare.
+fn code_routes() -> BTreeSet<(String, String)> {
+    partnerctl::FUNCTIONS
+        .iter()
+        .flat_map(|function| function.routes.iter())
+        .map(|route| (route.method.as_method().to_string(), route.path.to_owned()))
+        .collect()
+}
+
+/// A CloudFormation intrinsic such as `!GetAtt X.Arn` comes back tagged; this
+/// looks through the tag.
+fn untag(value: &Value) -> &Value {
+    match value {
+        Value::Tagged(tagged) => &tagged.value,
+        other => other,
+    }
+}
+
+#[test]
+fn the_openapi_description_lists_exactly_the_routes_the_routers_serve() {
+    let spec = read_yaml("openapi.yaml");
+    let mut documented = BTreeSet::new();
+    for (path, item) in spec["paths"].as_mapping().unwrap() {
+        for (method, _) in item.as_mapping().unwrap() {
+            let method = method.as_str().unwrap();
+            if ["get", "post", "put", "patch", "delete"].contains(&method) {
+                documented.insert((method.to_uppercase(), path.as_str().unwrap().to_owned()));
+            }
+        }
+    }
+    assert_eq!(documented, code_routes());
+}
+
+#[test]
+fn the_template_deploys_every_function_with_exactly_its_routes() {
+    let template = read_yaml("template.yaml");
+    let mut deployed = BTreeSet::new();
+    for (_, resource) in template["Resources"].as_mapping().unwrap() {
+        if resource["Type"] != "AWS::Serverless::Function" {
+            continue;
+        }
+        assert_eq!(resource["Metadata"]["BuildMethod"], "rust-cargolambda");
+        let binary = resource["Metadata"]["BuildProperties"]["Binary"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let mut routes = BTreeSet::new();
+        if let Some(events) = resource["Properties"]["Events"].as_mapping() {
+            for (_, event) in events {
+                if event["Type"] == "HttpApi" {
+                    let props = &event["Properties"];
+                    routes.insert((
+                        props["Method"].as_str().unwrap().to_uppercase(),
+                        props["Path"].as_str().unwrap().to_owned(),
+                    ));
+                }
+            }
+        }
+        assert!(
+            deployed.insert(binary.clone()),
+            "{binary} is deployed twice"
+        );
+        let function = partnerctl::FUNCTIONS
+            .iter()
+            .find(|f| f.name == binary)
+            .unwrap_or_else(|| panic!("template deploys {binary}, which is not an HTTP function"));
+        let expected: BTreeSet<_> = function
+            .routes
+            .iter()
+            .map(|r| (r.method.as_method().to_string(), r.path.to_owned()))
+            .collect();
+        assert_eq!(routes, expected, "routes of {binary}");
+    }
+    let functions: BTreeSet<String> = partnerctl::FUNCTIONS
+        .iter()
+        .map(|f| f.name.to_owned())
+        .collect();
+    assert_eq!(deployed, functions);
+}
+
+#[test]
+fn the_template_table_is_the_table_the_store_creates() {
+    let template = read_yaml("template.yaml");
+    let table = &template["Resources"]["Table"]["Properties"];
+    let key_schema = |keys: &Value| -> Vec<(String, String)> {
+        keys.as_sequence()
+            .unwrap()
+            .iter()
+            .map(|k| {
+                (
+                    k["AttributeName"].as_str().unwrap().to_owned(),
+                    k["KeyType"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        key_schema(&table["KeySchema"]),
+        [
+            (SCHEMA.partition_key.to_owned(), "HASH".to_owned()),
+            (SCHEMA.sort_key.to_owned(), "RANGE".to_owned())
+        ]
+    );
+    let indexes = table["GlobalSecondaryIndexes"].as_sequence().unwrap();
+    assert_eq!(indexes.len(), SCHEMA.global_indexes.len());
+    for (index, (name, pk, sk)) in indexes.iter().zip(SCHEMA.global_indexes) {
+        assert_eq!(index["IndexName"], name);
+        assert_eq!(
+            key_schema(&index["KeySchema"]),
+            [
+                (pk.to_owned(), "HASH".to_owned()),
+                (sk.to_owned(), "RANGE".to_owned())
+            ]
+        );
+        assert_eq!(index["Projection"]["ProjectionType"], "ALL");
+    }
+    let mut defined: Vec<String> = table["AttributeDefinitions"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            assert_eq!(d["AttributeType"], "S");
+            d["AttributeName"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    defined.sort();
+    let mut expected = vec![SCHEMA.partition_key.to_owned(), SCHEMA.sort_key.to_owned()];
+    for (_, pk, sk) in SCHEMA.global_indexes {
+        expected.push(pk.to_owned());
+        expected.push(sk.to_owned());
+    }
+    expected.sort();
+    assert_eq!(defined, expected);
+    assert_eq!(table["BillingMode"], "PAY_PER_REQUEST");
+    assert_eq!(
+        table["TimeToLiveSpecification"]["AttributeName"],
+        SCHEMA.ttl_attribute
+    );
+    assert_eq!(table["TimeToLiveSpecification"]["Enabled"], true);
+    assert_eq!(
+        table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"],
+        true
+    );
+}
+
+#[test]
+fn every_function_gets_the_table_name_and_table_permissions() {
+    let template = read_yaml("template.yaml");
+    let env = &template["Globals"]["Function"]["Environment"]["Variables"];
+    assert_eq!(untag(&env["TABLE_NAME"]).as_str(), Some("Table"));
+    for (name, resource) in template["Resources"].as_mapping().unwrap() {
+        if resource["Type"] != "AWS::Serverless::Function" {
+            continue;
+        }
+        let statements = resource["Properties"]["Policies"][0]["Statement"]
+            .as_sequence()
+            .unwrap();
+        let on_table = statements
+            .iter()
+            .any(|s| untag(&s["Resource"]).as_str() == Some("Table.Arn"));
+        assert!(on_table, "{name:?} has no permissions on the table");
+    }
+}
+
+#[tokio::test]
+async fn every_declared_route_is_served_by_its_function() {
+    for function in partnerctl::FUNCTIONS {
+        let state = AppState::new(
+            partner_store::testing::memory(),
+            Config::for_store(StoreConfig::Memory),
+        );
+        let router = partner_service::http::finish((function.router)(), state);
+        for route in function.routes {
+            let path = route.path.replace("{id}", "cust_1");
+            let request = axum::http::Request::builder()
+                .method(route.method.as_method())
+                .uri(&path)
+                .body(axum::body::Body::empty())
+                .unwrap();
+            let response = router.clone().oneshot(request).await.unwrap();
+            let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+                .await
+                .unwrap();
+            let text = String::from_utf8_lossy(&body);
+            assert!(
+                !text.contains("route_not_found") && !text.contains("method_not_allowed"),
+                "{}: {} {path} is not served: {text}",
+                function.name,
+                route.method.as_method()
+            );
+        }
+    }
+}

@@ -1,0 +1,103 @@
+//! Every sample event in `events/` runs through its function's handler, so the
+//! samples `cargo lambda invoke` uses cannot rot.
+//!
+//! An event file is named after its function's binary (`apply.json`,
+//! `status-not-applied.json`, …). API keys in the samples are placeholders; the
+//! test swaps in a real key of a fresh app that has one application, from
+//! `existing@example.com`.
+
+use lambda_http::request::from_str;
+use partner_service::AppState;
+use partner_service::config::{Config, StoreConfig};
+use tower::ServiceExt as _;
+
+/// The status each sample must produce; every file in `events/` must be listed.
+const EXPECTED_STATUS: &[(&str, u16)] = &[
+    ("apply", 201),
+    ("apply-duplicate", 409),
+    ("status", 200),
+    ("status-not-applied", 200),
+    ("by-customer", 200),
+];
+
+fn events_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../events")
+}
+
+/// The function an event file belongs to: the longest binary name it starts with.
+fn function_of(file_stem: &str) -> Option<&'static partnerctl::HttpFunction> {
+    partnerctl::FUNCTIONS
+        .iter()
+        .filter(|f| file_stem == f.name || file_stem.starts_with(&format!("{}-", f.name)))
+        .max_by_key(|f| f.name.len())
+}
+
+#[tokio::test]
+async fn every_sample_event_runs_through_its_handler() {
+    let mut covered = std::collections::BTreeSet::new();
+    let mut files: Vec<_> = std::fs::read_dir(events_dir())
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "no sample events");
+    for path in files {
+        let stem = path.file_stem().unwrap().to_str().unwrap().to_owned();
+        let function =
+            function_of(&stem).unwrap_or_else(|| panic!("{stem}.json matches no function"));
+        let store = partner_store::testing::memory();
+        let created = store.apps().create("Events").await.unwrap();
+        // So status and duplicate samples have something to find.
+        partner_service::commands::apply(
+            &store,
+            &partner_service::Tenant {
+                app_id: created.app.id.clone(),
+                key_id: created.key.id.clone(),
+            },
+            partner_domain::records::ApplicationForm {
+                email: partner_domain::Email::parse("email", "existing@example.com").unwrap(),
+                name: "Existing".into(),
+                company: None,
+                website: None,
+                reason: None,
+            },
+        )
+        .await
+        .unwrap();
+        let mut event: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(
+            event["version"], "2.0",
+            "{stem}: API Gateway HTTP API (v2) events only"
+        );
+        event["headers"]["x-api-key"] = serde_json::json!(created.api_key.secret());
+        let request = from_str(&event.to_string()).unwrap_or_else(|e| panic!("{stem}: {e}"));
+        let state = AppState::new(store, Config::for_store(StoreConfig::Memory));
+        let router = partner_service::http::finish((function.router)(), state);
+        let response = router.oneshot(request).await.unwrap();
+        let status = response.status();
+        let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        let expected = EXPECTED_STATUS
+            .iter()
+            .find(|(name, _)| *name == stem)
+            .map(|(_, status)| *status)
+            .unwrap_or_else(|| panic!("add {stem}.json to EXPECTED_STATUS"));
+        assert_eq!(
+            status.as_u16(),
+            expected,
+            "{stem}: {}",
+            String::from_utf8_lossy(&body)
+        );
+        covered.insert(function.name);
+    }
+    for function in partnerctl::FUNCTIONS {
+        assert!(
+            covered.contains(function.name),
+            "no sample event for {}",
+            function.name
+        );
+    }
+}

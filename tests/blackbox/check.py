@@ -1,0 +1,200 @@
+#!/usr/bin/env python3
+"""Black-box checks of `partnerctl serve`, with a client that is not the project's.
+
+Starts the real server (on the embedded store, then on DynamoDB through moto),
+talks plain HTTP to it with Python's standard library, and checks what the seed
+and SPEC.md promise a site developer. Usage: check.py PATH_TO_PARTNERCTL
+(MOTO_ENDPOINT set for the DynamoDB run). Ends with "N passed, N failed".
+"""
+
+import concurrent.futures
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+BIN = os.path.abspath(sys.argv[1])
+RESULTS = []
+
+SEED = {
+    "email": "partner@example.com",
+    "name": "Jane Smith",
+    "company": "Acme Inc",
+    "website": "https://acme.com",
+    "reason": "I have a large audience in the SaaS space",
+}
+
+
+def check(name, ok, detail=""):
+    RESULTS.append((name, bool(ok)))
+    mark = "PASS" if ok else "FAIL"
+    print(f"  {mark}  {name}" + ("" if ok else f"\n        {detail}"))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def call(base, method, path, key=None, body=None, raw=None, content_type="application/json"):
+    """One request; returns (status, content type, parsed JSON or text)."""
+    data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+    request = urllib.request.Request(base + path, data=data, method=method)
+    if key is not None:
+        request.add_header("x-api-key", key)
+    if data is not None:
+        request.add_header("content-type", content_type)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            status, headers, payload = response.status, response.headers, response.read()
+    except urllib.error.HTTPError as err:
+        status, headers, payload = err.code, err.headers, err.read()
+    ctype = headers.get("content-type", "")
+    try:
+        parsed = json.loads(payload) if payload else None
+    except ValueError:
+        parsed = payload.decode(errors="replace")
+    return status, ctype, parsed
+
+
+def is_problem(result, status, code=None):
+    got_status, ctype, body = result
+    return (
+        got_status == status
+        and ctype == "application/problem+json"
+        and isinstance(body, dict)
+        and body.get("status") == status
+        and isinstance(body.get("code"), str)
+        and (code is None or body["code"] == code)
+    )
+
+
+class Server:
+    def __init__(self, args, env):
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.args = [BIN, *args, "serve", "--addr", f"127.0.0.1:{self.port}"]
+        self.env = env
+
+    def __enter__(self):
+        self.log = tempfile.TemporaryFile()
+        self.process = subprocess.Popen(self.args, env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            if self.process.poll() is not None:
+                break
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    return self
+            except OSError:
+                time.sleep(0.1)
+        self.log.seek(0)
+        raise RuntimeError("partnerctl serve did not start:\n" + self.log.read().decode(errors="replace"))
+
+    def __exit__(self, *exc):
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self.log.close()
+
+
+def partnerctl(args, env):
+    return json.loads(subprocess.check_output([BIN, *args], env=env))
+
+
+def suite(label, target_args, env):
+    print(f"\n{label}")
+    app_a = partnerctl([*target_args, "--json", "apps", "create", "--name", "Black-box A"], env)
+    app_b = partnerctl([*target_args, "--json", "apps", "create", "--name", "Black-box B"], env)
+    key_a, key_b = app_a["apiKey"], app_b["apiKey"]
+    with Server(target_args, env) as server:
+        base = server.base
+
+        status, ctype, body = call(base, "POST", "/v1/affiliate/apply", key_a, SEED)
+        check(
+            f"{label}: the seed's apply example -> 201 {{id, status: pending, message}}",
+            status == 201 and ctype == "application/json" and body["status"] == "pending"
+            and body["id"].startswith("apl_") and body["message"],
+            (status, body),
+        )
+        result = call(base, "POST", "/v1/affiliate/apply", key_a, dict(SEED, email="PARTNER@Example.COM"))
+        check(f"{label}: same email in another case -> 409 problem+json application_exists",
+              is_problem(result, 409, "application_exists"), result)
+
+        status, _, body = call(base, "GET", "/v1/affiliate/apply/status?email=partner%40example.com", key_a)
+        check(f"{label}: status by email -> applied, pending",
+              status == 200 and body.get("applied") is True and body.get("status") == "pending"
+              and body.get("submittedAt"), (status, body))
+        status, _, body = call(base, "GET", "/v1/affiliate/apply/status?email=stranger%40example.com", key_a)
+        check(f"{label}: status of an unknown email -> {{applied: false}}",
+              status == 200 and body == {"applied": False}, (status, body))
+        status, _, body = call(base, "GET", "/v1/affiliate/by-customer/cust_123", key_a)
+        check(f"{label}: by-customer of an unknown id -> {{enrolled: false}}",
+              status == 200 and body == {"enrolled": False}, (status, body))
+
+        result = call(base, "POST", "/v1/affiliate/apply", None, SEED)
+        check(f"{label}: no API key -> 401", is_problem(result, 401, "unauthorized"), result)
+        result = call(base, "POST", "/v1/affiliate/apply", "pk_live_" + "x" * 40, SEED)
+        check(f"{label}: wrong API key -> 401", is_problem(result, 401, "unauthorized"), result)
+
+        result = call(base, "POST", "/v1/affiliate/apply", key_a, {"email": "nope", "name": "Jane"})
+        check(f"{label}: invalid email -> 400 naming email",
+              is_problem(result, 400) and result[2].get("field") == "email", result)
+        result = call(base, "POST", "/v1/affiliate/apply", key_a, {"email": "jane@example.com"})
+        check(f"{label}: missing name -> 400 naming name",
+              is_problem(result, 400) and result[2].get("field") == "name", result)
+        result = call(base, "POST", "/v1/affiliate/apply", key_a, raw=b'{"email": "jane@example.com",')
+        check(f"{label}: malformed JSON -> 400", is_problem(result, 400, "malformed_json"), result)
+        big = json.dumps({"email": "big@example.com", "name": "Big", "reason": "x" * 200_000}).encode()
+        result = call(base, "POST", "/v1/affiliate/apply", key_a, raw=big)
+        check(f"{label}: a 200 KB body -> 413", is_problem(result, 413, "payload_too_large"), result)
+
+        status, _, body = call(base, "GET", "/v1/affiliate/apply/status?email=partner%40example.com", key_b)
+        check(f"{label}: another app's key never sees this app's application",
+              status == 200 and body == {"applied": False}, (status, body))
+        status, _, _ = call(base, "POST", "/v1/affiliate/apply", key_b, SEED)
+        check(f"{label}: the same email may apply to another app", status == 201, status)
+
+        def apply_once(n):
+            email = "race@example.com" if n % 2 else "Race@Example.com"
+            return call(base, "POST", "/v1/affiliate/apply", key_a, {"email": email, "name": f"Racer {n}"})[0]
+
+        with concurrent.futures.ThreadPoolExecutor(max_workers=20) as pool:
+            statuses = sorted(pool.map(apply_once, range(20)))
+        check(f"{label}: 20 concurrent applies with one email -> one 201, nineteen 409",
+              statuses.count(201) == 1 and statuses.count(409) == 19, statuses)
+
+
+def main():
+    base_env = {k: v for k, v in os.environ.items() if not k.startswith("PARTNER_")}
+    with tempfile.TemporaryDirectory() as data_dir:
+        env = dict(base_env)
+        env.pop("TABLE_NAME", None)
+        suite("embedded store", ["--data", data_dir], env)
+
+    moto = os.environ.get("MOTO_ENDPOINT")
+    if not moto:
+        check("DynamoDB run: MOTO_ENDPOINT is set", False, "run through make test, which starts moto")
+    else:
+        env = dict(base_env, AWS_ENDPOINT_URL=moto, AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test",
+                   AWS_REGION="us-east-1", AWS_DEFAULT_REGION="us-east-1", ADMIN_JWT_SECRET="black-box-secret")
+        table = f"blackbox-{int(time.time() * 1000)}"
+        partnerctl(["--table", table, "--json", "table", "create"], env)
+        suite("DynamoDB (moto)", ["--table", table], env)
+
+    passed = sum(1 for _, ok in RESULTS if ok)
+    failed = len(RESULTS) - passed
+    print(f"\n{passed} passed, {failed} failed")
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
