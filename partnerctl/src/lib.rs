@@ -31,6 +31,11 @@ pub const FUNCTIONS: &[HttpFunction] = &[
         routes: by_customer::ROUTES,
         router: by_customer::routes,
     },
+    HttpFunction {
+        name: "admin",
+        routes: admin::ROUTES,
+        router: admin::routes,
+    },
 ];
 
 /// Every HTTP function's routes, as one router (the local server and the tests).

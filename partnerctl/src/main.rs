@@ -302,7 +302,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                     "table create works on DynamoDB: pass --table or set TABLE_NAME (the embedded store creates itself)".into(),
                 ));
             };
-            let client = partner_store::dynamo::client_from_env().await;
+            let client = partner_service::state::dynamodb_client().await;
             partner_store::dynamo::create_table(&client, &table).await?;
             print(
                 json_output,

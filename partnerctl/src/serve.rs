@@ -2,12 +2,17 @@
 //! the same paths as API Gateway and the same handler code as the Lambdas.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
 
 use partner_service::AppState;
 use partner_service::config::{Config, StoreConfig};
+use partner_service::events::LocalBus;
 use partnerctl::all_routes;
 
 use crate::{CliError, Target, admin_secret};
+
+const RELAY_EVERY: Duration = Duration::from_secs(5);
 
 pub async fn run(
     target: &Target,
@@ -44,12 +49,28 @@ pub async fn run(
         );
     }
     println!("Listening on http://{local}");
-    let state = AppState::new(store, config);
+    let bus = Arc::new(LocalBus::default());
+    let state =
+        AppState::new(store, config, Some(bus)).map_err(|e| CliError::Usage(e.to_string()))?;
+    tokio::spawn(relay_forever(state.clone()));
     let app = partner_service::http::finish(all_routes(), state);
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     Ok(())
+}
+
+/// The local stand-in for the scheduled outbox relay: events that functions under
+/// `cargo lambda watch` wrote to the shared store (with no bus of their own) get
+/// published here too.
+async fn relay_forever(state: AppState) {
+    let mut every = tokio::time::interval(RELAY_EVERY);
+    loop {
+        every.tick().await;
+        if let Err(err) = state.publisher().relay(state.store(), RELAY_EVERY).await {
+            tracing::warn!(error = %err, "local outbox relay failed");
+        }
+    }
 }
 
 async fn shutdown_signal() {

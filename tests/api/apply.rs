@@ -52,7 +52,7 @@ async fn twenty_concurrent_applies_with_one_email_create_exactly_one(app: TestAp
     );
 }
 
-async fn apply_is_one_transactional_write_when_the_key_is_cached(app: TestApp) {
+async fn apply_is_one_transaction_plus_the_publish_when_the_key_is_cached(app: TestApp) {
     // The first request verifies the key (one read) and caches it.
     assert_eq!(
         app.apply(&json!({"email": "warmup@example.com", "name": "W"}))
@@ -63,8 +63,31 @@ async fn apply_is_one_transactional_write_when_the_key_is_cached(app: TestApp) {
     let before = app.calls();
     assert_eq!(app.apply(&seed_application()).await.status, 201);
     let calls = app.calls().since(before);
-    assert_eq!(calls.transactions, 1, "{calls:?}");
-    assert_eq!(calls.total(), 1, "{calls:?}");
+    // One transaction (settings check, application, email marker, outbox event),
+    // then the publish marks the event published: one write.
+    assert_eq!(
+        (calls.transactions, calls.writes, calls.gets, calls.queries),
+        (1, 1, 0, 0),
+        "{calls:?}"
+    );
+}
+
+async fn apply_publishes_partner_application_submitted(app: TestApp) {
+    let mut events = app.bus.subscribe();
+    let id = app.applied("partner@example.com", "Jane Smith").await;
+    let event = events.try_recv().expect("an event was published");
+    assert_eq!(event.event.as_str(), "partner_application_submitted");
+    assert_eq!(event.app_id, app.app_id);
+    assert_eq!(event.data["application"]["id"], id);
+    assert_eq!(event.data["application"]["email"], "partner@example.com");
+    let (_, published) = app
+        .store
+        .outbox()
+        .get(&app.app_id, &event.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(published, "the outbox item is marked published");
 }
 
 async fn a_disabled_program_refuses_applications_with_403(app: TestApp) {
@@ -94,7 +117,8 @@ on_both_backends!(
     the_seed_example_creates_a_pending_application,
     applying_twice_with_the_same_email_in_another_case_returns_409,
     twenty_concurrent_applies_with_one_email_create_exactly_one,
-    apply_is_one_transactional_write_when_the_key_is_cached,
+    apply_is_one_transaction_plus_the_publish_when_the_key_is_cached,
+    apply_publishes_partner_application_submitted,
     a_disabled_program_refuses_applications_with_403,
 );
 

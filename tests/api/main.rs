@@ -2,8 +2,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod admin;
 mod apply;
 mod by_customer;
 mod consistency;
 mod events;
+mod outbox;
 mod status;

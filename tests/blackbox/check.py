@@ -42,12 +42,14 @@ def free_port():
         return s.getsockname()[1]
 
 
-def call(base, method, path, key=None, body=None, raw=None, content_type="application/json"):
+def call(base, method, path, key=None, body=None, raw=None, content_type="application/json", token=None):
     """One request; returns (status, content type, parsed JSON or text)."""
     data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
     request = urllib.request.Request(base + path, data=data, method=method)
     if key is not None:
         request.add_header("x-api-key", key)
+    if token is not None:
+        request.add_header("authorization", f"Bearer {token}")
     if data is not None:
         request.add_header("content-type", content_type)
     try:
@@ -119,6 +121,7 @@ def suite(label, target_args, env):
         base = server.base
 
         status, ctype, body = call(base, "POST", "/v1/affiliate/apply", key_a, SEED)
+        application_id = body.get("id") if isinstance(body, dict) else None
         check(
             f"{label}: the seed's apply example -> 201 {{id, status: pending, message}}",
             status == 201 and ctype == "application/json" and body["status"] == "pending"
@@ -171,6 +174,26 @@ def suite(label, target_args, env):
             statuses = sorted(pool.map(apply_once, range(20)))
         check(f"{label}: 20 concurrent applies with one email -> one 201, nineteen 409",
               statuses.count(201) == 1 and statuses.count(409) == 19, statuses)
+
+        token = partnerctl([*target_args, "--json", "token", "admin", "--app", app_a["appId"]], env)["token"]
+        review = f"/v1/apps/{app_a['appId']}/affiliates/applications/{application_id}/review"
+        result = call(base, "POST", review, body={"action": "approve", "code": "JANE20"})
+        check(f"{label}: review without an admin token -> 401", is_problem(result, 401), result)
+        other_token = partnerctl([*target_args, "--json", "token", "admin", "--app", app_b["appId"]], env)["token"]
+        result = call(base, "POST", review, body={"action": "approve", "code": "JANE20"}, token=other_token)
+        check(f"{label}: review with another app's admin token -> 403", is_problem(result, 403), result)
+        status, _, body = call(base, "POST", review, body={"action": "approve", "code": "JANE20"}, token=token)
+        customer = (body or {}).get("affiliate", {}).get("customer_id", "") if isinstance(body, dict) else ""
+        check(f"{label}: approve with code JANE20 -> 200 with the partner's code and customer id",
+              status == 200 and body["affiliate"]["code"] == "JANE20" and customer.startswith("cust_"), (status, body))
+        status, _, body = call(base, "GET", f"/v1/affiliate/by-customer/{customer}", key_a)
+        check(f"{label}: by-customer of the new partner -> enrolled, JANE20, active",
+              status == 200 and body.get("enrolled") is True and body.get("code") == "JANE20"
+              and body.get("status") == "active", (status, body))
+        status, _, body = call(base, "GET", "/v1/affiliate/apply/status?email=partner%40example.com", key_a)
+        check(f"{label}: status after approval -> approved", status == 200 and body.get("status") == "approved", body)
+        result = call(base, "POST", review, body={"action": "reject", "rejectionReason": "No"}, token=token)
+        check(f"{label}: a second review -> 409", is_problem(result, 409, "application_already_reviewed"), result)
 
 
 def main():

@@ -8,8 +8,11 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use partner_domain::AppId;
+use std::sync::Arc;
+
 use partner_service::AppState;
 use partner_service::config::{Config, StoreConfig};
+use partner_service::events::{EventBus, LocalBus};
 use partner_store::{Calls, Store};
 use serde_json::Value;
 use tower::ServiceExt as _;
@@ -19,9 +22,14 @@ use tower::ServiceExt as _;
 pub struct TestApp {
     pub store: Store,
     pub router: Router,
+    pub state: AppState,
+    pub bus: LocalBus,
     pub app_id: AppId,
     pub api_key: String,
 }
+
+/// The admin JWT secret of every test app.
+pub const ADMIN_SECRET: &str = "test-admin-secret";
 
 /// A response, with its body parsed as JSON (or `Value::Null` when empty).
 #[derive(Debug)]
@@ -60,18 +68,76 @@ impl TestApp {
     }
 
     pub async fn on(store: Store) -> Self {
-        Self::with_config(store, Config::for_store(StoreConfig::Memory)).await
+        Self::with_config(store, test_config()).await
     }
 
     pub async fn with_config(store: Store, config: Config) -> Self {
+        let bus = LocalBus::default();
+        Self::build(store, config, Arc::new(bus.clone()), bus).await
+    }
+
+    /// An app whose events go to `bus` (`local` then sees nothing).
+    pub async fn with_bus(store: Store, bus: Arc<dyn EventBus>) -> Self {
+        Self::build(store, test_config(), bus, LocalBus::default()).await
+    }
+
+    async fn build(store: Store, config: Config, bus: Arc<dyn EventBus>, local: LocalBus) -> Self {
         let created = store.apps().create("Test app").await.expect("create app");
-        let state = AppState::new(store.clone(), config);
+        let state = AppState::new(store.clone(), config, Some(bus)).expect("state");
         Self {
-            router: partner_service::http::finish(partnerctl::all_routes(), state),
+            router: partner_service::http::finish(partnerctl::all_routes(), state.clone()),
+            state,
+            bus: local,
             store,
             app_id: created.app.id,
             api_key: created.api_key.secret().to_owned(),
         }
+    }
+
+    /// An admin token granting this app.
+    pub fn admin_token(&self) -> String {
+        admin_token_for(std::slice::from_ref(&self.app_id))
+    }
+
+    /// A request with an admin bearer token and an optional JSON body.
+    pub async fn admin(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> TestResponse {
+        let mut builder = Request::builder().method(method).uri(path);
+        if let Some(token) = token {
+            builder = builder.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        let body = match body {
+            Some(json) => {
+                builder = builder.header(header::CONTENT_TYPE, "application/json");
+                Body::from(json.to_string())
+            }
+            None => Body::empty(),
+        };
+        self.send(builder.body(body).expect("valid request")).await
+    }
+
+    /// Applies with `email` and returns the application id.
+    pub async fn applied(&self, email: &str, name: &str) -> String {
+        let response = self
+            .apply(&serde_json::json!({"email": email, "name": name}))
+            .await;
+        assert_eq!(response.status, 201, "{:#}", response.body);
+        response.body["id"].as_str().expect("id").to_owned()
+    }
+
+    /// Reviews an application of this app with this app's admin token.
+    pub async fn review(&self, application_id: &str, body: &Value) -> TestResponse {
+        let path = format!(
+            "/v1/apps/{}/affiliates/applications/{application_id}/review",
+            self.app_id
+        );
+        self.admin(Method::POST, &path, Some(&self.admin_token()), Some(body))
+            .await
     }
 
     /// Another app on the same store and router, with its own key.
@@ -136,6 +202,25 @@ impl TestApp {
     }
 }
 
+/// The configuration every test app runs with (admin tokens signed with
+/// [`ADMIN_SECRET`]).
+pub fn test_config() -> Config {
+    let mut config = Config::for_store(StoreConfig::Memory);
+    config.admin_jwt.secret = Some(ADMIN_SECRET.to_owned());
+    config
+}
+
+/// An admin token for `apps`, valid for an hour.
+pub fn admin_token_for(apps: &[AppId]) -> String {
+    partner_service::admin_auth::mint(
+        &test_config().admin_jwt,
+        "tests",
+        apps,
+        std::time::Duration::from_secs(3600),
+    )
+    .expect("mint admin token")
+}
+
 /// A request with an optional API key and JSON body.
 pub fn request(
     method: Method,
@@ -193,4 +278,138 @@ macro_rules! on_both_backends {
             $( #[tokio::test] async fn $name() { super::$name($crate::TestApp::moto().await).await } )*
         }
     };
+}
+
+/// AWS clients for the harness's moto server, and the EventBridge bus → rule →
+/// SQS queue wiring that `template.yaml` declares.
+#[derive(Debug, Clone)]
+pub struct MotoAws {
+    pub eventbridge: aws_sdk_eventbridge::Client,
+    pub sqs: aws_sdk_sqs::Client,
+    pub dynamodb: aws_sdk_dynamodb_client::Client,
+}
+
+/// Re-export so tests need not depend on the DynamoDB SDK themselves.
+pub mod aws_sdk_dynamodb_client {
+    pub use partner_store::dynamo::Client;
+}
+
+impl MotoAws {
+    pub async fn connect() -> Self {
+        let endpoint = std::env::var(partner_store::testing::MOTO_ENDPOINT_VAR)
+            .expect("MOTO_ENDPOINT (run the tests through `make test`, which starts moto)");
+        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .endpoint_url(&endpoint)
+            .credentials_provider(aws_sdk_sqs::config::Credentials::new(
+                "test", "test", None, None, "moto",
+            ))
+            .load()
+            .await;
+        Self {
+            eventbridge: aws_sdk_eventbridge::Client::new(&config),
+            sqs: aws_sdk_sqs::Client::new(&config),
+            dynamodb: partner_store::dynamo::Client::new(&config),
+        }
+    }
+
+    /// A new bus with a rule sending every partner-program event to a new queue.
+    /// Returns (bus name, queue URL).
+    pub async fn bus_with_queue(&self) -> (String, String) {
+        let suffix = ulid_suffix();
+        let bus = format!("partners-{suffix}");
+        let queue = format!("webhooks-{suffix}");
+        self.eventbridge
+            .create_event_bus()
+            .name(&bus)
+            .send()
+            .await
+            .expect("create bus");
+        let queue_url = self
+            .sqs
+            .create_queue()
+            .queue_name(&queue)
+            .send()
+            .await
+            .expect("create queue")
+            .queue_url
+            .expect("url");
+        let attributes = self
+            .sqs
+            .get_queue_attributes()
+            .queue_url(&queue_url)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .expect("queue attributes");
+        let queue_arn = attributes
+            .attributes()
+            .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn))
+            .expect("queue arn")
+            .clone();
+        self.eventbridge
+            .put_rule()
+            .name(format!("to-{queue}"))
+            .event_bus_name(&bus)
+            .event_pattern(
+                serde_json::json!({"source": [partner_service::events::EVENT_SOURCE]}).to_string(),
+            )
+            .send()
+            .await
+            .expect("put rule");
+        self.eventbridge
+            .put_targets()
+            .rule(format!("to-{queue}"))
+            .event_bus_name(&bus)
+            .targets(
+                aws_sdk_eventbridge::types::Target::builder()
+                    .id("queue")
+                    .arn(queue_arn)
+                    .build()
+                    .expect("target"),
+            )
+            .send()
+            .await
+            .expect("put targets");
+        (bus, queue_url)
+    }
+
+    /// Every message that arrives on the queue within `wait`, as parsed JSON bodies.
+    pub async fn drain(&self, queue_url: &str, wait: std::time::Duration) -> Vec<Value> {
+        let deadline = std::time::Instant::now() + wait;
+        let mut bodies = Vec::new();
+        while std::time::Instant::now() < deadline {
+            let output = self
+                .sqs
+                .receive_message()
+                .queue_url(queue_url)
+                .max_number_of_messages(10)
+                .wait_time_seconds(1)
+                .send()
+                .await
+                .expect("receive");
+            for message in output.messages() {
+                bodies.push(
+                    serde_json::from_str(message.body().unwrap_or("null")).expect("JSON body"),
+                );
+                if let Some(handle) = message.receipt_handle() {
+                    self.sqs
+                        .delete_message()
+                        .queue_url(queue_url)
+                        .receipt_handle(handle)
+                        .send()
+                        .await
+                        .expect("delete");
+                }
+            }
+        }
+        bodies
+    }
+}
+
+fn ulid_suffix() -> String {
+    partner_domain::AppId::generate()
+        .as_str()
+        .trim_start_matches("app_")
+        .to_lowercase()
 }

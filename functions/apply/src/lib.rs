@@ -60,7 +60,7 @@ async fn apply(
     Json(body): Json<ApplyBody>,
 ) -> Result<(StatusCode, axum::Json<Applied>), ApiError> {
     let form = body.parse()?;
-    let application = commands::apply(state.store(), &tenant, form).await?;
+    let application = commands::apply(&state, &tenant, form).await?;
     Ok((
         StatusCode::CREATED,
         axum::Json(Applied {

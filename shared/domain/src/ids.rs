@@ -104,6 +104,25 @@ prefixed_id!(
     /// An API key's public identifier (never the secret).
     ApiKeyId, "key"
 );
+prefixed_id!(
+    /// An event: fixed when the event is written, so every publish of it (and every
+    /// webhook delivery) carries the same id.
+    EventId, "evt"
+);
+
+impl EventId {
+    /// The smallest id an event created at `at` can have: ids below it were created
+    /// earlier (ULIDs lead with their millisecond timestamp).
+    pub fn lower_bound_at(at: std::time::SystemTime) -> Self {
+        let ulid = ulid::Ulid::from_parts(
+            at.duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_millis() as u64)
+                .unwrap_or(0),
+            0,
+        );
+        Self(format!("evt_{ulid}"))
+    }
+}
 
 #[cfg(test)]
 mod tests {

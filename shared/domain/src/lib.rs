@@ -8,6 +8,7 @@
 pub mod api_key;
 pub mod email;
 pub mod error;
+pub mod events;
 pub mod ids;
 pub mod money;
 pub mod records;
@@ -15,7 +16,7 @@ pub mod text;
 
 pub use email::Email;
 pub use error::FieldError;
-pub use ids::{AffiliateId, ApiKeyId, AppId, ApplicationId, CustomerId};
+pub use ids::{AffiliateId, ApiKeyId, AppId, ApplicationId, CustomerId, EventId};
 pub use money::{Currency, Money, RateBps};
 pub use text::ReferralCode;
 

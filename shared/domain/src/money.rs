@@ -65,6 +65,52 @@ pub fn as_major<S: Serializer>(money: &Money, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_f64(money.to_major_f64())
 }
 
+/// Parses a non-negative decimal with at most two decimals into hundredths, exactly:
+/// `"19.8"` → 1980, `"50"` → 5000. This is how client amounts (major units) and
+/// percentages become integers without passing through floating point.
+pub fn parse_hundredths(field: &'static str, raw: &str) -> Result<i64, FieldError> {
+    let invalid = || {
+        FieldError::new(
+            field,
+            "must be a non-negative number with at most two decimals",
+        )
+    };
+    let (whole, frac) = raw.split_once('.').unwrap_or((raw, ""));
+    if whole.is_empty()
+        || whole.len() > 15
+        || frac.len() > 2
+        || !whole.bytes().all(|b| b.is_ascii_digit())
+        || !frac.bytes().all(|b| b.is_ascii_digit())
+    {
+        return Err(invalid());
+    }
+    let whole: i64 = whole.parse().map_err(|_| invalid())?;
+    let frac: i64 = if frac.is_empty() {
+        0
+    } else {
+        format!("{frac:0<2}").parse().map_err(|_| invalid())?
+    };
+    Ok(whole * 100 + frac)
+}
+
+impl RateBps {
+    /// A percentage from 0 to 100 with at most two decimals (`12.5` → 1250 bps).
+    pub fn parse_percent(field: &'static str, raw: &str) -> Result<Self, FieldError> {
+        let bps = parse_hundredths(field, raw)?;
+        if bps > 10_000 {
+            return Err(FieldError::new(field, "must be a percentage from 0 to 100"));
+        }
+        Ok(RateBps(bps as u32))
+    }
+}
+
+impl Money {
+    /// An amount in major units with at most two decimals (`19.8` → 1980 minor units).
+    pub fn parse_major(field: &'static str, raw: &str) -> Result<Self, FieldError> {
+        parse_hundredths(field, raw).map(Money)
+    }
+}
+
 /// A rate in basis points: 2000 = 20%.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -109,7 +155,30 @@ mod tests {
         assert!(Currency::parse("currency", "U5D").is_err());
     }
 
+    #[test]
+    fn decimals_parse_exactly_to_hundredths() {
+        assert_eq!(parse_hundredths("x", "19.8"), Ok(1980));
+        assert_eq!(parse_hundredths("x", "50"), Ok(5000));
+        assert_eq!(parse_hundredths("x", "0.05"), Ok(5));
+        for bad in ["-1", "1.234", "1e3", "", ".5", "1.", "abc", "1.2.3"] {
+            if bad == "1." {
+                assert_eq!(parse_hundredths("x", bad), Ok(100));
+                continue;
+            }
+            assert!(parse_hundredths("x", bad).is_err(), "{bad:?} accepted");
+        }
+        assert_eq!(RateBps::parse_percent("rate", "12.5"), Ok(RateBps(1250)));
+        assert!(RateBps::parse_percent("rate", "100.01").is_err());
+        assert_eq!(Money::parse_major("amount", "99.00"), Ok(Money(9900)));
+    }
+
     proptest! {
+        #[test]
+        fn displayed_amounts_parse_back_to_the_same_cents(cents in 0i64..(1i64 << 40)) {
+            let shown = serde_json::to_string(&Money(cents).to_major_f64()).unwrap();
+            prop_assert_eq!(Money::parse_major("amount", &shown), Ok(Money(cents)));
+        }
+
         #[test]
         fn major_unit_display_round_trips_to_the_exact_cents(cents in -(1i64 << 50)..(1i64 << 50)) {
             let shown = serde_json::to_string(&Money(cents).to_major_f64()).unwrap();

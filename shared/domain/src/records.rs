@@ -131,6 +131,11 @@ pub struct Application {
     pub reviewed_at: Option<Timestamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rejection_reason: Option<String>,
+    /// Set on approval: the partner record and customer account it created or used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub affiliate_id: Option<AffiliateId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_id: Option<CustomerId>,
 }
 
 impl Application {
@@ -143,6 +148,8 @@ impl Application {
             submitted_at: at,
             reviewed_at: None,
             rejection_reason: None,
+            affiliate_id: None,
+            customer_id: None,
         }
     }
 }

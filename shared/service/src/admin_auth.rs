@@ -1,26 +1,37 @@
-//! Admin JWTs: minted by `partnerctl token admin`, checked on admin routes.
+//! Admin JWTs: minted by `partnerctl token admin`, verified on every admin route.
 //!
-//! Tokens are HS256 with `ADMIN_JWT_SECRET`; `iss`, `aud` and `exp` are required and
-//! checked, the algorithm list is explicit (so `alg: none` or an RS/HS confusion is
-//! refused), and the `app_ids` claim lists the apps the token may administer.
+//! The verifier accepts exactly the algorithms it has keys for: HS256 with
+//! `ADMIN_JWT_SECRET`, RS256 or ES256 with a PEM public key (`ADMIN_JWT_PUBLIC_KEY`,
+//! `ADMIN_JWT_ALGORITHM`), or the keys of a JWKS document (`ADMIN_JWT_JWKS`, chosen
+//! by `kid`). `exp`, `iss` and `aud` are required and checked; `alg: none` and
+//! algorithm confusion are refused because the algorithm list is explicit per key.
+//! The `app_ids` array claim lists the apps a token may administer.
 
 use std::time::Duration;
 
+use axum::extract::{FromRequestParts, RawPathParams};
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use partner_domain::AppId;
 use serde::{Deserialize, Serialize};
 
 use crate::config::AdminJwtConfig;
+use crate::{ApiError, AppState};
 
 /// The claims of an admin token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AdminClaims {
     pub iss: String,
     pub aud: String,
+    #[serde(default)]
     pub sub: String,
+    #[serde(default)]
     pub iat: u64,
     pub exp: u64,
     /// The apps this token may administer.
+    #[serde(default)]
     pub app_ids: Vec<String>,
 }
 
@@ -34,6 +45,10 @@ impl AdminClaims {
 pub enum TokenError {
     #[error("no admin JWT secret is configured")]
     NoSecret,
+    #[error("no key is configured for this token")]
+    NoKey,
+    #[error("the admin JWT key configuration is invalid: {0}")]
+    BadKey(String),
     #[error("the token is not valid: {0}")]
     Invalid(#[from] jsonwebtoken::errors::Error),
 }
@@ -45,7 +60,7 @@ fn unix_now() -> u64 {
         .unwrap_or(0)
 }
 
-/// Signs an admin token for `apps`, valid for `ttl`.
+/// Signs an HS256 admin token for `apps`, valid for `ttl`.
 pub fn mint(
     config: &AdminJwtConfig,
     subject: &str,
@@ -69,21 +84,151 @@ pub fn mint(
     )?)
 }
 
-/// Verifies a token's signature, algorithm, issuer, audience and expiry.
-pub fn verify(config: &AdminJwtConfig, token: &str) -> Result<AdminClaims, TokenError> {
-    let secret = config.secret.as_deref().ok_or(TokenError::NoSecret)?;
-    let mut validation = Validation::new(Algorithm::HS256);
-    validation.algorithms = vec![Algorithm::HS256];
-    validation.set_required_spec_claims(&["exp", "iss", "aud"]);
-    validation.set_issuer(&[&config.issuer]);
-    validation.set_audience(&[&config.audience]);
-    validation.leeway = 30;
-    let data = jsonwebtoken::decode::<AdminClaims>(
-        token,
-        &DecodingKey::from_secret(secret.as_bytes()),
-        &validation,
-    )?;
-    Ok(data.claims)
+struct VerifyingKey {
+    algorithm: Algorithm,
+    kid: Option<String>,
+    key: DecodingKey,
+}
+
+/// The configured keys, parsed once per cold start.
+pub struct AdminVerifier {
+    keys: Vec<VerifyingKey>,
+    issuer: String,
+    audience: String,
+}
+
+impl std::fmt::Debug for AdminVerifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let algorithms: Vec<_> = self.keys.iter().map(|k| k.algorithm).collect();
+        f.debug_struct("AdminVerifier")
+            .field("algorithms", &algorithms)
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .finish()
+    }
+}
+
+impl AdminVerifier {
+    pub fn from_config(config: &AdminJwtConfig) -> Result<Self, TokenError> {
+        let mut keys = Vec::new();
+        if let Some(secret) = &config.secret {
+            keys.push(VerifyingKey {
+                algorithm: Algorithm::HS256,
+                kid: None,
+                key: DecodingKey::from_secret(secret.as_bytes()),
+            });
+        }
+        if let Some(pem) = &config.public_key_pem {
+            let (algorithm, key) = match config.public_key_algorithm.as_deref().unwrap_or("RS256") {
+                "RS256" => (Algorithm::RS256, DecodingKey::from_rsa_pem(pem.as_bytes())),
+                "ES256" => (Algorithm::ES256, DecodingKey::from_ec_pem(pem.as_bytes())),
+                other => {
+                    return Err(TokenError::BadKey(format!(
+                        "unsupported ADMIN_JWT_ALGORITHM {other}"
+                    )));
+                }
+            };
+            keys.push(VerifyingKey {
+                algorithm,
+                kid: None,
+                key: key.map_err(|e| TokenError::BadKey(e.to_string()))?,
+            });
+        }
+        if let Some(jwks) = &config.jwks {
+            let set: JwkSet =
+                serde_json::from_str(jwks).map_err(|e| TokenError::BadKey(e.to_string()))?;
+            for jwk in &set.keys {
+                let algorithm = match jwk.common.key_algorithm {
+                    Some(jsonwebtoken::jwk::KeyAlgorithm::RS256) => Algorithm::RS256,
+                    Some(jsonwebtoken::jwk::KeyAlgorithm::ES256) => Algorithm::ES256,
+                    // Keys without an explicit RS256/ES256 `alg` are not trusted for anything.
+                    _ => continue,
+                };
+                keys.push(VerifyingKey {
+                    algorithm,
+                    kid: jwk.common.key_id.clone(),
+                    key: DecodingKey::from_jwk(jwk)
+                        .map_err(|e| TokenError::BadKey(e.to_string()))?,
+                });
+            }
+        }
+        Ok(Self {
+            keys,
+            issuer: config.issuer.clone(),
+            audience: config.audience.clone(),
+        })
+    }
+
+    pub fn is_configured(&self) -> bool {
+        !self.keys.is_empty()
+    }
+
+    /// Verifies signature, algorithm, issuer, audience and expiry.
+    pub fn verify(&self, token: &str) -> Result<AdminClaims, TokenError> {
+        let header = jsonwebtoken::decode_header(token)?;
+        let key = self
+            .keys
+            .iter()
+            .find(|k| k.algorithm == header.alg && (k.kid.is_none() || k.kid == header.kid))
+            .ok_or(TokenError::NoKey)?;
+        let mut validation = Validation::new(key.algorithm);
+        validation.algorithms = vec![key.algorithm];
+        validation.set_required_spec_claims(&["exp", "iss", "aud"]);
+        validation.set_issuer(&[&self.issuer]);
+        validation.set_audience(&[&self.audience]);
+        validation.leeway = 30;
+        Ok(jsonwebtoken::decode::<AdminClaims>(token, &key.key, &validation)?.claims)
+    }
+}
+
+/// The app an admin request acts on: the `{appId}` of the path, granted by a valid
+/// admin token. 401 without a valid token, 403 when the token does not grant the app.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminApp {
+    pub app_id: AppId,
+    pub subject: String,
+}
+
+impl FromRequestParts<AppState> for AdminApp {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = parts
+            .headers
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
+            .map(str::trim)
+            .ok_or_else(|| {
+                ApiError::unauthorized("Send an admin JWT as Authorization: Bearer <token>.")
+            })?;
+        let claims = state.admin_verifier().verify(token).map_err(|err| {
+            tracing::info!(reason = %err, "admin token refused");
+            ApiError::unauthorized("The admin token is not valid.")
+        })?;
+        let params = RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::not_found("route_not_found", "No such endpoint."))?;
+        let raw = params
+            .iter()
+            .find(|(name, _)| *name == "appId")
+            .map(|(_, value)| value.to_owned())
+            .unwrap_or_default();
+        let app_id = AppId::parse("appId", &raw)?;
+        if !claims.grants(&app_id) {
+            return Err(ApiError::forbidden(
+                "forbidden",
+                "The admin token does not grant this app.",
+            ));
+        }
+        Ok(AdminApp {
+            app_id,
+            subject: claims.sub,
+        })
+    }
 }
 
 #[cfg(test)]
@@ -93,9 +238,12 @@ mod tests {
     fn config(secret: &str) -> AdminJwtConfig {
         AdminJwtConfig {
             secret: Some(secret.to_owned()),
-            issuer: "partner-program".into(),
-            audience: "partner-program-admin".into(),
+            ..AdminJwtConfig::defaults()
         }
+    }
+
+    fn verifier(config: &AdminJwtConfig) -> AdminVerifier {
+        AdminVerifier::from_config(config).unwrap()
     }
 
     #[test]
@@ -108,7 +256,7 @@ mod tests {
             Duration::from_secs(60),
         )
         .unwrap();
-        let claims = verify(&config("s3cret"), &token).unwrap();
+        let claims = verifier(&config("s3cret")).verify(&token).unwrap();
         assert!(claims.grants(&app));
         assert!(!claims.grants(&AppId::generate()));
     }
@@ -122,7 +270,7 @@ mod tests {
             Duration::from_secs(60),
         )
         .unwrap();
-        assert!(verify(&config("two"), &token).is_err());
+        assert!(verifier(&config("two")).verify(&token).is_err());
     }
 
     #[test]
@@ -136,10 +284,10 @@ mod tests {
         .unwrap();
         let mut other_aud = config("s");
         other_aud.audience = "someone-else".into();
-        assert!(verify(&other_aud, &token).is_err());
+        assert!(verifier(&other_aud).verify(&token).is_err());
         let mut other_iss = config("s");
         other_iss.issuer = "someone-else".into();
-        assert!(verify(&other_iss, &token).is_err());
+        assert!(verifier(&other_iss).verify(&token).is_err());
     }
 
     #[test]
@@ -148,9 +296,30 @@ mod tests {
         let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
         let header = engine.encode(br#"{"alg":"none","typ":"JWT"}"#);
         let claims = engine.encode(
-            format!(r#"{{"iss":"partner-program","aud":"partner-program-admin","sub":"x","iat":0,"exp":{},"app_ids":[]}}"#, unix_now() + 60)
-                .as_bytes(),
+            format!(
+                r#"{{"iss":"partner-program","aud":"partner-program-admin","sub":"x","iat":0,"exp":{},"app_ids":[]}}"#,
+                unix_now() + 60
+            )
+            .as_bytes(),
         );
-        assert!(verify(&config("s"), &format!("{header}.{claims}.")).is_err());
+        assert!(
+            verifier(&config("s"))
+                .verify(&format!("{header}.{claims}."))
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn with_no_key_configured_nothing_verifies() {
+        let token = mint(
+            &config("s"),
+            "ops",
+            &[AppId::generate()],
+            Duration::from_secs(60),
+        )
+        .unwrap();
+        let none = verifier(&AdminJwtConfig::defaults());
+        assert!(!none.is_configured());
+        assert!(none.verify(&token).is_err());
     }
 }

@@ -1,22 +1,33 @@
 //! Domain operations the functions call: rules here, storage in the repositories,
 //! HTTP in the functions. Each takes the tenant from the credential, never a body.
 
+pub mod review;
+pub mod settings;
+
+use partner_domain::events::Event;
 use partner_domain::records::{Application, ApplicationForm};
 use partner_domain::{CustomerId, Email};
 use partner_store::repo::applications::SubmitError;
 use partner_store::{Store, StoreResult};
 
-use crate::Tenant;
 use crate::views::{Balances, PartnerInfo};
+use crate::{AppState, Tenant};
 
-/// Submits a partner application: one transactional write.
+/// Submits a partner application: one transactional write (the application, its
+/// email marker and the `partner_application_submitted` event), then the publish.
 pub async fn apply(
-    store: &Store,
+    state: &AppState,
     tenant: &Tenant,
     form: ApplicationForm,
 ) -> Result<Application, SubmitError> {
     let application = Application::submit(tenant.app_id.clone(), form, partner_domain::now());
-    store.applications().submit(&application).await?;
+    let event = Event::application_submitted(&application);
+    state
+        .store()
+        .applications()
+        .submit(&application, &event)
+        .await?;
+    state.publisher().publish(state.store(), &[event]).await;
     Ok(application)
 }
 

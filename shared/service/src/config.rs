@@ -7,6 +7,11 @@
 //! | `PARTNER_DATA_DIR` | where the embedded store keeps `store.sqlite3` | `.partner` |
 //! | `API_KEY_CACHE_SECONDS` | how long a warm function trusts a verified API key | `60` |
 //! | `ADMIN_JWT_SECRET` | HS256 secret for admin tokens | — (partnerctl keeps one in the data dir) |
+//! | `ADMIN_JWT_PUBLIC_KEY` | PEM public key for RS256/ES256 admin tokens | — |
+//! | `ADMIN_JWT_ALGORITHM` | `RS256` or `ES256`, for `ADMIN_JWT_PUBLIC_KEY` | `RS256` |
+//! | `ADMIN_JWT_JWKS` | a JWKS document (JSON) whose RS256/ES256 keys verify admin tokens | — |
+//! | `EVENT_BUS_NAME` | the EventBridge bus events are published to | — (events wait in the outbox) |
+//! | `OUTBOX_RELAY_GRACE_SECONDS` | how long the relay leaves an event to its publisher | `30` |
 //! | `ADMIN_JWT_ISSUER` | required `iss` of admin tokens | `partner-program` |
 //! | `ADMIN_JWT_AUDIENCE` | required `aud` of admin tokens | `partner-program-admin` |
 
@@ -18,6 +23,21 @@ pub const STORE_FILE: &str = "store.sqlite3";
 pub const DEFAULT_ADMIN_ISSUER: &str = "partner-program";
 pub const DEFAULT_ADMIN_AUDIENCE: &str = "partner-program-admin";
 const DEFAULT_API_KEY_CACHE: Duration = Duration::from_secs(60);
+const DEFAULT_RELAY_GRACE: Duration = Duration::from_secs(30);
+
+fn seconds(name: &'static str, default: Duration) -> Result<Duration, ConfigError> {
+    match var(name) {
+        None => Ok(default),
+        Some(raw) => raw
+            .parse()
+            .map(Duration::from_secs)
+            .map_err(|_| ConfigError::Invalid {
+                name,
+                value: raw,
+                expected: "a whole number of seconds",
+            }),
+    }
+}
 
 /// Where the data lives.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,6 +92,9 @@ impl StoreConfig {
 #[derive(Clone, PartialEq, Eq)]
 pub struct AdminJwtConfig {
     pub secret: Option<String>,
+    pub public_key_pem: Option<String>,
+    pub public_key_algorithm: Option<String>,
+    pub jwks: Option<String>,
     pub issuer: String,
     pub audience: String,
 }
@@ -80,6 +103,8 @@ impl std::fmt::Debug for AdminJwtConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AdminJwtConfig")
             .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
+            .field("public_key", &self.public_key_pem.is_some())
+            .field("jwks", &self.jwks.is_some())
             .field("issuer", &self.issuer)
             .field("audience", &self.audience)
             .finish()
@@ -90,9 +115,24 @@ impl AdminJwtConfig {
     pub fn from_env() -> Self {
         Self {
             secret: var("ADMIN_JWT_SECRET"),
+            public_key_pem: var("ADMIN_JWT_PUBLIC_KEY"),
+            public_key_algorithm: var("ADMIN_JWT_ALGORITHM"),
+            jwks: var("ADMIN_JWT_JWKS"),
             issuer: var("ADMIN_JWT_ISSUER").unwrap_or_else(|| DEFAULT_ADMIN_ISSUER.to_owned()),
             audience: var("ADMIN_JWT_AUDIENCE")
                 .unwrap_or_else(|| DEFAULT_ADMIN_AUDIENCE.to_owned()),
+        }
+    }
+
+    /// No keys, default issuer and audience.
+    pub fn defaults() -> Self {
+        Self {
+            secret: None,
+            public_key_pem: None,
+            public_key_algorithm: None,
+            jwks: None,
+            issuer: DEFAULT_ADMIN_ISSUER.to_owned(),
+            audience: DEFAULT_ADMIN_AUDIENCE.to_owned(),
         }
     }
 }
@@ -103,22 +143,20 @@ pub struct Config {
     pub store: StoreConfig,
     pub api_key_cache: Duration,
     pub admin_jwt: AdminJwtConfig,
+    pub event_bus: Option<String>,
+    /// How old an unpublished event must be before the relay takes it over.
+    pub relay_grace: Duration,
 }
 
 impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
-        let api_key_cache = match var("API_KEY_CACHE_SECONDS") {
-            None => DEFAULT_API_KEY_CACHE,
-            Some(raw) => Duration::from_secs(raw.parse().map_err(|_| ConfigError::Invalid {
-                name: "API_KEY_CACHE_SECONDS",
-                value: raw,
-                expected: "a whole number of seconds",
-            })?),
-        };
+        let api_key_cache = seconds("API_KEY_CACHE_SECONDS", DEFAULT_API_KEY_CACHE)?;
         Ok(Self {
             store: StoreConfig::from_env()?,
             api_key_cache,
             admin_jwt: AdminJwtConfig::from_env(),
+            event_bus: var("EVENT_BUS_NAME"),
+            relay_grace: seconds("OUTBOX_RELAY_GRACE_SECONDS", DEFAULT_RELAY_GRACE)?,
         })
     }
 
@@ -127,11 +165,9 @@ impl Config {
         Self {
             store,
             api_key_cache: DEFAULT_API_KEY_CACHE,
-            admin_jwt: AdminJwtConfig {
-                secret: None,
-                issuer: DEFAULT_ADMIN_ISSUER.to_owned(),
-                audience: DEFAULT_ADMIN_AUDIENCE.to_owned(),
-            },
+            admin_jwt: AdminJwtConfig::defaults(),
+            event_bus: None,
+            relay_grace: DEFAULT_RELAY_GRACE,
         }
     }
 }

@@ -59,6 +59,20 @@ impl Route {
             path,
         }
     }
+
+    pub const fn put(path: &'static str) -> Self {
+        Self {
+            method: RouteMethod::Put,
+            path,
+        }
+    }
+
+    pub const fn patch(path: &'static str) -> Self {
+        Self {
+            method: RouteMethod::Patch,
+            path,
+        }
+    }
 }
 
 /// Turns a function's routes into the service it runs: body limit, JSON 404/405,

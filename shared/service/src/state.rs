@@ -4,8 +4,10 @@ use std::sync::Arc;
 
 use partner_store::Store;
 
+use crate::admin_auth::{AdminVerifier, TokenError};
 use crate::auth::ApiKeyCache;
 use crate::config::{Config, StoreConfig};
+use crate::events::{EventBridgeBus, EventBus, Publisher};
 
 #[derive(Debug, Clone)]
 pub struct AppState {
@@ -16,6 +18,8 @@ pub struct AppState {
 struct Inner {
     store: Store,
     api_keys: ApiKeyCache,
+    admin_verifier: AdminVerifier,
+    publisher: Publisher,
     config: Config,
 }
 
@@ -25,24 +29,61 @@ pub enum StartupError {
     Config(#[from] crate::config::ConfigError),
     #[error("opening the store")]
     Store(#[from] partner_store::StoreError),
+    #[error(transparent)]
+    AdminJwt(#[from] TokenError),
 }
 
 impl AppState {
-    pub fn new(store: Store, config: Config) -> Self {
-        Self {
+    /// `bus` is where events go after their transaction; `None` leaves them in the
+    /// outbox for a relay.
+    pub fn new(
+        store: Store,
+        config: Config,
+        bus: Option<Arc<dyn EventBus>>,
+    ) -> Result<Self, StartupError> {
+        Ok(Self {
             inner: Arc::new(Inner {
                 api_keys: ApiKeyCache::new(config.api_key_cache),
+                admin_verifier: AdminVerifier::from_config(&config.admin_jwt)?,
+                publisher: Publisher::new(bus),
                 store,
                 config,
             }),
-        }
+        })
     }
 
-    /// Reads the configuration and opens the store: the whole of a function's init.
+    /// Reads the configuration and builds every client: the whole of a function's init.
     pub async fn from_env() -> Result<Self, StartupError> {
         let config = Config::from_env()?;
-        let store = open_store(&config.store).await?;
-        Ok(Self::new(store, config))
+        let needs_aws =
+            matches!(config.store, StoreConfig::DynamoDb { .. }) || config.event_bus.is_some();
+        // One AWS configuration for every client of the function.
+        let aws = if needs_aws {
+            Some(aws_config().await)
+        } else {
+            None
+        };
+        let store = match (&config.store, &aws) {
+            (StoreConfig::DynamoDb { table }, Some(aws)) => {
+                Store::dynamodb(partner_store::dynamo::Client::new(aws), table.clone())
+            }
+            (other, _) => open_store(other).await?,
+        };
+        let bus: Option<Arc<dyn EventBus>> = match (&config.event_bus, &aws) {
+            (Some(name), Some(aws)) => Some(Arc::new(EventBridgeBus::new(
+                aws_sdk_eventbridge::Client::new(aws),
+                name,
+            ))),
+            _ => None,
+        };
+        if bus.is_none() {
+            tracing::info!("EVENT_BUS_NAME is not set: events wait in the outbox for a relay");
+        }
+        let state = Self::new(store, config, bus)?;
+        if !state.admin_verifier().is_configured() {
+            tracing::info!("no admin JWT key is configured: admin routes refuse every token");
+        }
+        Ok(state)
     }
 
     pub fn store(&self) -> &Store {
@@ -53,19 +94,38 @@ impl AppState {
         &self.inner.api_keys
     }
 
+    pub fn admin_verifier(&self) -> &AdminVerifier {
+        &self.inner.admin_verifier
+    }
+
+    pub fn publisher(&self) -> &Publisher {
+        &self.inner.publisher
+    }
+
     pub fn config(&self) -> &Config {
         &self.inner.config
     }
 }
 
+async fn aws_config() -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .load()
+        .await
+}
+
+/// A DynamoDB client configured from the environment (region, credentials, and
+/// `AWS_ENDPOINT_URL` for moto or DynamoDB Local).
+pub async fn dynamodb_client() -> partner_store::dynamo::Client {
+    partner_store::dynamo::Client::new(&aws_config().await)
+}
+
 /// Opens the configured store (a DynamoDB client is built here, once).
 pub async fn open_store(config: &StoreConfig) -> Result<Store, partner_store::StoreError> {
-    Ok(match config {
-        StoreConfig::DynamoDb { table } => Store::dynamodb(
-            partner_store::dynamo::client_from_env().await,
-            table.clone(),
-        ),
-        StoreConfig::Sqlite { path } => Store::sqlite(path)?,
-        StoreConfig::Memory => Store::memory()?,
-    })
+    match config {
+        StoreConfig::DynamoDb { table } => {
+            Ok(Store::dynamodb(dynamodb_client().await, table.clone()))
+        }
+        StoreConfig::Sqlite { path } => Store::sqlite(path),
+        StoreConfig::Memory => Store::memory(),
+    }
 }

@@ -75,3 +75,70 @@ impl PartnerInfo {
         }))
     }
 }
+
+/// The program settings as the admin API shows them: rates in percent, amounts in
+/// major units.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SettingsView {
+    enabled: bool,
+    #[serde(serialize_with = "money::as_percent")]
+    default_commission_rate: RateBps,
+    holding_period_days: u32,
+    #[serde(serialize_with = "money::as_major")]
+    min_payout_amount: Money,
+    cookie_duration_days: u32,
+    currency: String,
+    branding: partner_domain::records::Branding,
+}
+
+impl From<ProgramSettings> for SettingsView {
+    fn from(settings: ProgramSettings) -> Self {
+        Self {
+            enabled: settings.enabled,
+            default_commission_rate: settings.default_commission_rate,
+            holding_period_days: settings.holding_period_days,
+            min_payout_amount: settings.min_payout_amount,
+            cookie_duration_days: settings.cookie_duration_days,
+            currency: settings.currency.as_str().to_owned(),
+            branding: settings.branding,
+        }
+    }
+}
+
+/// A partner record as the admin API shows it. `commissionRate` is the partner's
+/// own rate in percent, or `null` when the program's default applies.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AffiliateView {
+    id: AffiliateId,
+    code: ReferralCode,
+    status: AffiliateStatus,
+    customer_id: CustomerId,
+    application_id: partner_domain::ApplicationId,
+    commission_rate: Option<f64>,
+    #[serde(with = "time::serde::rfc3339")]
+    created_at: partner_domain::Timestamp,
+}
+
+impl From<Affiliate> for AffiliateView {
+    fn from(affiliate: Affiliate) -> Self {
+        Self {
+            commission_rate: affiliate.commission_rate.map(RateBps::to_percent_f64),
+            id: affiliate.id,
+            code: affiliate.code,
+            status: affiliate.status,
+            customer_id: affiliate.customer_id,
+            application_id: affiliate.application_id,
+            created_at: affiliate.created_at,
+        }
+    }
+}
+
+/// A page of a listing: `{"data": [...], "nextCursor": "…" | null}`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListPage<T> {
+    pub data: Vec<T>,
+    pub next_cursor: Option<String>,
+}

@@ -5,7 +5,7 @@
 //! into an expression). `create_table` builds the table `template.yaml` declares.
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::Client;
+pub use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
@@ -544,13 +544,4 @@ pub async fn create_table(client: &Client, table: &str) -> StoreResult<()> {
         .await
         .map_err(StoreError::backend)?;
     Ok(())
-}
-
-/// A DynamoDB client configured from the environment (region, credentials, and
-/// `AWS_ENDPOINT_URL` for moto or DynamoDB Local). Build it once per process.
-pub async fn client_from_env() -> Client {
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .load()
-        .await;
-    Client::new(&config)
 }

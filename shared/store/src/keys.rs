@@ -17,12 +17,18 @@
 //! | `APP#<app>#CUSTEMAIL#<email>`      | `CUSTOMER`    | `customer_email`    |                                      |                         |
 //! | `APP#<app>#CUST#<custId>`          | `AFFILIATE`   | `affiliate`         | `APP#<app>#AFFS` / `<affId>`         |                         |
 //! | `APP#<app>#CODE#<CODE>`            | `CODE`        | `code`              |                                      |                         |
+//! | `APP#<app>#EVT#<evtId>`            | `EVENT`       | `event`             | `OUTBOX#<shard>` / `<evtId>` while unpublished |               |
 //!
 //! Marker items (`APLEMAIL`, `CUSTEMAIL`, `CODE`) enforce uniqueness: they are written
 //! with a not-exists condition in the same transaction as the entity they guard.
+//!
+//! Events are written as outbox items in the transaction of the change that caused
+//! them. While unpublished they sit in one of a few `OUTBOX#<shard>` GSI partitions
+//! (sorted by their time-ordered id, so "older than a minute" is a key range); marking
+//! one published removes its index keys, and a TTL deletes it a week later.
 
 use partner_domain::records::ApplicationStatus;
-use partner_domain::{AppId, ApplicationId, CustomerId, Email, ReferralCode};
+use partner_domain::{AppId, ApplicationId, CustomerId, Email, EventId, ReferralCode};
 
 use crate::Key;
 
@@ -74,6 +80,7 @@ pub mod entity {
     pub const CUSTOMER_EMAIL: &str = "customer_email";
     pub const AFFILIATE: &str = "affiliate";
     pub const CODE: &str = "code";
+    pub const EVENT: &str = "event";
 }
 
 /// The GSI1 partition listing every app (apps are few and rarely written).
@@ -127,6 +134,23 @@ pub fn affiliate_of_customer(app: &AppId, customer: &CustomerId) -> Key {
 
 pub fn affiliates_of_app(app: &AppId) -> String {
     format!("APP#{app}#AFFS")
+}
+
+/// How many GSI partitions unpublished events are spread over.
+pub const OUTBOX_SHARDS: u8 = 4;
+
+pub fn event(app: &AppId, id: &EventId) -> Key {
+    Key::new(format!("APP#{app}#EVT#{id}"), "EVENT")
+}
+
+/// The unpublished-outbox partition of an event: its id's last character picks one.
+pub fn outbox_shard_of(id: &EventId) -> String {
+    let last = id.as_str().bytes().last().unwrap_or(0);
+    outbox_shard(last % OUTBOX_SHARDS)
+}
+
+pub fn outbox_shard(shard: u8) -> String {
+    format!("OUTBOX#{shard}")
 }
 
 pub fn referral_code(app: &AppId, code: &ReferralCode) -> Key {

@@ -1,11 +1,12 @@
-//! Partner (affiliate) records, keyed beside their customer.
+//! Partner (affiliate) records, keyed beside their customer and listed through GSI1.
 
 use partner_domain::records::{Affiliate, ProgramSettings};
-use partner_domain::{AppId, CustomerId};
+use partner_domain::{AffiliateId, AppId, CustomerId};
+use serde_json::Value;
 
-use super::from_item;
-use crate::keys;
-use crate::{Store, StoreError, StoreResult};
+use super::{from_item, to_item, with_index};
+use crate::keys::{self, attr, entity};
+use crate::{Condition, Index, Page, Query, SortKey, Store, StoreError, StoreResult, WriteOp};
 
 #[derive(Debug, Clone, Copy)]
 pub struct Affiliates<'a> {
@@ -37,5 +38,62 @@ impl Affiliates<'_> {
         let settings =
             settings.ok_or_else(|| StoreError::Corrupt(format!("app {app} has no settings")))?;
         Ok(Some((from_item(affiliate)?, from_item(settings)?)))
+    }
+
+    /// A partner by its id (one index query; admin paths only).
+    pub async fn get(&self, app: &AppId, id: &AffiliateId) -> StoreResult<Option<Affiliate>> {
+        let mut query = Query::partition(Index::Gsi1, keys::affiliates_of_app(app));
+        query.sort = SortKey::Between(id.to_string(), id.to_string());
+        query.limit = 1;
+        let page = self.store.query(&query).await?;
+        page.items.into_iter().next().map(from_item).transpose()
+    }
+
+    /// A page of the app's partners, newest first.
+    pub async fn list(
+        &self,
+        app: &AppId,
+        limit: u32,
+        cursor: Option<String>,
+    ) -> StoreResult<(Vec<Affiliate>, Option<String>)> {
+        let mut query = Query::partition(Index::Gsi1, keys::affiliates_of_app(app));
+        query.descending = true;
+        query.limit = limit;
+        query.cursor = cursor;
+        let Page { items, cursor } = self.store.query(&query).await?;
+        let affiliates = items
+            .into_iter()
+            .map(from_item)
+            .collect::<StoreResult<_>>()?;
+        Ok((affiliates, cursor))
+    }
+
+    /// Replaces a partner record (status, rate override); it must still be this partner.
+    pub async fn update(&self, affiliate: &Affiliate) -> StoreResult<bool> {
+        let app = &affiliate.app_id;
+        let item = with_index(
+            to_item(
+                &keys::affiliate_of_customer(app, &affiliate.customer_id),
+                entity::AFFILIATE,
+                affiliate,
+            )?,
+            attr::GSI1_PK,
+            attr::GSI1_SK,
+            keys::affiliates_of_app(app),
+            affiliate.id.to_string(),
+        );
+        let condition = Condition::Equals("id", Value::String(affiliate.id.to_string()));
+        match self
+            .store
+            .write(WriteOp::Put {
+                item,
+                condition: Some(condition),
+            })
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(StoreError::ConditionFailed { .. }) => Ok(false),
+            Err(err) => Err(err),
+        }
     }
 }

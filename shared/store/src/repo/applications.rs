@@ -1,12 +1,15 @@
-//! Partner applications, and the email marker that makes one application per email.
+//! Partner applications, the email marker that makes one application per email,
+//! and the approve / reject transactions.
 
-use partner_domain::records::Application;
+use partner_domain::events::Event;
+use partner_domain::records::{Affiliate, Application, ApplicationStatus, Customer};
 use partner_domain::{AppId, ApplicationId, Email};
+use serde::Serialize;
 use serde_json::Value;
 
 use super::{from_item, to_item, with_index};
 use crate::keys::{self, attr, entity};
-use crate::{Condition, Store, StoreError, StoreResult, WriteOp};
+use crate::{Condition, Index, Item, Page, Query, Store, StoreError, StoreResult, WriteOp};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SubmitError {
@@ -16,6 +19,48 @@ pub enum SubmitError {
     EmailTaken,
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReviewError {
+    #[error("the application has already been reviewed")]
+    NotPending,
+    #[error("the referral code is taken")]
+    CodeTaken,
+    /// A customer account with the applicant's email appeared; approve with it.
+    #[error("a customer with this email exists")]
+    CustomerExists,
+    #[error("the customer is already a partner")]
+    AlreadyPartner,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The customer account an approval uses.
+#[derive(Debug, Clone)]
+pub enum CustomerAccount {
+    /// Create it (with its email marker) in the approval's transaction.
+    New(Customer),
+    /// It exists already; the transaction only checks it is still there.
+    Existing(Customer),
+}
+
+impl CustomerAccount {
+    pub fn customer(&self) -> &Customer {
+        match self {
+            Self::New(c) | Self::Existing(c) => c,
+        }
+    }
+}
+
+/// What a code marker points at (the partner is read through it, so the marker
+/// never needs updating when the partner changes).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CodeMarker<'a> {
+    code: &'a partner_domain::ReferralCode,
+    affiliate_id: &'a partner_domain::AffiliateId,
+    customer_id: &'a partner_domain::CustomerId,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -29,50 +74,68 @@ impl Store {
     }
 }
 
-impl Applications<'_> {
-    /// Stores a new application in one transaction: the program must be enabled
-    /// (a condition on the settings item, so no read is needed), and no application
-    /// may exist for the email (a marker item that carries a copy of the application,
-    /// which makes status-by-email a single read).
-    pub async fn submit(&self, application: &Application) -> Result<(), SubmitError> {
-        let app = &application.app_id;
-        let item = with_index(
-            with_index(
-                to_item(
-                    &keys::application(app, &application.id),
-                    entity::APPLICATION,
-                    application,
-                )?,
-                attr::GSI1_PK,
-                attr::GSI1_SK,
-                keys::applications_with_status(app, application.status),
-                application.id.to_string(),
-            ),
-            attr::GSI2_PK,
-            attr::GSI2_SK,
-            keys::applications_of_app(app),
+fn application_item(application: &Application) -> StoreResult<Item> {
+    let app = &application.app_id;
+    Ok(with_index(
+        with_index(
+            to_item(
+                &keys::application(app, &application.id),
+                entity::APPLICATION,
+                application,
+            )?,
+            attr::GSI1_PK,
+            attr::GSI1_SK,
+            keys::applications_with_status(app, application.status),
             application.id.to_string(),
-        );
-        let marker = to_item(
-            &keys::application_by_email(app, &application.form.email),
-            entity::APPLICATION_EMAIL,
-            application,
-        )?;
+        ),
+        attr::GSI2_PK,
+        attr::GSI2_SK,
+        keys::applications_of_app(app),
+        application.id.to_string(),
+    ))
+}
+
+fn marker_item(application: &Application) -> StoreResult<Item> {
+    to_item(
+        &keys::application_by_email(&application.app_id, &application.form.email),
+        entity::APPLICATION_EMAIL,
+        application,
+    )
+}
+
+fn pending() -> Condition {
+    Condition::Equals(
+        "status",
+        Value::String(ApplicationStatus::Pending.as_str().into()),
+    )
+}
+
+impl Applications<'_> {
+    /// Stores a new application and its `partner_application_submitted` event in one
+    /// transaction: the program must be enabled (a condition on the settings item, so
+    /// no read is needed), and no application may exist for the email (a marker item
+    /// that carries a copy of the application, which makes status-by-email one read).
+    pub async fn submit(
+        &self,
+        application: &Application,
+        event: &Event,
+    ) -> Result<(), SubmitError> {
         let result = self
             .store
             .transact(vec![
                 WriteOp::Check {
-                    key: keys::settings(app),
+                    key: keys::settings(&application.app_id),
                     condition: Condition::Equals("enabled", Value::Bool(true)),
                 },
                 WriteOp::Put {
-                    item: marker,
+                    item: marker_item(application)?,
                     condition: Some(Condition::NotExists),
                 },
                 WriteOp::Put {
-                    item,
+                    item: application_item(application)?,
                     condition: Some(Condition::NotExists),
                 },
+                super::outbox::put_event(event)?,
             ])
             .await;
         match result {
@@ -99,5 +162,141 @@ impl Applications<'_> {
             .await?
             .map(from_item)
             .transpose()
+    }
+
+    /// A page of the app's applications, newest first, optionally of one status.
+    pub async fn list(
+        &self,
+        app: &AppId,
+        status: Option<ApplicationStatus>,
+        limit: u32,
+        cursor: Option<String>,
+    ) -> StoreResult<(Vec<Application>, Option<String>)> {
+        let mut query = match status {
+            Some(status) => {
+                Query::partition(Index::Gsi1, keys::applications_with_status(app, status))
+            }
+            None => Query::partition(Index::Gsi2, keys::applications_of_app(app)),
+        };
+        query.descending = true;
+        query.limit = limit;
+        query.cursor = cursor;
+        let Page { items, cursor } = self.store.query(&query).await?;
+        let applications = items
+            .into_iter()
+            .map(from_item)
+            .collect::<StoreResult<_>>()?;
+        Ok((applications, cursor))
+    }
+
+    /// Approves a pending application in one transaction: the application and its
+    /// email marker become approved, the customer account is created (or checked),
+    /// the partner record and its code marker are created, and the event is recorded.
+    pub async fn approve(
+        &self,
+        approved: &Application,
+        customer: &CustomerAccount,
+        affiliate: &Affiliate,
+        event: &Event,
+    ) -> Result<(), ReviewError> {
+        let app = &approved.app_id;
+        let mut ops = vec![
+            WriteOp::Put {
+                item: application_item(approved)?,
+                condition: Some(pending()),
+            },
+            WriteOp::Put {
+                item: marker_item(approved)?,
+                condition: None,
+            },
+        ];
+        let customer_index = ops.len();
+        match customer {
+            CustomerAccount::New(new) => {
+                ops.push(WriteOp::Put {
+                    item: to_item(
+                        &keys::customer_by_email(app, &new.email),
+                        entity::CUSTOMER_EMAIL,
+                        new,
+                    )?,
+                    condition: Some(Condition::NotExists),
+                });
+                ops.push(WriteOp::Put {
+                    item: to_item(&keys::customer(app, &new.id), entity::CUSTOMER, new)?,
+                    condition: Some(Condition::NotExists),
+                });
+            }
+            CustomerAccount::Existing(existing) => ops.push(WriteOp::Check {
+                key: keys::customer(app, &existing.id),
+                condition: Condition::Exists,
+            }),
+        }
+        let affiliate_index = ops.len();
+        ops.push(WriteOp::Put {
+            item: with_index(
+                to_item(
+                    &keys::affiliate_of_customer(app, &affiliate.customer_id),
+                    entity::AFFILIATE,
+                    affiliate,
+                )?,
+                attr::GSI1_PK,
+                attr::GSI1_SK,
+                keys::affiliates_of_app(app),
+                affiliate.id.to_string(),
+            ),
+            condition: Some(Condition::NotExists),
+        });
+        let code_index = ops.len();
+        let marker = CodeMarker {
+            code: &affiliate.code,
+            affiliate_id: &affiliate.id,
+            customer_id: &affiliate.customer_id,
+        };
+        ops.push(WriteOp::Put {
+            item: to_item(
+                &keys::referral_code(app, &affiliate.code),
+                entity::CODE,
+                &marker,
+            )?,
+            condition: Some(Condition::NotExists),
+        });
+        ops.push(super::outbox::put_event(event)?);
+
+        match self.store.transact(ops).await {
+            Ok(()) => Ok(()),
+            Err(StoreError::ConditionFailed { index }) => Err(match index {
+                0 => ReviewError::NotPending,
+                i if i == customer_index && matches!(customer, CustomerAccount::New(_)) => {
+                    ReviewError::CustomerExists
+                }
+                i if i == affiliate_index => ReviewError::AlreadyPartner,
+                i if i == code_index => ReviewError::CodeTaken,
+                other => ReviewError::Store(StoreError::ConditionFailed { index: other }),
+            }),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// Rejects a pending application (and records the event) in one transaction.
+    pub async fn reject(&self, rejected: &Application, event: &Event) -> Result<(), ReviewError> {
+        let result = self
+            .store
+            .transact(vec![
+                WriteOp::Put {
+                    item: application_item(rejected)?,
+                    condition: Some(pending()),
+                },
+                WriteOp::Put {
+                    item: marker_item(rejected)?,
+                    condition: None,
+                },
+                super::outbox::put_event(event)?,
+            ])
+            .await;
+        match result {
+            Ok(()) => Ok(()),
+            Err(StoreError::ConditionFailed { index: 0 }) => Err(ReviewError::NotPending),
+            Err(err) => Err(err.into()),
+        }
     }
 }

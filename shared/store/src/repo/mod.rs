@@ -7,6 +7,8 @@
 pub mod affiliates;
 pub mod applications;
 pub mod apps;
+pub mod customers;
+pub mod outbox;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;

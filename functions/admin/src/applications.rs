@@ -1,0 +1,140 @@
+//! Listing and reviewing applications.
+
+use axum::Json;
+use axum::extract::State;
+use partner_domain::records::{Application, ApplicationStatus};
+use partner_domain::text::required_text;
+use partner_domain::{ApplicationId, FieldError, ReferralCode};
+use partner_service::admin_auth::AdminApp;
+use partner_service::commands::review::{self, Decision};
+use partner_service::extract::{self, PathParam, QueryParams};
+use partner_service::views::ListPage;
+use partner_service::{ApiError, AppState};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::Paging;
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct ListQuery {
+    status: Option<String>,
+    #[serde(flatten)]
+    paging: Paging,
+}
+
+fn parse_status(raw: &str) -> Result<ApplicationStatus, FieldError> {
+    match raw {
+        "pending" => Ok(ApplicationStatus::Pending),
+        "approved" => Ok(ApplicationStatus::Approved),
+        "rejected" => Ok(ApplicationStatus::Rejected),
+        _ => Err(FieldError::new(
+            "status",
+            "must be pending, approved or rejected",
+        )),
+    }
+}
+
+/// `GET …/applications?status=&limit=&cursor=`: newest first.
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    admin: AdminApp,
+    QueryParams(query): QueryParams<ListQuery>,
+) -> Result<Json<ListPage<Application>>, ApiError> {
+    let status = query.status.as_deref().map(parse_status).transpose()?;
+    let limit = query.paging.limit()?;
+    let (data, next_cursor) = state
+        .store()
+        .applications()
+        .list(&admin.app_id, status, limit, query.paging.cursor)
+        .await?;
+    Ok(Json(ListPage { data, next_cursor }))
+}
+
+/// `GET …/applications/{id}`.
+pub(crate) async fn get(
+    State(state): State<AppState>,
+    admin: AdminApp,
+    PathParam((_, id)): PathParam<(String, String)>,
+) -> Result<Json<Application>, ApiError> {
+    let id = ApplicationId::parse("id", &id)?;
+    let application = state
+        .store()
+        .applications()
+        .get(&admin.app_id, &id)
+        .await?
+        .ok_or_else(|| {
+            ApiError::not_found(
+                "application_not_found",
+                "No application with this id in this app.",
+            )
+        })?;
+    Ok(Json(application))
+}
+
+/// `{"action": "approve", "code"?}` or `{"action": "reject", "rejectionReason"}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct ReviewBody {
+    action: String,
+    code: Option<String>,
+    rejection_reason: Option<String>,
+}
+
+impl ReviewBody {
+    fn parse(self) -> Result<Decision, FieldError> {
+        match self.action.as_str() {
+            "approve" => {
+                if self.rejection_reason.is_some() {
+                    return Err(FieldError::new(
+                        "rejectionReason",
+                        "is only for action reject",
+                    ));
+                }
+                let code = self
+                    .code
+                    .as_deref()
+                    .map(|c| ReferralCode::parse("code", c))
+                    .transpose()?;
+                Ok(Decision::Approve { code })
+            }
+            "reject" => {
+                if self.code.is_some() {
+                    return Err(FieldError::new("code", "is only for action approve"));
+                }
+                let reason = required_text(
+                    "rejectionReason",
+                    self.rejection_reason.as_deref().unwrap_or(""),
+                    1000,
+                )?;
+                Ok(Decision::Reject { reason })
+            }
+            _ => Err(FieldError::new("action", "must be approve or reject")),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct ReviewResponse {
+    application: Application,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    affiliate: Option<serde_json::Value>,
+}
+
+/// `POST …/applications/{id}/review`.
+pub(crate) async fn review(
+    State(state): State<AppState>,
+    admin: AdminApp,
+    PathParam((_, id)): PathParam<(String, String)>,
+    extract::Json(body): extract::Json<ReviewBody>,
+) -> Result<Json<ReviewResponse>, ApiError> {
+    let id = ApplicationId::parse("id", &id)?;
+    let decision = body.parse()?;
+    let reviewed = review::review(&state, &admin.app_id, &id, decision).await?;
+    Ok(Json(ReviewResponse {
+        application: reviewed.application,
+        // The seed's shape, as in the `partner_application_approved` webhook.
+        affiliate: reviewed
+            .affiliate
+            .map(|a| json!({"id": a.id, "code": a.code, "customer_id": a.customer_id})),
+    }))
+}

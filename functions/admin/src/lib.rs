@@ -1,0 +1,64 @@
+//! The admin function: application review, program settings and partner
+//! management, behind admin JWTs whose `app_ids` claim grants the app in the path.
+
+mod applications;
+mod partners;
+mod settings;
+
+use axum::Router;
+use axum::routing::get;
+use partner_service::AppState;
+use partner_service::http::Route;
+
+pub const APPLICATIONS: &str = "/v1/apps/{appId}/affiliates/applications";
+pub const APPLICATION: &str = "/v1/apps/{appId}/affiliates/applications/{id}";
+pub const REVIEW: &str = "/v1/apps/{appId}/affiliates/applications/{id}/review";
+pub const SETTINGS: &str = "/v1/apps/{appId}/affiliates/settings";
+pub const PARTNERS: &str = "/v1/apps/{appId}/affiliates";
+pub const PARTNER: &str = "/v1/apps/{appId}/affiliates/{affiliateId}";
+
+pub const ROUTES: &[Route] = &[
+    Route::get(APPLICATIONS),
+    Route::get(APPLICATION),
+    Route::post(REVIEW),
+    Route::get(SETTINGS),
+    Route::put(SETTINGS),
+    Route::get(PARTNERS),
+    Route::get(PARTNER),
+    Route::patch(PARTNER),
+];
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(APPLICATIONS, get(applications::list))
+        .route(APPLICATION, get(applications::get))
+        .route(REVIEW, axum::routing::post(applications::review))
+        .route(SETTINGS, get(settings::get).put(settings::put))
+        .route(PARTNERS, get(partners::list))
+        .route(PARTNER, get(partners::get).patch(partners::patch))
+}
+
+/// `limit` and `cursor` of a listing.
+#[derive(Debug, serde::Deserialize)]
+struct Paging {
+    limit: Option<String>,
+    cursor: Option<String>,
+}
+
+const DEFAULT_LIMIT: u32 = 20;
+const MAX_LIMIT: u32 = 100;
+
+impl Paging {
+    fn limit(&self) -> Result<u32, partner_domain::FieldError> {
+        match self.limit.as_deref() {
+            None => Ok(DEFAULT_LIMIT),
+            Some(raw) => raw
+                .parse::<u32>()
+                .ok()
+                .filter(|n| (1..=MAX_LIMIT).contains(n))
+                .ok_or_else(|| {
+                    partner_domain::FieldError::new("limit", "must be a whole number from 1 to 100")
+                }),
+        }
+    }
+}

@@ -1,0 +1,132 @@
+//! Reading and changing the program settings.
+
+use axum::Json;
+use axum::extract::State;
+use partner_domain::records::Branding;
+use partner_domain::text::optional_text;
+use partner_domain::{Currency, FieldError, Money, RateBps};
+use partner_service::admin_auth::AdminApp;
+use partner_service::commands::settings::{self, SettingsChange};
+use partner_service::extract;
+use partner_service::views::SettingsView;
+use partner_service::{ApiError, AppState};
+use serde::Deserialize;
+use serde_json::Number;
+
+/// Fields left out keep their current value. Rates are percentages and amounts
+/// major units, as in the responses.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct SettingsBody {
+    enabled: Option<bool>,
+    default_commission_rate: Option<Number>,
+    holding_period_days: Option<u32>,
+    min_payout_amount: Option<Number>,
+    cookie_duration_days: Option<u32>,
+    currency: Option<String>,
+    branding: Option<BrandingBody>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct BrandingBody {
+    name: Option<String>,
+    color: Option<String>,
+    logo_url: Option<String>,
+}
+
+fn days(field: &'static str, value: Option<u32>, min: u32) -> Result<Option<u32>, FieldError> {
+    match value {
+        Some(v) if !(min..=365).contains(&v) => Err(FieldError::new(
+            field,
+            format!("must be from {min} to 365 days"),
+        )),
+        other => Ok(other),
+    }
+}
+
+fn colour(raw: Option<&str>) -> Result<Option<String>, FieldError> {
+    let Some(value) = optional_text("branding.color", raw, 7)? else {
+        return Ok(None);
+    };
+    let hex = value.strip_prefix('#').unwrap_or("");
+    if hex.len() == 6 && hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(Some(value.to_ascii_lowercase()))
+    } else {
+        Err(FieldError::new(
+            "branding.color",
+            "must be a colour like #1a73e8",
+        ))
+    }
+}
+
+fn logo_url(raw: Option<&str>) -> Result<Option<String>, FieldError> {
+    let Some(value) = optional_text("branding.logoUrl", raw, 2048)? else {
+        return Ok(None);
+    };
+    if value.starts_with("https://")
+        && !value.chars().any(char::is_whitespace)
+        && value.len() > "https://".len()
+    {
+        Ok(Some(value))
+    } else {
+        Err(FieldError::new("branding.logoUrl", "must be an https URL"))
+    }
+}
+
+impl SettingsBody {
+    fn parse(self) -> Result<SettingsChange, FieldError> {
+        Ok(SettingsChange {
+            enabled: self.enabled,
+            default_commission_rate: self
+                .default_commission_rate
+                .map(|n| RateBps::parse_percent("defaultCommissionRate", &n.to_string()))
+                .transpose()?,
+            holding_period_days: days("holdingPeriodDays", self.holding_period_days, 0)?,
+            min_payout_amount: self
+                .min_payout_amount
+                .map(|n| Money::parse_major("minPayoutAmount", &n.to_string()))
+                .transpose()?,
+            cookie_duration_days: days("cookieDurationDays", self.cookie_duration_days, 1)?,
+            currency: self
+                .currency
+                .as_deref()
+                .map(|c| Currency::parse("currency", c))
+                .transpose()?,
+            branding: self
+                .branding
+                .map(|b| -> Result<Branding, FieldError> {
+                    Ok(Branding {
+                        name: optional_text("branding.name", b.name.as_deref(), 100)?,
+                        color: colour(b.color.as_deref())?,
+                        logo_url: logo_url(b.logo_url.as_deref())?,
+                    })
+                })
+                .transpose()?,
+        })
+    }
+}
+
+/// `GET …/settings`.
+pub(crate) async fn get(
+    State(state): State<AppState>,
+    admin: AdminApp,
+) -> Result<Json<SettingsView>, ApiError> {
+    Ok(Json(
+        settings::get(state.store(), &admin.app_id).await?.into(),
+    ))
+}
+
+/// `PUT …/settings`.
+pub(crate) async fn put(
+    State(state): State<AppState>,
+    admin: AdminApp,
+    extract::Json(body): extract::Json<SettingsBody>,
+) -> Result<Json<SettingsView>, ApiError> {
+    let change = body.parse()?;
+    Ok(Json(
+        settings::change(state.store(), &admin.app_id, change)
+            .await?
+            .into(),
+    ))
+}

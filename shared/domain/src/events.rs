@@ -1,0 +1,176 @@
+//! Events: what happened, in the envelope every consumer sees.
+//!
+//! `{"id": "evt_…", "event": "partner_application_approved", "createdAt": "…",
+//! "appId": "app_…", "data": {…}}`, where `data` has the seed's shapes. The id is
+//! fixed when the event is written (with the state change, in one transaction), so a
+//! republished event is recognisably the same event.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::records::{Affiliate, Application};
+use crate::{AppId, EventId, Timestamp};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventType {
+    PartnerApplicationSubmitted,
+    PartnerApplicationApproved,
+    PartnerApplicationRejected,
+}
+
+impl EventType {
+    pub const ALL: &'static [EventType] = &[
+        EventType::PartnerApplicationSubmitted,
+        EventType::PartnerApplicationApproved,
+        EventType::PartnerApplicationRejected,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::PartnerApplicationSubmitted => "partner_application_submitted",
+            Self::PartnerApplicationApproved => "partner_application_approved",
+            Self::PartnerApplicationRejected => "partner_application_rejected",
+        }
+    }
+}
+
+/// The event envelope, as published and as delivered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Event {
+    pub id: EventId,
+    pub event: EventType,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: Timestamp,
+    pub app_id: AppId,
+    pub data: Value,
+}
+
+impl Event {
+    fn new(event: EventType, app_id: AppId, data: Value, at: Timestamp) -> Self {
+        Self {
+            id: EventId::generate(),
+            event,
+            created_at: at,
+            app_id,
+            data,
+        }
+    }
+
+    /// `partner_application_submitted`: the application as submitted.
+    pub fn application_submitted(application: &Application) -> Self {
+        let form = &application.form;
+        Self::new(
+            EventType::PartnerApplicationSubmitted,
+            application.app_id.clone(),
+            json!({"application": {
+                "id": application.id,
+                "email": form.email,
+                "name": form.name,
+                "company": form.company,
+                "website": form.website,
+                "reason": form.reason,
+            }}),
+            application.submitted_at,
+        )
+    }
+
+    /// `partner_application_approved`: the seed's `application` (id, email, name) and
+    /// `affiliate` (id, code, customer_id).
+    pub fn application_approved(
+        application: &Application,
+        affiliate: &Affiliate,
+        at: Timestamp,
+    ) -> Self {
+        Self::new(
+            EventType::PartnerApplicationApproved,
+            application.app_id.clone(),
+            json!({
+                "application": {"id": application.id, "email": application.form.email, "name": application.form.name},
+                "affiliate": {"id": affiliate.id, "code": affiliate.code, "customer_id": affiliate.customer_id},
+            }),
+            at,
+        )
+    }
+
+    /// `partner_application_rejected`: the seed's `application` (id, email, name, reason).
+    pub fn application_rejected(application: &Application, reason: &str, at: Timestamp) -> Self {
+        Self::new(
+            EventType::PartnerApplicationRejected,
+            application.app_id.clone(),
+            json!({"application": {
+                "id": application.id,
+                "email": application.form.email,
+                "name": application.form.name,
+                "reason": reason,
+            }}),
+            at,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::records::{AffiliateStatus, ApplicationForm};
+    use crate::{AffiliateId, CustomerId, Email, ReferralCode};
+
+    fn application() -> Application {
+        let form = ApplicationForm {
+            email: Email::parse("email", "partner@example.com").unwrap(),
+            name: "Jane Smith".into(),
+            company: None,
+            website: None,
+            reason: None,
+        };
+        Application::submit(AppId::generate(), form, crate::now())
+    }
+
+    #[test]
+    fn the_approved_payload_has_the_seed_shape() {
+        let application = application();
+        let affiliate = Affiliate {
+            id: AffiliateId::generate(),
+            app_id: application.app_id.clone(),
+            customer_id: CustomerId::generate(),
+            application_id: application.id.clone(),
+            code: ReferralCode::parse("code", "JANE20").unwrap(),
+            status: AffiliateStatus::Active,
+            commission_rate: None,
+            created_at: crate::now(),
+        };
+        let event = Event::application_approved(&application, &affiliate, crate::now());
+        let json = serde_json::to_value(&event).unwrap();
+        assert_eq!(json["event"], "partner_application_approved");
+        assert!(json["id"].as_str().unwrap().starts_with("evt_"));
+        assert_eq!(json["appId"], application.app_id.as_str());
+        assert!(json["createdAt"].is_string());
+        assert_eq!(json["data"]["application"]["email"], "partner@example.com");
+        assert_eq!(json["data"]["application"]["name"], "Jane Smith");
+        assert_eq!(json["data"]["affiliate"]["code"], "JANE20");
+        assert_eq!(
+            json["data"]["affiliate"]["customer_id"],
+            affiliate.customer_id.as_str()
+        );
+        let back: Event = serde_json::from_value(json).unwrap();
+        assert_eq!(back, event);
+    }
+
+    #[test]
+    fn the_rejected_payload_carries_the_reason() {
+        let event = Event::application_rejected(&application(), "Not a good fit", crate::now());
+        assert_eq!(event.data["application"]["reason"], "Not a good fit");
+        assert_eq!(event.event.as_str(), "partner_application_rejected");
+    }
+
+    #[test]
+    fn ids_created_before_an_instant_sort_below_its_lower_bound() {
+        let before = EventId::generate();
+        std::thread::sleep(std::time::Duration::from_millis(3));
+        let bound = EventId::lower_bound_at(std::time::SystemTime::now());
+        std::thread::sleep(std::time::Duration::from_millis(3));
+        let after = EventId::generate();
+        assert!(before < bound && bound < after);
+    }
+}

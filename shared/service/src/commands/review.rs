@@ -1,0 +1,231 @@
+//! Reviewing an application: approve (customer account, partner record, referral
+//! code, event — one transaction) or reject (reason, event — one transaction).
+
+use partner_domain::events::Event;
+use partner_domain::records::{
+    Affiliate, AffiliateStatus, Application, ApplicationStatus, Customer,
+};
+use partner_domain::{AffiliateId, AppId, ApplicationId, CustomerId, ReferralCode};
+use partner_store::repo::applications::{CustomerAccount, ReviewError};
+
+use crate::{ApiError, AppState};
+
+/// How often an approval is retried after losing a race (a customer account or a
+/// generated code that appeared meanwhile).
+const APPROVAL_ATTEMPTS: u32 = 6;
+
+#[derive(Debug, Clone)]
+pub enum Decision {
+    Approve { code: Option<ReferralCode> },
+    Reject { reason: String },
+}
+
+#[derive(Debug, Clone)]
+pub struct Reviewed {
+    pub application: Application,
+    pub affiliate: Option<Affiliate>,
+}
+
+fn not_found() -> ApiError {
+    ApiError::not_found(
+        "application_not_found",
+        "No application with this id in this app.",
+    )
+}
+
+fn already_reviewed() -> ApiError {
+    ApiError::conflict(
+        "application_already_reviewed",
+        "The application has already been reviewed.",
+    )
+}
+
+/// Reviews a pending application: one read, one transactional write, the publish.
+pub async fn review(
+    state: &AppState,
+    app: &AppId,
+    id: &ApplicationId,
+    decision: Decision,
+) -> Result<Reviewed, ApiError> {
+    let store = state.store();
+    let application = store
+        .applications()
+        .get(app, id)
+        .await?
+        .ok_or_else(not_found)?;
+    if application.status != ApplicationStatus::Pending {
+        return Err(already_reviewed());
+    }
+    let now = partner_domain::now();
+    match decision {
+        Decision::Reject { reason } => {
+            let rejected = Application {
+                status: ApplicationStatus::Rejected,
+                reviewed_at: Some(now),
+                rejection_reason: Some(reason.clone()),
+                ..application
+            };
+            let event = Event::application_rejected(&rejected, &reason, now);
+            store
+                .applications()
+                .reject(&rejected, &event)
+                .await
+                .map_err(review_error)?;
+            state.publisher().publish(store, &[event]).await;
+            Ok(Reviewed {
+                application: rejected,
+                affiliate: None,
+            })
+        }
+        Decision::Approve { code } => approve(state, application, code, now).await,
+    }
+}
+
+async fn approve(
+    state: &AppState,
+    application: Application,
+    requested_code: Option<ReferralCode>,
+    now: partner_domain::Timestamp,
+) -> Result<Reviewed, ApiError> {
+    let store = state.store();
+    let app = &application.app_id;
+    // Optimistically a new customer: the common case costs no extra read. If one
+    // exists, the transaction says so and the approval is retried with it.
+    let mut customer = CustomerAccount::New(Customer {
+        id: CustomerId::generate(),
+        app_id: app.clone(),
+        email: application.form.email.clone(),
+        name: Some(application.form.name.clone()),
+        created_at: now,
+    });
+    let generated = requested_code.is_none();
+    let mut code = requested_code.unwrap_or_else(|| generate_code(&application.form.name, 0));
+    for attempt in 1..=APPROVAL_ATTEMPTS {
+        let affiliate = Affiliate {
+            id: AffiliateId::generate(),
+            app_id: app.clone(),
+            customer_id: customer.customer().id.clone(),
+            application_id: application.id.clone(),
+            code: code.clone(),
+            status: AffiliateStatus::Active,
+            commission_rate: None,
+            created_at: now,
+        };
+        let approved = Application {
+            status: ApplicationStatus::Approved,
+            reviewed_at: Some(now),
+            affiliate_id: Some(affiliate.id.clone()),
+            customer_id: Some(affiliate.customer_id.clone()),
+            ..application.clone()
+        };
+        let event = Event::application_approved(&approved, &affiliate, now);
+        match store
+            .applications()
+            .approve(&approved, &customer, &affiliate, &event)
+            .await
+        {
+            Ok(()) => {
+                state.publisher().publish(store, &[event]).await;
+                return Ok(Reviewed {
+                    application: approved,
+                    affiliate: Some(affiliate),
+                });
+            }
+            Err(ReviewError::CustomerExists) => {
+                if let Some(existing) = store
+                    .customers()
+                    .by_email(app, &application.form.email)
+                    .await?
+                {
+                    customer = CustomerAccount::Existing(existing);
+                }
+            }
+            Err(ReviewError::CodeTaken) if generated => {
+                code = generate_code(&application.form.name, attempt)
+            }
+            Err(other) => return Err(review_error(other)),
+        }
+    }
+    Err(ApiError::conflict(
+        "approval_conflict",
+        "The approval kept colliding with concurrent changes; try again.",
+    ))
+}
+
+fn review_error(err: ReviewError) -> ApiError {
+    match err {
+        ReviewError::NotPending => already_reviewed(),
+        ReviewError::CodeTaken => ApiError::conflict(
+            "code_taken",
+            "This referral code is already used in this app.",
+        )
+        .with_field("code"),
+        ReviewError::AlreadyPartner => ApiError::conflict(
+            "already_partner",
+            "The customer with this email is already a partner.",
+        ),
+        ReviewError::CustomerExists => ApiError::conflict(
+            "approval_conflict",
+            "A customer account appeared during the approval; try again.",
+        ),
+        ReviewError::Store(err) => err.into(),
+    }
+}
+
+/// A code from the applicant's first name and random digits: `JANE47`. Later
+/// attempts (after a collision) use more digits.
+pub fn generate_code(name: &str, attempt: u32) -> ReferralCode {
+    let base: String = name
+        .split_whitespace()
+        .next()
+        .unwrap_or("")
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(12)
+        .collect::<String>()
+        .to_ascii_uppercase();
+    let base = if base.len() < 2 {
+        "PARTNER".to_owned()
+    } else {
+        base
+    };
+    let digits = 2 + attempt as usize / 2;
+    let mut random = [0u8; 8];
+    partner_domain::random_bytes(&mut random);
+    let suffix: String = random
+        .iter()
+        .take(digits)
+        .map(|b| char::from(b'0' + b % 10))
+        .collect();
+    // The shape is valid by construction: 4 to 18 ASCII letters and digits.
+    ReferralCode::parse("code", &format!("{base}{suffix}"))
+        .unwrap_or_else(|_| unreachable!("{base}{suffix} is a valid code"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_codes_come_from_the_first_name() {
+        let code = generate_code("Jane Smith", 0);
+        assert!(code.as_str().starts_with("JANE"), "{code:?}");
+        assert_eq!(code.as_str().len(), 6);
+    }
+
+    #[test]
+    fn later_attempts_use_more_digits() {
+        assert_eq!(generate_code("Jane", 4).as_str().len(), 4 + 4);
+    }
+
+    #[test]
+    fn names_without_usable_letters_still_get_a_valid_code() {
+        for name in ["", "  ", "李小龙", "J", "!!!"] {
+            let code = generate_code(name, 0);
+            assert!(
+                ReferralCode::parse("code", code.as_str()).is_ok(),
+                "{name:?} → {code:?}"
+            );
+        }
+    }
+}

@@ -1,0 +1,77 @@
+//! Program settings: read, and change some fields while keeping the rest.
+
+use partner_domain::AppId;
+use partner_domain::records::{Branding, ProgramSettings};
+use partner_domain::{Currency, Money, RateBps};
+use partner_store::Store;
+
+use crate::ApiError;
+
+/// The fields a settings change may carry; `None` keeps the current value.
+#[derive(Debug, Clone, Default)]
+pub struct SettingsChange {
+    pub enabled: Option<bool>,
+    pub default_commission_rate: Option<RateBps>,
+    pub holding_period_days: Option<u32>,
+    pub min_payout_amount: Option<Money>,
+    pub cookie_duration_days: Option<u32>,
+    pub currency: Option<Currency>,
+    pub branding: Option<Branding>,
+}
+
+fn missing_settings(app: &AppId) -> ApiError {
+    ApiError::not_found(
+        "app_not_found",
+        format!("App {app} has no program settings."),
+    )
+}
+
+pub async fn get(store: &Store, app: &AppId) -> Result<ProgramSettings, ApiError> {
+    store
+        .apps()
+        .settings(app)
+        .await?
+        .ok_or_else(|| missing_settings(app))
+}
+
+pub async fn change(
+    store: &Store,
+    app: &AppId,
+    change: SettingsChange,
+) -> Result<ProgramSettings, ApiError> {
+    let mut settings = get(store, app).await?;
+    let SettingsChange {
+        enabled,
+        default_commission_rate,
+        holding_period_days,
+        min_payout_amount,
+        cookie_duration_days,
+        currency,
+        branding,
+    } = change;
+    if let Some(v) = enabled {
+        settings.enabled = v;
+    }
+    if let Some(v) = default_commission_rate {
+        settings.default_commission_rate = v;
+    }
+    if let Some(v) = holding_period_days {
+        settings.holding_period_days = v;
+    }
+    if let Some(v) = min_payout_amount {
+        settings.min_payout_amount = v;
+    }
+    if let Some(v) = cookie_duration_days {
+        settings.cookie_duration_days = v;
+    }
+    if let Some(v) = currency {
+        settings.currency = v;
+    }
+    if let Some(v) = branding {
+        settings.branding = v;
+    }
+    if !store.apps().put_settings(app, &settings).await? {
+        return Err(missing_settings(app));
+    }
+    Ok(settings)
+}

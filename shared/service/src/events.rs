@@ -1,0 +1,218 @@
+//! Getting events out: the bus they go to, the publisher that sends them right after
+//! the transaction that recorded them, and the relay that sends whatever the
+//! publisher did not (a crash between commit and publish, a bus outage).
+//!
+//! Delivery to the bus is at least once. Event ids are fixed in the outbox, so a
+//! republished event is the same event, and consumers deduplicate on its id.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use async_trait::async_trait;
+use aws_sdk_eventbridge::types::PutEventsRequestEntry;
+use partner_domain::events::Event;
+use partner_store::{Store, StoreError};
+use tokio::sync::broadcast;
+
+/// The EventBridge `source` of every event this service publishes.
+pub const EVENT_SOURCE: &str = "partner-program";
+
+#[derive(Debug, thiserror::Error)]
+pub enum BusError {
+    #[error("{failed} of {total} events were not accepted by the bus")]
+    Rejected { failed: usize, total: usize },
+    #[error("event bus request failed")]
+    Request(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// Where events go: EventBridge on AWS, an in-process channel locally.
+#[async_trait]
+pub trait EventBus: Send + Sync + std::fmt::Debug {
+    /// Sends every event or fails; a partial failure is a failure (the caller keeps
+    /// the unsent events for the relay).
+    async fn send(&self, events: &[Event]) -> Result<(), BusError>;
+}
+
+/// EventBridge `PutEvents`, at most 10 entries per call, retrying entries the bus
+/// reports as failed.
+#[derive(Debug, Clone)]
+pub struct EventBridgeBus {
+    client: aws_sdk_eventbridge::Client,
+    bus_name: String,
+}
+
+impl EventBridgeBus {
+    pub fn new(client: aws_sdk_eventbridge::Client, bus_name: impl Into<String>) -> Self {
+        Self {
+            client,
+            bus_name: bus_name.into(),
+        }
+    }
+
+    fn entry(&self, event: &Event) -> Result<PutEventsRequestEntry, BusError> {
+        let detail = serde_json::to_string(event).map_err(|e| BusError::Request(Box::new(e)))?;
+        Ok(PutEventsRequestEntry::builder()
+            .event_bus_name(&self.bus_name)
+            .source(EVENT_SOURCE)
+            .detail_type(event.event.as_str())
+            .detail(detail)
+            .build())
+    }
+}
+
+const PUT_EVENTS_BATCH: usize = 10;
+const PUT_EVENTS_ATTEMPTS: u32 = 3;
+
+#[async_trait]
+impl EventBus for EventBridgeBus {
+    async fn send(&self, events: &[Event]) -> Result<(), BusError> {
+        for chunk in events.chunks(PUT_EVENTS_BATCH) {
+            let mut pending: Vec<PutEventsRequestEntry> = chunk
+                .iter()
+                .map(|e| self.entry(e))
+                .collect::<Result<_, _>>()?;
+            for attempt in 1..=PUT_EVENTS_ATTEMPTS {
+                let output = self
+                    .client
+                    .put_events()
+                    .set_entries(Some(pending.clone()))
+                    .send()
+                    .await
+                    .map_err(|e| BusError::Request(Box::new(e)))?;
+                if output.failed_entry_count() == 0 {
+                    pending.clear();
+                    break;
+                }
+                // Entries come back in request order; keep only those that failed.
+                pending = pending
+                    .into_iter()
+                    .zip(output.entries())
+                    .filter(|(_, result)| result.error_code().is_some())
+                    .map(|(entry, _)| entry)
+                    .collect();
+                if attempt < PUT_EVENTS_ATTEMPTS {
+                    tokio::time::sleep(Duration::from_millis(50 * u64::from(attempt * attempt)))
+                        .await;
+                }
+            }
+            if !pending.is_empty() {
+                return Err(BusError::Rejected {
+                    failed: pending.len(),
+                    total: events.len(),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The local bus of `partnerctl serve`: events go to in-process subscribers (the
+/// local webhook dispatcher, tests).
+#[derive(Debug, Clone)]
+pub struct LocalBus {
+    sender: broadcast::Sender<Event>,
+}
+
+impl Default for LocalBus {
+    fn default() -> Self {
+        Self {
+            sender: broadcast::channel(1024).0,
+        }
+    }
+}
+
+impl LocalBus {
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.sender.subscribe()
+    }
+}
+
+#[async_trait]
+impl EventBus for LocalBus {
+    async fn send(&self, events: &[Event]) -> Result<(), BusError> {
+        for event in events {
+            tracing::info!(event_id = %event.id, event = event.event.as_str(), "event published");
+            // No subscriber is fine: the event is still published (and marked).
+            let _ = self.sender.send(event.clone());
+        }
+        Ok(())
+    }
+}
+
+/// Sends recorded events to the bus and marks them published.
+#[derive(Debug, Clone)]
+pub struct Publisher {
+    bus: Option<Arc<dyn EventBus>>,
+}
+
+/// What a relay run did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RelayReport {
+    pub found: usize,
+    pub published: usize,
+}
+
+impl Publisher {
+    /// With no bus (say, a function run locally without one), events stay in the
+    /// outbox until a relay with a bus sends them.
+    pub fn new(bus: Option<Arc<dyn EventBus>>) -> Self {
+        Self { bus }
+    }
+
+    /// Publishes events that were just committed. Never fails the request: an event
+    /// that cannot be sent now stays unpublished and the relay sends it later.
+    pub async fn publish(&self, store: &Store, events: &[Event]) {
+        if let Err(err) = self.try_publish(store, events).await {
+            tracing::warn!(error = %err, "publishing events failed; the outbox relay will retry");
+        }
+    }
+
+    async fn try_publish(&self, store: &Store, events: &[Event]) -> Result<(), PublishError> {
+        let Some(bus) = &self.bus else {
+            return Ok(());
+        };
+        bus.send(events).await?;
+        for event in events {
+            store.outbox().mark_published(event).await?;
+        }
+        Ok(())
+    }
+
+    /// Sends every event left unpublished for longer than `grace`.
+    pub async fn relay(&self, store: &Store, grace: Duration) -> Result<RelayReport, PublishError> {
+        let cutoff = SystemTime::now()
+            .checked_sub(grace)
+            .unwrap_or(SystemTime::UNIX_EPOCH);
+        let mut report = RelayReport::default();
+        // A GSI may still list an event just marked published; never send one twice
+        // in a run because of that.
+        let mut sent = std::collections::HashSet::new();
+        loop {
+            let events: Vec<Event> = store
+                .outbox()
+                .unpublished(cutoff, 25)
+                .await?
+                .into_iter()
+                .filter(|event| !sent.contains(&event.id))
+                .collect();
+            if events.is_empty() {
+                return Ok(report);
+            }
+            report.found += events.len();
+            if self.bus.is_none() {
+                return Ok(report);
+            }
+            self.try_publish(store, &events).await?;
+            report.published += events.len();
+            sent.extend(events.into_iter().map(|event| event.id));
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    #[error(transparent)]
+    Bus(#[from] BusError),
+    #[error("marking events published")]
+    Store(#[from] StoreError),
+}
