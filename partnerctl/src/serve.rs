@@ -8,6 +8,9 @@ use std::time::Duration;
 use partner_service::AppState;
 use partner_service::config::{Config, StoreConfig};
 use partner_service::events::LocalBus;
+use partner_webhooks::Dispatcher;
+use partner_webhooks::client::SafeClient;
+use partner_webhooks::local::LocalQueue;
 use partnerctl::all_routes;
 
 use crate::{CliError, Target, admin_secret};
@@ -49,9 +52,32 @@ pub async fn run(
         );
     }
     println!("Listening on http://{local}");
-    let bus = Arc::new(LocalBus::default());
-    let state =
-        AppState::new(store, config, Some(bus)).map_err(|e| CliError::Usage(e.to_string()))?;
+    let bus = LocalBus::default();
+    // Webhooks are delivered in-process by the same dispatcher the Lambda runs.
+    let (queue, attempts) = LocalQueue::new();
+    let client = SafeClient::new(
+        config.webhooks.timeout,
+        config.webhooks.allow_private_targets,
+    )
+    .map_err(|e| CliError::Usage(format!("building the webhook client: {e}")))?;
+    let dispatcher = Dispatcher::new(
+        store.clone(),
+        client,
+        Arc::new(queue.clone()),
+        config.webhooks.retry_schedule.clone(),
+    );
+    let state = AppState::with_webhook_queue(
+        store,
+        config,
+        Some(Arc::new(bus.clone())),
+        Some(Arc::new(queue)),
+    )
+    .map_err(|e| CliError::Usage(e.to_string()))?;
+    tokio::spawn(partner_webhooks::local::run(
+        dispatcher,
+        bus.subscribe(),
+        attempts,
+    ));
     tokio::spawn(relay_forever(state.clone()));
     let app = partner_service::http::finish(all_routes(), state);
     axum::serve(listener, app)

@@ -23,8 +23,9 @@ const EXPECTED_STATUS: &[(&str, u16)] = &[
 ];
 
 /// Functions that are not HTTP functions; their samples are run by their own tests
-/// (`outbox.rs` runs `outbox-relay.json`).
-const OTHER_FUNCTIONS: &[&str] = &["outbox-relay"];
+/// (`outbox.rs` runs `outbox-relay.json`, `webhooks_moto.rs` runs
+/// `webhook-dispatcher.json`).
+const OTHER_FUNCTIONS: &[&str] = &["outbox-relay", "webhook-dispatcher"];
 
 const SAMPLE_APP: &str = "app_01JD8Z6Q3R4S5T6V7W8X9Y0Z1A";
 const SAMPLE_APPLICATION: &str = "apl_01JD8Z7B2C3D4E5F6G7H8J9K0M";

@@ -9,3 +9,5 @@ mod consistency;
 mod events;
 mod outbox;
 mod status;
+mod webhooks;
+mod webhooks_moto;

@@ -8,12 +8,14 @@ and SPEC.md promise a site developer. Usage: check.py PATH_TO_PARTNERCTL
 """
 
 import concurrent.futures
+import http.server
 import json
 import os
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -106,6 +108,107 @@ class Server:
         except subprocess.TimeoutExpired:
             self.process.kill()
         self.log.close()
+
+
+class Receiver:
+    """A webhook receiver on loopback: answers with the scripted statuses in order,
+    then 200, and keeps every request (headers and raw body)."""
+
+    def __init__(self, statuses=()):
+        self.script = list(statuses)
+        self.received = []
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("content-length", 0)))
+                receiver.received.append(({k.lower(): v for k, v in self.headers.items()}, body))
+                status = receiver.script.pop(0) if receiver.script else 200
+                self.send_response(status)
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/webhooks"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def wait_for(self, count, seconds=15):
+        deadline = time.time() + seconds
+        while len(self.received) < count and time.time() < deadline:
+            time.sleep(0.05)
+        return self.received
+
+    def close(self):
+        self.server.shutdown()
+
+
+def webhook_suite(env):
+    """Real signed webhooks from `partnerctl serve`, verified with the official
+    Standard Webhooks library."""
+    from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
+    label = "webhooks"
+    print(f"\n{label}")
+    env = dict(env, WEBHOOK_ALLOW_PRIVATE_TARGETS="true", WEBHOOK_RETRY_SCHEDULE="1,1,1")
+    with tempfile.TemporaryDirectory() as data_dir:
+        target = ["--data", data_dir]
+        app = partnerctl([*target, "--json", "apps", "create", "--name", "Webhooks"], env)
+        token = partnerctl([*target, "--json", "token", "admin", "--app", app["appId"]], env)["token"]
+        with Server(target, env) as server:
+            base = server.base
+            receiver = Receiver(statuses=[500, 500])
+            status, _, endpoint = call(base, "POST", f"/v1/apps/{app['appId']}/webhooks", token=token,
+                                       body={"url": receiver.url, "events": ["partner_application_approved"]})
+            check(f"{label}: registering an endpoint -> 201 with a whsec_ secret",
+                  status == 201 and endpoint.get("secret", "").startswith("whsec_"), (status, endpoint))
+            status, _, listed = call(base, "GET", f"/v1/apps/{app['appId']}/webhooks", token=token)
+            check(f"{label}: the listing never shows the secret",
+                  status == 200 and "whsec_" not in json.dumps(listed), listed)
+            _, _, applied = call(base, "POST", "/v1/affiliate/apply", app["apiKey"], SEED)
+            review = f"/v1/apps/{app['appId']}/affiliates/applications/{applied['id']}/review"
+            status, _, approved = call(base, "POST", review, body={"action": "approve", "code": "JANE20"}, token=token)
+            received = receiver.wait_for(3)
+            time.sleep(2.5)
+            check(f"{label}: a receiver answering 500, 500, 200 gets exactly three attempts",
+                  len(receiver.received) == 3, [h.get("webhook-id") for h, _ in receiver.received])
+            ids = {headers.get("webhook-id") for headers, _ in received}
+            check(f"{label}: every attempt has the same webhook-id", len(ids) == 1, ids)
+            headers, body = received[-1]
+            verifier = Webhook(endpoint["secret"])
+            try:
+                payload = verifier.verify(body, headers)
+                verified = True
+            except WebhookVerificationError as err:
+                payload, verified = str(err), False
+            check(f"{label}: the signature verifies with the official standardwebhooks library", verified, payload)
+            check(f"{label}: the payload has the seed's shape",
+                  verified and payload["event"] == "partner_application_approved"
+                  and payload["data"]["application"]["email"] == "partner@example.com"
+                  and payload["data"]["affiliate"] == approved["affiliate"], payload)
+            try:
+                verifier.verify(body.replace(b"JANE20", b"EVIL20"), headers)
+                tampered_refused = False
+            except WebhookVerificationError:
+                tampered_refused = True
+            check(f"{label}: a tampered body fails verification", tampered_refused)
+            status, _, log = call(base, "GET", f"/v1/apps/{app['appId']}/webhooks/{endpoint['id']}/deliveries", token=token)
+            codes = [a.get("statusCode") for a in log["data"][0]["attempts"]] if status == 200 and log["data"] else []
+            check(f"{label}: the delivery log shows 500, 500, 200", codes == [500, 500, 200], log)
+            receiver.close()
+
+    with tempfile.TemporaryDirectory() as data_dir:
+        target = ["--data", data_dir]
+        strict = {k: v for k, v in env.items() if k != "WEBHOOK_ALLOW_PRIVATE_TARGETS"}
+        app = partnerctl([*target, "--json", "apps", "create", "--name", "Strict"], strict)
+        token = partnerctl([*target, "--json", "token", "admin", "--app", app["appId"]], strict)["token"]
+        with Server(target, strict) as server:
+            for url in ["http://169.254.169.254/latest", "http://10.0.0.1/", "http://127.0.0.1/", "http://[::1]/"]:
+                result = call(server.base, "POST", f"/v1/apps/{app['appId']}/webhooks", token=token,
+                              body={"url": url, "events": ["partner_application_approved"]})
+                check(f"{label}: by default {url} is refused with 400", is_problem(result, 400), result)
 
 
 def partnerctl(args, env):
@@ -212,6 +315,8 @@ def main():
         table = f"blackbox-{int(time.time() * 1000)}"
         partnerctl(["--table", table, "--json", "table", "create"], env)
         suite("DynamoDB (moto)", ["--table", table], env)
+
+    webhook_suite({k: v for k, v in base_env.items() if k != "TABLE_NAME"})
 
     passed = sum(1 for _, ok in RESULTS if ok)
     failed = len(RESULTS) - passed

@@ -76,6 +76,49 @@ impl TestApp {
         Self::build(store, config, Arc::new(bus.clone()), bus).await
     }
 
+    /// An app whose webhooks are delivered in-process (as by `partnerctl serve`),
+    /// with `config.webhooks` deciding retries, time-out and private targets.
+    pub async fn with_webhooks(
+        store: Store,
+        config: Config,
+    ) -> (Self, partner_webhooks::local::LocalQueue) {
+        let bus = LocalBus::default();
+        let (queue, attempts) = partner_webhooks::local::LocalQueue::new();
+        let client = partner_webhooks::client::SafeClient::new(
+            config.webhooks.timeout,
+            config.webhooks.allow_private_targets,
+        )
+        .expect("webhook client");
+        let dispatcher = partner_webhooks::Dispatcher::new(
+            store.clone(),
+            client,
+            Arc::new(queue.clone()),
+            config.webhooks.retry_schedule.clone(),
+        );
+        let created = store.apps().create("Test app").await.expect("create app");
+        let state = AppState::with_webhook_queue(
+            store.clone(),
+            config,
+            Some(Arc::new(bus.clone())),
+            Some(Arc::new(queue.clone())),
+        )
+        .expect("state");
+        tokio::spawn(partner_webhooks::local::run(
+            dispatcher,
+            bus.subscribe(),
+            attempts,
+        ));
+        let app = Self {
+            router: partner_service::http::finish(partnerctl::all_routes(), state.clone()),
+            state,
+            bus,
+            store,
+            app_id: created.app.id,
+            api_key: created.api_key.secret().to_owned(),
+        };
+        (app, queue)
+    }
+
     /// An app whose events go to `bus` (`local` then sees nothing).
     pub async fn with_bus(store: Store, bus: Arc<dyn EventBus>) -> Self {
         Self::build(store, test_config(), bus, LocalBus::default()).await
@@ -412,4 +455,117 @@ fn ulid_suffix() -> String {
         .as_str()
         .trim_start_matches("app_")
         .to_lowercase()
+}
+
+/// A request the test receiver got.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub headers: axum::http::HeaderMap,
+    pub body: axum::body::Bytes,
+    pub path: String,
+}
+
+impl Received {
+    pub fn header(&self, name: &str) -> String {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned()
+    }
+}
+
+/// How the receiver answers one request.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(&'static str, String)>,
+    pub delay: std::time::Duration,
+}
+
+impl Reply {
+    pub fn status(status: u16) -> Self {
+        Self {
+            status,
+            headers: Vec::new(),
+            delay: std::time::Duration::ZERO,
+        }
+    }
+}
+
+/// A webhook receiver on loopback: answers with the scripted replies in order, then
+/// with 200, and remembers every request.
+#[derive(Debug, Clone)]
+pub struct Receiver {
+    pub url: String,
+    received: Arc<std::sync::Mutex<Vec<Received>>>,
+}
+
+impl Receiver {
+    pub async fn start(script: Vec<Reply>) -> Self {
+        let received: Arc<std::sync::Mutex<Vec<Received>>> = Arc::default();
+        let script = Arc::new(std::sync::Mutex::new(std::collections::VecDeque::from(
+            script,
+        )));
+        let log = Arc::clone(&received);
+        let app = Router::new().fallback(move |request: Request<Body>| {
+            let log = Arc::clone(&log);
+            let script = Arc::clone(&script);
+            async move {
+                let path = request.uri().path().to_owned();
+                let headers = request.headers().clone();
+                let body = axum::body::to_bytes(request.into_body(), 1 << 20)
+                    .await
+                    .unwrap_or_default();
+                log.lock().expect("log").push(Received {
+                    headers,
+                    body,
+                    path,
+                });
+                let reply = script
+                    .lock()
+                    .expect("script")
+                    .pop_front()
+                    .unwrap_or(Reply::status(200));
+                tokio::time::sleep(reply.delay).await;
+                let mut response = axum::response::Response::new(Body::from("received"));
+                *response.status_mut() = StatusCode::from_u16(reply.status).expect("status");
+                for (name, value) in reply.headers {
+                    response
+                        .headers_mut()
+                        .insert(name, value.parse().expect("header"));
+                }
+                response
+            }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("http://{}/hooks", listener.local_addr().expect("addr"));
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Self { url, received }
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        self.received.lock().expect("log").clone()
+    }
+
+    /// Waits (up to `limit`) until at least `count` requests arrived.
+    pub async fn wait_for(&self, count: usize, limit: std::time::Duration) -> Vec<Received> {
+        let deadline = std::time::Instant::now() + limit;
+        while self.received().len() < count && std::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        self.received()
+    }
+}
+
+/// The test configuration with webhooks on loopback and a fast retry schedule.
+pub fn webhook_config(schedule: &str) -> Config {
+    let mut config = test_config();
+    config.webhooks.allow_private_targets = true;
+    config.webhooks.retry_schedule =
+        partner_domain::webhooks::RetrySchedule::parse(schedule).expect("schedule");
+    config.webhooks.timeout = std::time::Duration::from_secs(2);
+    config
 }

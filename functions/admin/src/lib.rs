@@ -4,6 +4,7 @@
 mod applications;
 mod partners;
 mod settings;
+mod webhooks;
 
 use axum::Router;
 use axum::routing::get;
@@ -16,6 +17,11 @@ pub const REVIEW: &str = "/v1/apps/{appId}/affiliates/applications/{id}/review";
 pub const SETTINGS: &str = "/v1/apps/{appId}/affiliates/settings";
 pub const PARTNERS: &str = "/v1/apps/{appId}/affiliates";
 pub const PARTNER: &str = "/v1/apps/{appId}/affiliates/{affiliateId}";
+pub const WEBHOOKS: &str = "/v1/apps/{appId}/webhooks";
+pub const WEBHOOK: &str = "/v1/apps/{appId}/webhooks/{id}";
+pub const ROTATE_SECRET: &str = "/v1/apps/{appId}/webhooks/{id}/rotate-secret";
+pub const DELIVERIES: &str = "/v1/apps/{appId}/webhooks/{id}/deliveries";
+pub const REPLAY: &str = "/v1/apps/{appId}/webhooks/{id}/deliveries/{deliveryId}/replay";
 
 pub const ROUTES: &[Route] = &[
     Route::get(APPLICATIONS),
@@ -26,6 +32,14 @@ pub const ROUTES: &[Route] = &[
     Route::get(PARTNERS),
     Route::get(PARTNER),
     Route::patch(PARTNER),
+    Route::post(WEBHOOKS),
+    Route::get(WEBHOOKS),
+    Route::get(WEBHOOK),
+    Route::patch(WEBHOOK),
+    Route::delete(WEBHOOK),
+    Route::post(ROTATE_SECRET),
+    Route::get(DELIVERIES),
+    Route::post(REPLAY),
 ];
 
 pub fn routes() -> Router<AppState> {
@@ -36,6 +50,16 @@ pub fn routes() -> Router<AppState> {
         .route(SETTINGS, get(settings::get).put(settings::put))
         .route(PARTNERS, get(partners::list))
         .route(PARTNER, get(partners::get).patch(partners::patch))
+        .route(WEBHOOKS, get(webhooks::list).post(webhooks::create))
+        .route(
+            WEBHOOK,
+            get(webhooks::get)
+                .patch(webhooks::patch)
+                .delete(webhooks::delete),
+        )
+        .route(ROTATE_SECRET, axum::routing::post(webhooks::rotate))
+        .route(DELIVERIES, get(webhooks::deliveries))
+        .route(REPLAY, axum::routing::post(webhooks::replay))
 }
 
 /// `limit` and `cursor` of a listing.

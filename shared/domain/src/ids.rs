@@ -105,6 +105,40 @@ prefixed_id!(
     ApiKeyId, "key"
 );
 prefixed_id!(
+    /// A webhook endpoint.
+    WebhookEndpointId, "whe"
+);
+prefixed_id!(
+    /// The delivery of one event to one endpoint: derived from both, so a duplicate
+    /// of the event finds the same delivery (the idempotency record).
+    DeliveryId, "whd"
+);
+
+impl DeliveryId {
+    pub fn of(event: &EventId, endpoint: &WebhookEndpointId) -> Self {
+        let tail = |id: &str| {
+            id.split_once('_')
+                .map(|(_, t)| t.to_owned())
+                .unwrap_or_default()
+        };
+        Self(format!(
+            "whd_{}_{}",
+            tail(event.as_str()),
+            tail(endpoint.as_str())
+        ))
+    }
+
+    /// The event and endpoint a delivery id was made from.
+    pub fn parts(&self) -> Option<(EventId, WebhookEndpointId)> {
+        let (event, endpoint) = self.0.strip_prefix("whd_")?.split_once('_')?;
+        Some((
+            EventId::parse("deliveryId", &format!("evt_{event}")).ok()?,
+            WebhookEndpointId::parse("deliveryId", &format!("whe_{endpoint}")).ok()?,
+        ))
+    }
+}
+
+prefixed_id!(
     /// An event: fixed when the event is written, so every publish of it (and every
     /// webhook delivery) carries the same id.
     EventId, "evt"

@@ -13,10 +13,13 @@ pub mod ids;
 pub mod money;
 pub mod records;
 pub mod text;
+pub mod webhooks;
 
 pub use email::Email;
 pub use error::FieldError;
-pub use ids::{AffiliateId, ApiKeyId, AppId, ApplicationId, CustomerId, EventId};
+pub use ids::{
+    AffiliateId, ApiKeyId, AppId, ApplicationId, CustomerId, DeliveryId, EventId, WebhookEndpointId,
+};
 pub use money::{Currency, Money, RateBps};
 pub use text::ReferralCode;
 

@@ -12,6 +12,10 @@
 //! | `ADMIN_JWT_JWKS` | a JWKS document (JSON) whose RS256/ES256 keys verify admin tokens | — |
 //! | `EVENT_BUS_NAME` | the EventBridge bus events are published to | — (events wait in the outbox) |
 //! | `OUTBOX_RELAY_GRACE_SECONDS` | how long the relay leaves an event to its publisher | `30` |
+//! | `WEBHOOK_QUEUE_URL` / `WEBHOOK_DLQ_URL` | the webhook queue and its dead-letter queue | — |
+//! | `WEBHOOK_RETRY_SCHEDULE` | seconds between attempts, comma-separated | `5,300,1800,7200,18000,36000,36000` |
+//! | `WEBHOOK_TIMEOUT_SECONDS` | time-out of one delivery attempt | `15` |
+//! | `WEBHOOK_ALLOW_PRIVATE_TARGETS` | `true` allows private/loopback targets (local development only) | `false` |
 //! | `ADMIN_JWT_ISSUER` | required `iss` of admin tokens | `partner-program` |
 //! | `ADMIN_JWT_AUDIENCE` | required `aud` of admin tokens | `partner-program-admin` |
 
@@ -146,6 +150,63 @@ pub struct Config {
     pub event_bus: Option<String>,
     /// How old an unpublished event must be before the relay takes it over.
     pub relay_grace: Duration,
+    pub webhooks: WebhookConfig,
+}
+
+/// How webhooks are delivered.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebhookConfig {
+    pub queue_url: Option<String>,
+    pub dead_letter_url: Option<String>,
+    pub retry_schedule: partner_domain::webhooks::RetrySchedule,
+    pub timeout: Duration,
+    /// Local development only: lets endpoints on loopback and private networks in.
+    pub allow_private_targets: bool,
+}
+
+impl Default for WebhookConfig {
+    fn default() -> Self {
+        Self {
+            queue_url: None,
+            dead_letter_url: None,
+            retry_schedule: partner_domain::webhooks::RetrySchedule::default(),
+            timeout: Duration::from_secs(15),
+            allow_private_targets: false,
+        }
+    }
+}
+
+impl WebhookConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let retry_schedule = match var("WEBHOOK_RETRY_SCHEDULE") {
+            None => partner_domain::webhooks::RetrySchedule::default(),
+            Some(raw) => partner_domain::webhooks::RetrySchedule::parse(&raw).map_err(|_| {
+                ConfigError::Invalid {
+                    name: "WEBHOOK_RETRY_SCHEDULE",
+                    value: raw,
+                    expected: "comma-separated seconds, like 5,300,1800",
+                }
+            })?,
+        };
+        let allow_private_targets = match var("WEBHOOK_ALLOW_PRIVATE_TARGETS").as_deref() {
+            None | Some("false") | Some("0") => false,
+            Some("true") | Some("1") => true,
+            Some(other) => {
+                return Err(ConfigError::Invalid {
+                    name: "WEBHOOK_ALLOW_PRIVATE_TARGETS",
+                    value: other.to_owned(),
+                    expected: "true or false",
+                });
+            }
+        };
+        Ok(Self {
+            queue_url: var("WEBHOOK_QUEUE_URL"),
+            dead_letter_url: var("WEBHOOK_DLQ_URL"),
+            retry_schedule,
+            timeout: seconds("WEBHOOK_TIMEOUT_SECONDS", Duration::from_secs(15))?,
+            allow_private_targets,
+        })
+    }
 }
 
 impl Config {
@@ -157,6 +218,7 @@ impl Config {
             admin_jwt: AdminJwtConfig::from_env(),
             event_bus: var("EVENT_BUS_NAME"),
             relay_grace: seconds("OUTBOX_RELAY_GRACE_SECONDS", DEFAULT_RELAY_GRACE)?,
+            webhooks: WebhookConfig::from_env()?,
         })
     }
 
@@ -168,6 +230,7 @@ impl Config {
             admin_jwt: AdminJwtConfig::defaults(),
             event_bus: None,
             relay_grace: DEFAULT_RELAY_GRACE,
+            webhooks: WebhookConfig::default(),
         }
     }
 }

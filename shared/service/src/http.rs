@@ -73,6 +73,13 @@ impl Route {
             path,
         }
     }
+
+    pub const fn delete(path: &'static str) -> Self {
+        Self {
+            method: RouteMethod::Delete,
+            path,
+        }
+    }
 }
 
 /// Turns a function's routes into the service it runs: body limit, JSON 404/405,

@@ -17,6 +17,7 @@ pub mod http;
 pub mod problem;
 pub mod state;
 pub mod views;
+pub mod webhook_queue;
 
 pub use auth::Tenant;
 pub use problem::ApiError;

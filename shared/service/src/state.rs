@@ -8,6 +8,7 @@ use crate::admin_auth::{AdminVerifier, TokenError};
 use crate::auth::ApiKeyCache;
 use crate::config::{Config, StoreConfig};
 use crate::events::{EventBridgeBus, EventBus, Publisher};
+use crate::webhook_queue::{SqsQueue, WebhookQueue};
 
 #[derive(Debug, Clone)]
 pub struct AppState {
@@ -20,6 +21,7 @@ struct Inner {
     api_keys: ApiKeyCache,
     admin_verifier: AdminVerifier,
     publisher: Publisher,
+    webhook_queue: Option<Arc<dyn WebhookQueue>>,
     config: Config,
 }
 
@@ -41,11 +43,22 @@ impl AppState {
         config: Config,
         bus: Option<Arc<dyn EventBus>>,
     ) -> Result<Self, StartupError> {
+        Self::with_webhook_queue(store, config, bus, None)
+    }
+
+    /// Like [`AppState::new`], with the queue webhook attempts (replays) go to.
+    pub fn with_webhook_queue(
+        store: Store,
+        config: Config,
+        bus: Option<Arc<dyn EventBus>>,
+        webhook_queue: Option<Arc<dyn WebhookQueue>>,
+    ) -> Result<Self, StartupError> {
         Ok(Self {
             inner: Arc::new(Inner {
                 api_keys: ApiKeyCache::new(config.api_key_cache),
                 admin_verifier: AdminVerifier::from_config(&config.admin_jwt)?,
                 publisher: Publisher::new(bus),
+                webhook_queue,
                 store,
                 config,
             }),
@@ -55,8 +68,9 @@ impl AppState {
     /// Reads the configuration and builds every client: the whole of a function's init.
     pub async fn from_env() -> Result<Self, StartupError> {
         let config = Config::from_env()?;
-        let needs_aws =
-            matches!(config.store, StoreConfig::DynamoDb { .. }) || config.event_bus.is_some();
+        let needs_aws = matches!(config.store, StoreConfig::DynamoDb { .. })
+            || config.event_bus.is_some()
+            || config.webhooks.queue_url.is_some();
         // One AWS configuration for every client of the function.
         let aws = if needs_aws {
             Some(aws_config().await)
@@ -79,7 +93,19 @@ impl AppState {
         if bus.is_none() {
             tracing::info!("EVENT_BUS_NAME is not set: events wait in the outbox for a relay");
         }
-        let state = Self::new(store, config, bus)?;
+        let queue: Option<Arc<dyn WebhookQueue>> = match (
+            &config.webhooks.queue_url,
+            &config.webhooks.dead_letter_url,
+            &aws,
+        ) {
+            (Some(queue), Some(dead_letters), Some(aws)) => Some(Arc::new(SqsQueue::new(
+                aws_sdk_sqs::Client::new(aws),
+                queue,
+                dead_letters,
+            ))),
+            _ => None,
+        };
+        let state = Self::with_webhook_queue(store, config, bus, queue)?;
         if !state.admin_verifier().is_configured() {
             tracing::info!("no admin JWT key is configured: admin routes refuse every token");
         }
@@ -100,6 +126,11 @@ impl AppState {
 
     pub fn publisher(&self) -> &Publisher {
         &self.inner.publisher
+    }
+
+    /// Where webhook attempts go; `None` where the function does not deliver.
+    pub fn webhook_queue(&self) -> Option<&Arc<dyn WebhookQueue>> {
+        self.inner.webhook_queue.as_ref()
     }
 
     pub fn config(&self) -> &Config {

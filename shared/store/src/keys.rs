@@ -17,6 +17,8 @@
 //! | `APP#<app>#CUSTEMAIL#<email>`      | `CUSTOMER`    | `customer_email`    |                                      |                         |
 //! | `APP#<app>#CUST#<custId>`          | `AFFILIATE`   | `affiliate`         | `APP#<app>#AFFS` / `<affId>`         |                         |
 //! | `APP#<app>#CODE#<CODE>`            | `CODE`        | `code`              |                                      |                         |
+//! | `APP#<app>#WHE#<wheId>`            | `WEBHOOK`     | `webhook_endpoint`  | `APP#<app>#WHES` / `<wheId>`         |                         |
+//! | `APP#<app>#WHD#<whdId>`            | `DELIVERY`    | `webhook_delivery`  | `APP#<app>#WHE#<wheId>#WHDS` / `<whdId>` |                     |
 //! | `APP#<app>#EVT#<evtId>`            | `EVENT`       | `event`             | `OUTBOX#<shard>` / `<evtId>` while unpublished |               |
 //!
 //! Marker items (`APLEMAIL`, `CUSTEMAIL`, `CODE`) enforce uniqueness: they are written
@@ -28,7 +30,9 @@
 //! one published removes its index keys, and a TTL deletes it a week later.
 
 use partner_domain::records::ApplicationStatus;
-use partner_domain::{AppId, ApplicationId, CustomerId, Email, EventId, ReferralCode};
+use partner_domain::{
+    AppId, ApplicationId, CustomerId, DeliveryId, Email, EventId, ReferralCode, WebhookEndpointId,
+};
 
 use crate::Key;
 
@@ -81,6 +85,8 @@ pub mod entity {
     pub const AFFILIATE: &str = "affiliate";
     pub const CODE: &str = "code";
     pub const EVENT: &str = "event";
+    pub const WEBHOOK_ENDPOINT: &str = "webhook_endpoint";
+    pub const WEBHOOK_DELIVERY: &str = "webhook_delivery";
 }
 
 /// The GSI1 partition listing every app (apps are few and rarely written).
@@ -134,6 +140,22 @@ pub fn affiliate_of_customer(app: &AppId, customer: &CustomerId) -> Key {
 
 pub fn affiliates_of_app(app: &AppId) -> String {
     format!("APP#{app}#AFFS")
+}
+
+pub fn webhook_endpoint(app: &AppId, id: &WebhookEndpointId) -> Key {
+    Key::new(format!("APP#{app}#WHE#{id}"), "WEBHOOK")
+}
+
+pub fn webhook_endpoints_of_app(app: &AppId) -> String {
+    format!("APP#{app}#WHES")
+}
+
+pub fn webhook_delivery(app: &AppId, id: &DeliveryId) -> Key {
+    Key::new(format!("APP#{app}#WHD#{id}"), "DELIVERY")
+}
+
+pub fn deliveries_of_endpoint(app: &AppId, endpoint: &WebhookEndpointId) -> String {
+    format!("APP#{app}#WHE#{endpoint}#WHDS")
 }
 
 /// How many GSI partitions unpublished events are spread over.

@@ -9,6 +9,7 @@ pub mod applications;
 pub mod apps;
 pub mod customers;
 pub mod outbox;
+pub mod webhooks;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;

@@ -1,0 +1,545 @@
+//! The pure core of webhooks: signing secrets, Standard Webhooks signatures, the
+//! retry schedule, and which addresses a webhook may never be sent to.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::time::Duration;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+use crate::events::{Event, EventType};
+use crate::{AppId, DeliveryId, FieldError, Timestamp, WebhookEndpointId};
+
+const SECRET_PREFIX: &str = "whsec_";
+const SECRET_BYTES: usize = 32;
+
+/// A signing secret, `whsec_<base64 of 32 random bytes>`. `Debug` redacts it.
+#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct WebhookSecret(String);
+
+impl WebhookSecret {
+    pub fn generate() -> Self {
+        let mut bytes = [0u8; SECRET_BYTES];
+        crate::random_bytes(&mut bytes);
+        Self(format!("{SECRET_PREFIX}{}", STANDARD.encode(bytes)))
+    }
+
+    /// Accepts `whsec_<base64>` of 24 to 64 bytes.
+    pub fn parse(raw: &str) -> Result<Self, FieldError> {
+        let secret = Self(raw.to_owned());
+        match secret.key() {
+            Some(key) if (24..=64).contains(&key.len()) => Ok(secret),
+            _ => Err(FieldError::new(
+                "secret",
+                "must be whsec_ followed by base64 of 24 to 64 bytes",
+            )),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    fn key(&self) -> Option<Vec<u8>> {
+        STANDARD.decode(self.0.strip_prefix(SECRET_PREFIX)?).ok()
+    }
+
+    /// `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`.
+    pub fn sign(&self, message_id: &str, timestamp: i64, body: &[u8]) -> String {
+        let key = self.key().unwrap_or_default();
+        // HMAC accepts keys of any length; `new_from_slice` cannot fail for it.
+        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&key) else {
+            unreachable!("HMAC takes keys of any length")
+        };
+        mac.update(message_id.as_bytes());
+        mac.update(b".");
+        mac.update(timestamp.to_string().as_bytes());
+        mac.update(b".");
+        mac.update(body);
+        format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes()))
+    }
+}
+
+impl std::fmt::Debug for WebhookSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("WebhookSecret(…)")
+    }
+}
+
+/// The `webhook-signature` header: one `v1,…` per secret, space-separated (during
+/// a rotation both the new and the old secret sign).
+pub fn signature_header<'a>(
+    secrets: impl IntoIterator<Item = &'a WebhookSecret>,
+    message_id: &str,
+    timestamp: i64,
+    body: &[u8],
+) -> String {
+    secrets
+        .into_iter()
+        .map(|secret| secret.sign(message_id, timestamp, body))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// When attempts happen: the first at once, then after each delay. The default is
+/// Svix's: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h (eight attempts over ~28 h).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetrySchedule {
+    delays: Vec<Duration>,
+}
+
+/// The most a `Retry-After` header may postpone the next attempt.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(6 * 3600);
+
+impl Default for RetrySchedule {
+    fn default() -> Self {
+        Self {
+            delays: [5, 300, 1800, 7200, 18_000, 36_000, 36_000]
+                .into_iter()
+                .map(Duration::from_secs)
+                .collect(),
+        }
+    }
+}
+
+impl RetrySchedule {
+    /// Comma-separated seconds (`WEBHOOK_RETRY_SCHEDULE=1,1,1`).
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let delays = raw
+            .split(',')
+            .map(|part| part.trim().parse::<u64>().map(Duration::from_secs))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|_| format!("{raw:?} is not a comma-separated list of seconds"))?;
+        if delays.len() > 20 {
+            return Err("at most 20 retries".into());
+        }
+        Ok(Self { delays })
+    }
+
+    /// Attempts in all (the first plus one per delay).
+    pub fn attempts(&self) -> u32 {
+        self.delays.len() as u32 + 1
+    }
+
+    /// How long to wait after `failed` attempts have failed, or `None` when that was
+    /// the last. `jitter` in [-1, 1] moves the delay by up to ±20 %; a `Retry-After`
+    /// from the receiver postpones it further (capped at [`MAX_RETRY_AFTER`]).
+    pub fn delay_after(
+        &self,
+        failed: u32,
+        jitter: f64,
+        retry_after: Option<Duration>,
+    ) -> Option<Duration> {
+        let base = *self.delays.get(failed.checked_sub(1)? as usize)?;
+        let factor = 1.0 + 0.2 * jitter.clamp(-1.0, 1.0);
+        let jittered = Duration::from_secs_f64(base.as_secs_f64() * factor);
+        Some(match retry_after {
+            Some(wanted) => jittered.max(wanted.min(MAX_RETRY_AFTER)),
+            None => jittered,
+        })
+    }
+}
+
+/// A `Retry-After` value: delay seconds or an HTTP date.
+pub fn parse_retry_after(value: &str, now: time::OffsetDateTime) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at =
+        time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc2822).ok()?;
+    Some(Duration::try_from(at - now).unwrap_or(Duration::ZERO))
+}
+
+/// Whether a webhook may never be sent to `ip`: loopback, private, link-local
+/// (cloud metadata included), CGNAT, unique-local, multicast, documentation,
+/// benchmarking and other reserved ranges, and IPv6 forms that embed such an IPv4
+/// address (mapped, compatible, NAT64, 6to4).
+pub fn is_forbidden_ip(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => is_forbidden_v4(v4),
+        IpAddr::V6(v6) => is_forbidden_v6(v6),
+    }
+}
+
+fn is_forbidden_v4(ip: Ipv4Addr) -> bool {
+    let [a, b, c, _] = ip.octets();
+    a == 0 // "this network"
+        || a == 10
+        || a == 127
+        || (a == 100 && (64..=127).contains(&b)) // CGNAT
+        || (a == 169 && b == 254) // link-local, cloud metadata
+        || (a == 172 && (16..=31).contains(&b))
+        || (a == 192 && b == 0 && c == 0) // IETF protocol assignments
+        || (a == 192 && b == 0 && c == 2) // TEST-NET-1
+        || (a == 192 && b == 88 && c == 99) // 6to4 relay anycast
+        || (a == 192 && b == 168)
+        || (a == 198 && (b == 18 || b == 19)) // benchmarking
+        || (a == 198 && b == 51 && c == 100) // TEST-NET-2
+        || (a == 203 && b == 0 && c == 113) // TEST-NET-3
+        || a >= 224 // multicast, reserved, broadcast
+}
+
+fn is_forbidden_v6(ip: Ipv6Addr) -> bool {
+    let segments = ip.segments();
+    let embedded_v4 = |high: u16, low: u16| {
+        Ipv4Addr::new((high >> 8) as u8, high as u8, (low >> 8) as u8, low as u8)
+    };
+    if let Some(v4) = ip.to_ipv4_mapped() {
+        return is_forbidden_v4(v4);
+    }
+    match segments {
+        // Unspecified, loopback and the deprecated IPv4-compatible ::a.b.c.d.
+        [0, 0, 0, 0, 0, 0, _, _] => true,
+        // NAT64 (64:ff9b::/96): judge the IPv4 address inside.
+        [0x64, 0xff9b, 0, 0, 0, 0, high, low] => is_forbidden_v4(embedded_v4(high, low)),
+        // 6to4 (2002::/16): judge the IPv4 address inside.
+        [0x2002, high, low, ..] => is_forbidden_v4(embedded_v4(high, low)),
+        [first, second, ..] => {
+            (first == 0x64 && second == 0xff9b) // local-use NAT64 and the rest of 64:ff9b::/32
+                || first == 0x100 // discard-only
+                || (first == 0x2001 && second < 0x200) // IETF protocol assignments, Teredo
+                || (first == 0x2001 && second == 0xdb8) // documentation
+                || (first & 0xfe00) == 0xfc00 // unique local
+                || (first & 0xffc0) == 0xfe80 // link-local
+                || (first & 0xffc0) == 0xfec0 // site-local
+                || (first & 0xff00) == 0xff00 // multicast
+        }
+    }
+}
+
+/// A webhook endpoint URL: http(s), a host, no credentials, at most 2048 bytes.
+/// The host's addresses are checked separately (at creation and at connect time).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookUrl(url::Url);
+
+impl WebhookUrl {
+    pub fn parse(field: &'static str, raw: &str) -> Result<Self, FieldError> {
+        let raw = raw.trim();
+        if raw.len() > 2048 {
+            return Err(FieldError::new(field, "must be at most 2048 characters"));
+        }
+        let url = url::Url::parse(raw)
+            .map_err(|_| FieldError::new(field, "must be an absolute http(s) URL"))?;
+        if url.scheme() != "https" && url.scheme() != "http" {
+            return Err(FieldError::new(field, "must be an http or https URL"));
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(FieldError::new(field, "must not contain credentials"));
+        }
+        if url.host().is_none() {
+            return Err(FieldError::new(field, "must have a host"));
+        }
+        Ok(Self(url))
+    }
+
+    pub fn as_str(&self) -> &str {
+        self.0.as_str()
+    }
+
+    pub fn url(&self) -> &url::Url {
+        &self.0
+    }
+
+    /// The host when it is an IP address (every IPv4 spelling — decimal, octal,
+    /// hex, short — is already normalised by the URL parser).
+    pub fn ip_literal(&self) -> Option<IpAddr> {
+        match self.0.host()? {
+            url::Host::Ipv4(v4) => Some(IpAddr::V4(v4)),
+            url::Host::Ipv6(v6) => Some(IpAddr::V6(v6)),
+            url::Host::Domain(_) => None,
+        }
+    }
+
+    /// The host name to resolve, without a trailing dot.
+    pub fn domain(&self) -> Option<&str> {
+        self.0.domain().map(|d| d.trim_end_matches('.'))
+    }
+
+    pub fn port(&self) -> u16 {
+        self.0.port_or_known_default().unwrap_or(443)
+    }
+}
+
+/// An endpoint an app registered to receive events. The secret is stored so the
+/// dispatcher can sign; the API shows it only when created or rotated.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookEndpoint {
+    pub id: WebhookEndpointId,
+    pub app_id: AppId,
+    pub url: String,
+    pub events: Vec<EventType>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub enabled: bool,
+    /// Why the dispatcher disabled it (a `410 Gone`), if it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disabled_reason: Option<String>,
+    pub secret: WebhookSecret,
+    /// The secret before the last rotation; it keeps signing until it expires.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_secret: Option<WebhookSecret>,
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub previous_secret_expires_at: Option<Timestamp>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: Timestamp,
+}
+
+impl WebhookEndpoint {
+    pub fn wants(&self, event: EventType) -> bool {
+        self.enabled && self.events.contains(&event)
+    }
+
+    /// The secrets that sign at `now`: the current one, and the previous one during
+    /// its overlap.
+    pub fn signing_secrets(&self, now: Timestamp) -> Vec<&WebhookSecret> {
+        let mut secrets = vec![&self.secret];
+        if let (Some(previous), Some(until)) =
+            (&self.previous_secret, self.previous_secret_expires_at)
+            && now < until
+        {
+            secrets.push(previous);
+        }
+        secrets
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeliveryStatus {
+    Pending,
+    Succeeded,
+    Failed,
+}
+
+/// One try at delivering: when, what came back, how long it took.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Attempt {
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_code: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub latency_ms: u64,
+    /// The first 200 characters of the response body.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_excerpt: Option<String>,
+}
+
+/// The delivery of one event to one endpoint, with every attempt.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Delivery {
+    pub id: DeliveryId,
+    pub app_id: AppId,
+    pub endpoint_id: WebhookEndpointId,
+    pub event: Event,
+    pub status: DeliveryStatus,
+    pub attempts: Vec<Attempt>,
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub next_attempt_at: Option<Timestamp>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn signatures_match_the_standard_webhooks_reference_vector() {
+        // The example of the Standard Webhooks specification's reference libraries.
+        let secret = WebhookSecret::parse("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
+        let body = br#"{"test": 2432232314}"#;
+        assert_eq!(
+            secret.sign("msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, body),
+            "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+        );
+    }
+
+    #[test]
+    fn generated_secrets_are_whsec_with_32_bytes() {
+        let secret = WebhookSecret::generate();
+        assert!(secret.as_str().starts_with("whsec_"));
+        assert_eq!(secret.key().unwrap().len(), 32);
+        assert!(WebhookSecret::parse(secret.as_str()).is_ok());
+        assert!(!format!("{secret:?}").contains(secret.as_str()));
+    }
+
+    #[test]
+    fn a_rotation_header_carries_both_signatures() {
+        let (new, old) = (WebhookSecret::generate(), WebhookSecret::generate());
+        let header = signature_header([&new, &old], "msg_1", 1, b"{}");
+        let parts: Vec<&str> = header.split(' ').collect();
+        assert_eq!(
+            parts,
+            [new.sign("msg_1", 1, b"{}"), old.sign("msg_1", 1, b"{}")]
+        );
+    }
+
+    #[test]
+    fn the_default_schedule_is_eight_attempts() {
+        let schedule = RetrySchedule::default();
+        assert_eq!(schedule.attempts(), 8);
+        assert_eq!(
+            schedule.delay_after(1, 0.0, None),
+            Some(Duration::from_secs(5))
+        );
+        assert_eq!(
+            schedule.delay_after(7, 0.0, None),
+            Some(Duration::from_secs(36_000))
+        );
+        assert_eq!(schedule.delay_after(8, 0.0, None), None);
+        assert_eq!(schedule.delay_after(0, 0.0, None), None);
+    }
+
+    #[test]
+    fn retry_after_postpones_but_is_capped() {
+        let schedule = RetrySchedule::parse("5,5").unwrap();
+        assert_eq!(
+            schedule.delay_after(1, 0.0, Some(Duration::from_secs(60))),
+            Some(Duration::from_secs(60))
+        );
+        assert_eq!(
+            schedule.delay_after(1, 0.0, Some(Duration::from_secs(1))),
+            Some(Duration::from_secs(5))
+        );
+        assert_eq!(
+            schedule.delay_after(1, 0.0, Some(Duration::from_secs(86_400 * 30))),
+            Some(MAX_RETRY_AFTER)
+        );
+    }
+
+    #[test]
+    fn retry_after_reads_seconds_and_http_dates() {
+        let now = time::macros::datetime!(2026-11-24 12:00:00 UTC);
+        assert_eq!(
+            parse_retry_after("120", now),
+            Some(Duration::from_secs(120))
+        );
+        assert_eq!(
+            parse_retry_after("Tue, 24 Nov 2026 12:01:00 GMT", now),
+            Some(Duration::from_secs(60))
+        );
+        assert_eq!(parse_retry_after("soon", now), None);
+    }
+
+    #[test]
+    fn the_schedule_is_configurable() {
+        assert_eq!(RetrySchedule::parse("1, 2,3").unwrap().attempts(), 4);
+        assert!(RetrySchedule::parse("1,x").is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn jitter_stays_within_twenty_percent(failed in 1u32..8, jitter in -1.0f64..=1.0) {
+            let schedule = RetrySchedule::default();
+            let base = schedule.delay_after(failed, 0.0, None).unwrap().as_secs_f64();
+            let delay = schedule.delay_after(failed, jitter, None).unwrap().as_secs_f64();
+            prop_assert!(delay >= base * 0.8 - 1e-6 && delay <= base * 1.2 + 1e-6);
+        }
+    }
+
+    #[test]
+    fn private_and_reserved_addresses_are_forbidden() {
+        for ip in [
+            "127.0.0.1",
+            "10.0.0.1",
+            "172.16.5.4",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "224.0.0.1",
+            "255.255.255.255",
+            "198.18.0.1",
+            "::1",
+            "::",
+            "fd00::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+            "::ffff:169.254.169.254",
+            "64:ff9b::a00:1",
+            "2002:a00:1::",
+            "::127.0.0.1",
+            "ff02::1",
+            "2001:db8::1",
+            "fec0::1",
+        ] {
+            assert!(is_forbidden_ip(ip.parse().unwrap()), "{ip} allowed");
+        }
+        for ip in [
+            "93.184.216.34",
+            "8.8.8.8",
+            "2606:4700:4700::1111",
+            "::ffff:8.8.8.8",
+            "64:ff9b::808:808",
+        ] {
+            assert!(!is_forbidden_ip(ip.parse().unwrap()), "{ip} forbidden");
+        }
+    }
+
+    #[test]
+    fn every_spelling_of_an_ipv4_literal_is_normalised_before_the_check() {
+        for raw in [
+            "http://2130706433/",
+            "http://0177.0.0.1/",
+            "http://0x7f.0.0.1/",
+            "http://127.1/",
+            "http://0x7f000001/",
+            "http://127.0.0.1./",
+            "http://[::ffff:7f00:1]/",
+            "http://169.254.169.254/latest",
+        ] {
+            let url = WebhookUrl::parse("url", raw).unwrap();
+            assert!(
+                is_forbidden_ip(url.ip_literal().unwrap()),
+                "{raw} → {:?}",
+                url.ip_literal()
+            );
+        }
+    }
+
+    #[test]
+    fn only_http_urls_without_credentials_are_endpoints() {
+        assert!(WebhookUrl::parse("url", "https://hooks.example.com/partner").is_ok());
+        for raw in [
+            "ftp://example.com",
+            "https://user:pw@example.com",
+            "example.com",
+            "javascript:alert(1)",
+            "file:///etc/passwd",
+        ] {
+            assert!(WebhookUrl::parse("url", raw).is_err(), "{raw}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn no_private_ipv4_is_public_in_any_ipv6_wrapping(a in 0u8..=255, b in 0u8..=255, c in 0u8..=255, d in 0u8..=255) {
+            let v4 = Ipv4Addr::new(a, b, c, d);
+            if is_forbidden_v4(v4) {
+                prop_assert!(is_forbidden_ip(IpAddr::V6(v4.to_ipv6_mapped())));
+                let [h, l] = [u16::from_be_bytes([a, b]), u16::from_be_bytes([c, d])];
+                prop_assert!(is_forbidden_ip(IpAddr::V6(Ipv6Addr::new(0x64, 0xff9b, 0, 0, 0, 0, h, l))));
+                prop_assert!(is_forbidden_ip(IpAddr::V6(Ipv6Addr::new(0x2002, h, l, 0, 0, 0, 0, 0))));
+                let decimal = format!("http://{}/", u32::from(v4));
+                let url = WebhookUrl::parse("url", &decimal).unwrap();
+                prop_assert!(is_forbidden_ip(url.ip_literal().unwrap()));
+            }
+        }
+    }
+}

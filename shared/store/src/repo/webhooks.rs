@@ -1,0 +1,170 @@
+//! Webhook endpoints and the delivery log (one item per event × endpoint, holding
+//! every attempt; it is also what makes a duplicate event a no-op).
+
+use partner_domain::webhooks::{Delivery, WebhookEndpoint};
+use partner_domain::{AppId, DeliveryId, WebhookEndpointId};
+use serde_json::Value;
+
+use super::{from_item, to_item, with_index};
+use crate::keys::{self, attr, entity};
+use crate::{Condition, Index, Page, Query, Store, StoreError, StoreResult, WriteOp};
+
+#[derive(Debug, Clone, Copy)]
+pub struct Webhooks<'a> {
+    store: &'a Store,
+}
+
+impl Store {
+    pub fn webhooks(&self) -> Webhooks<'_> {
+        Webhooks { store: self }
+    }
+}
+
+fn endpoint_item(endpoint: &WebhookEndpoint) -> StoreResult<crate::Item> {
+    Ok(with_index(
+        to_item(
+            &keys::webhook_endpoint(&endpoint.app_id, &endpoint.id),
+            entity::WEBHOOK_ENDPOINT,
+            endpoint,
+        )?,
+        attr::GSI1_PK,
+        attr::GSI1_SK,
+        keys::webhook_endpoints_of_app(&endpoint.app_id),
+        endpoint.id.to_string(),
+    ))
+}
+
+impl Webhooks<'_> {
+    pub async fn create(&self, endpoint: &WebhookEndpoint) -> StoreResult<()> {
+        self.store
+            .write(WriteOp::Put {
+                item: endpoint_item(endpoint)?,
+                condition: Some(Condition::NotExists),
+            })
+            .await
+            .map(|_| ())
+    }
+
+    /// Replaces an endpoint that still exists; `false` if it was deleted.
+    pub async fn update(&self, endpoint: &WebhookEndpoint) -> StoreResult<bool> {
+        match self
+            .store
+            .write(WriteOp::Put {
+                item: endpoint_item(endpoint)?,
+                condition: Some(Condition::Exists),
+            })
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(StoreError::ConditionFailed { .. }) => Ok(false),
+            Err(err) => Err(err),
+        }
+    }
+
+    pub async fn delete(&self, app: &AppId, id: &WebhookEndpointId) -> StoreResult<bool> {
+        match self
+            .store
+            .write(WriteOp::Delete {
+                key: keys::webhook_endpoint(app, id),
+                condition: Some(Condition::Exists),
+            })
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(StoreError::ConditionFailed { .. }) => Ok(false),
+            Err(err) => Err(err),
+        }
+    }
+
+    pub async fn get(
+        &self,
+        app: &AppId,
+        id: &WebhookEndpointId,
+    ) -> StoreResult<Option<WebhookEndpoint>> {
+        self.store
+            .get(&keys::webhook_endpoint(app, id), true)
+            .await?
+            .map(from_item)
+            .transpose()
+    }
+
+    /// Every endpoint of an app (apps have a handful; one query).
+    pub async fn list(&self, app: &AppId) -> StoreResult<Vec<WebhookEndpoint>> {
+        let mut query = Query::partition(Index::Gsi1, keys::webhook_endpoints_of_app(app));
+        let mut endpoints = Vec::new();
+        loop {
+            let page = self.store.query(&query).await?;
+            for item in page.items {
+                endpoints.push(from_item(item)?);
+            }
+            match page.cursor {
+                Some(cursor) => query.cursor = Some(cursor),
+                None => return Ok(endpoints),
+            }
+        }
+    }
+
+    pub async fn delivery(&self, app: &AppId, id: &DeliveryId) -> StoreResult<Option<Delivery>> {
+        self.store
+            .get(&keys::webhook_delivery(app, id), true)
+            .await?
+            .map(from_item)
+            .transpose()
+    }
+
+    /// Stores a delivery after an attempt. `previous_attempts` is how many attempts
+    /// the stored delivery had when it was read: if another worker recorded one
+    /// meanwhile the write fails (`ConditionFailed`) instead of losing it.
+    pub async fn save_delivery(
+        &self,
+        delivery: &Delivery,
+        previous_attempts: usize,
+    ) -> StoreResult<()> {
+        let mut item = with_index(
+            to_item(
+                &keys::webhook_delivery(&delivery.app_id, &delivery.id),
+                entity::WEBHOOK_DELIVERY,
+                delivery,
+            )?,
+            attr::GSI1_PK,
+            attr::GSI1_SK,
+            keys::deliveries_of_endpoint(&delivery.app_id, &delivery.endpoint_id),
+            delivery.id.to_string(),
+        );
+        item.insert("attemptCount".into(), Value::from(delivery.attempts.len()));
+        let condition = if previous_attempts == 0 {
+            Condition::NotExists
+        } else {
+            Condition::Equals("attemptCount", Value::from(previous_attempts))
+        };
+        self.store
+            .write(WriteOp::Put {
+                item,
+                condition: Some(condition),
+            })
+            .await
+            .map(|_| ())
+    }
+
+    /// A page of an endpoint's deliveries, newest first.
+    pub async fn deliveries(
+        &self,
+        app: &AppId,
+        endpoint: &WebhookEndpointId,
+        limit: u32,
+        cursor: Option<String>,
+    ) -> StoreResult<(Vec<Delivery>, Option<String>)> {
+        let mut query = Query::partition(Index::Gsi1, keys::deliveries_of_endpoint(app, endpoint));
+        query.descending = true;
+        query.limit = limit;
+        query.cursor = cursor;
+        let Page { items, cursor } = self.store.query(&query).await?;
+        Ok((
+            items
+                .into_iter()
+                .map(from_item)
+                .collect::<StoreResult<_>>()?,
+            cursor,
+        ))
+    }
+}

@@ -1,0 +1,200 @@
+//! Webhooks end to end on moto: approval → EventBridge → rule → SQS → the
+//! dispatcher's Lambda handler → a real receiver; and a receiver that never
+//! succeeds leaves the delivery failed and the message in the dead-letter queue.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
+use partner_domain::events::EventType;
+use partner_domain::webhooks::{RetrySchedule, WebhookEndpoint, WebhookSecret};
+use partner_service::events::EventBridgeBus;
+use partner_service::webhook_queue::SqsQueue;
+use partner_tests::{MotoAws, Receiver, Reply, TestApp};
+use partner_webhooks::Dispatcher;
+use partner_webhooks::client::SafeClient;
+use serde_json::{Value, json};
+
+/// Receives from `queue` and runs each batch through the dispatcher's handler (as
+/// the event source mapping would), deleting what it handled, until `done()`.
+async fn pump(aws: &MotoAws, dispatcher: &Dispatcher, queue: &str, done: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !done() && Instant::now() < deadline {
+        let output = aws
+            .sqs
+            .receive_message()
+            .queue_url(queue)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .unwrap();
+        let messages = output.messages().to_vec();
+        if messages.is_empty() {
+            continue;
+        }
+        let mut event = SqsEvent::default();
+        for message in &messages {
+            let mut record = SqsMessage::default();
+            record.message_id = message.message_id().map(str::to_owned);
+            record.body = message.body().map(str::to_owned);
+            event.records.push(record);
+        }
+        let response = webhook_dispatcher::handle(dispatcher, event).await;
+        let failed: Vec<String> = response
+            .batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.clone())
+            .collect();
+        for message in messages {
+            if !failed
+                .iter()
+                .any(|id| Some(id.as_str()) == message.message_id())
+            {
+                aws.sqs
+                    .delete_message()
+                    .queue_url(queue)
+                    .receipt_handle(message.receipt_handle().unwrap())
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        }
+    }
+}
+
+async fn setup(
+    schedule: &str,
+    replies: Vec<Reply>,
+) -> (
+    MotoAws,
+    TestApp,
+    Dispatcher,
+    String,
+    String,
+    Receiver,
+    WebhookEndpoint,
+) {
+    let aws = MotoAws::connect().await;
+    let (bus, queue) = aws.bus_with_queue().await;
+    let dead_letters = aws
+        .sqs
+        .create_queue()
+        .queue_name(format!(
+            "dlq-{}",
+            partner_domain::AppId::generate().as_str().to_lowercase()
+        ))
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let store = partner_store::testing::moto().await;
+    let app = TestApp::with_bus(
+        store.clone(),
+        Arc::new(EventBridgeBus::new(aws.eventbridge.clone(), bus)),
+    )
+    .await;
+    let receiver = Receiver::start(replies).await;
+    let endpoint = WebhookEndpoint {
+        id: partner_domain::WebhookEndpointId::generate(),
+        app_id: app.app_id.clone(),
+        url: receiver.url.clone(),
+        events: vec![EventType::PartnerApplicationApproved],
+        description: None,
+        enabled: true,
+        disabled_reason: None,
+        secret: WebhookSecret::generate(),
+        previous_secret: None,
+        previous_secret_expires_at: None,
+        created_at: partner_domain::now(),
+    };
+    store.webhooks().create(&endpoint).await.unwrap();
+    // Loopback receiver: private targets allowed, as WEBHOOK_ALLOW_PRIVATE_TARGETS=true.
+    let dispatcher = Dispatcher::new(
+        store,
+        SafeClient::new(Duration::from_secs(2), true).unwrap(),
+        Arc::new(SqsQueue::new(
+            aws.sqs.clone(),
+            queue.clone(),
+            dead_letters.clone(),
+        )),
+        RetrySchedule::parse(schedule).unwrap(),
+    );
+    (
+        aws,
+        app,
+        dispatcher,
+        queue,
+        dead_letters,
+        receiver,
+        endpoint,
+    )
+}
+
+#[tokio::test]
+async fn an_approval_reaches_the_receiver_through_eventbridge_sqs_and_the_dispatcher() {
+    let (aws, app, dispatcher, queue, _, receiver, endpoint) = setup("0", vec![]).await;
+    let id = app.applied("partner@example.com", "Jane Smith").await;
+    let approved = app
+        .review(&id, &json!({"action": "approve", "code": "JANE20"}))
+        .await;
+    pump(&aws, &dispatcher, &queue, || {
+        !receiver.received().is_empty()
+    })
+    .await;
+    let received = receiver.received();
+    assert_eq!(received.len(), 1);
+    let body: Value = serde_json::from_slice(&received[0].body).unwrap();
+    assert_eq!(body["event"], "partner_application_approved");
+    assert_eq!(body["data"]["affiliate"], approved.body["affiliate"]);
+    let expected = endpoint.secret.sign(
+        &received[0].header("webhook-id"),
+        received[0].header("webhook-timestamp").parse().unwrap(),
+        &received[0].body,
+    );
+    assert_eq!(received[0].header("webhook-signature"), expected);
+}
+
+#[tokio::test]
+async fn a_receiver_that_never_succeeds_leaves_the_delivery_failed_and_the_message_in_the_dlq() {
+    let (aws, app, dispatcher, queue, dead_letters, receiver, endpoint) =
+        setup("0,0", vec![Reply::status(500); 10]).await;
+    let id = app.applied("partner@example.com", "Jane Smith").await;
+    assert_eq!(
+        app.review(&id, &json!({"action": "approve"})).await.status,
+        200
+    );
+    pump(&aws, &dispatcher, &queue, || receiver.received().len() >= 3).await;
+    assert_eq!(receiver.received().len(), 3);
+    let parked = aws.drain(&dead_letters, Duration::from_secs(2)).await;
+    assert_eq!(parked.len(), 1, "{parked:#?}");
+    assert_eq!(parked[0]["event"]["event"], "partner_application_approved");
+    assert_eq!(parked[0]["endpointId"], endpoint.id.as_str());
+    let (deliveries, _) = app
+        .store
+        .webhooks()
+        .deliveries(&app.app_id, &endpoint.id, 10, None)
+        .await
+        .unwrap();
+    assert_eq!(deliveries.len(), 1);
+    assert_eq!(
+        deliveries[0].status,
+        partner_domain::webhooks::DeliveryStatus::Failed
+    );
+    assert_eq!(deliveries[0].attempts.len(), 3);
+}
+
+#[tokio::test]
+async fn the_sample_sqs_event_runs_through_the_dispatcher_handler() {
+    let (_, app, dispatcher, _, _, receiver, _) = setup("0", vec![]).await;
+    let text = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../events/webhook-dispatcher.json"),
+    )
+    .unwrap()
+    .replace("app_01JD8Z6Q3R4S5T6V7W8X9Y0Z1A", app.app_id.as_str());
+    let event: SqsEvent = serde_json::from_str(&text).unwrap();
+    let response = webhook_dispatcher::handle(&dispatcher, event).await;
+    assert!(response.batch_item_failures.is_empty(), "{response:?}");
+    assert_eq!(receiver.wait_for(1, Duration::from_secs(5)).await.len(), 1);
+}
