@@ -32,6 +32,16 @@ pub const FUNCTIONS: &[HttpFunction] = &[
         router: by_customer::routes,
     },
     HttpFunction {
+        name: "track",
+        routes: track::ROUTES,
+        router: track::routes,
+    },
+    HttpFunction {
+        name: "conversions",
+        routes: conversions::ROUTES,
+        router: conversions::routes,
+    },
+    HttpFunction {
         name: "admin",
         routes: admin::ROUTES,
         router: admin::routes,

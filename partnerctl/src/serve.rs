@@ -16,6 +16,7 @@ use partnerctl::all_routes;
 use crate::{CliError, Target, admin_secret};
 
 const RELAY_EVERY: Duration = Duration::from_secs(5);
+const APPROVE_EVERY: Duration = Duration::from_secs(5);
 
 pub async fn run(
     target: &Target,
@@ -79,6 +80,7 @@ pub async fn run(
         attempts,
     ));
     tokio::spawn(relay_forever(state.clone()));
+    tokio::spawn(approve_forever(state.clone()));
     let app = partner_service::http::finish(all_routes(), state);
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
@@ -95,6 +97,17 @@ async fn relay_forever(state: AppState) {
         every.tick().await;
         if let Err(err) = state.publisher().relay(state.store(), RELAY_EVERY).await {
             tracing::warn!(error = %err, "local outbox relay failed");
+        }
+    }
+}
+
+/// The local stand-in for the scheduled commission approver.
+async fn approve_forever(state: AppState) {
+    let mut every = tokio::time::interval(APPROVE_EVERY);
+    loop {
+        every.tick().await;
+        if let Err(err) = commission_approver::handle(&state, serde_json::Value::Null).await {
+            tracing::warn!(error = %err, "local commission approver failed");
         }
     }
 }

@@ -20,12 +20,18 @@ const EXPECTED_STATUS: &[(&str, u16)] = &[
     ("admin-applications", 200),
     ("admin-review", 200),
     ("admin-settings", 200),
+    ("admin-commissions", 200),
+    // The sample app has no partner with this code yet: the handler answers 404.
+    ("track-unknown-code", 404),
+    ("conversions-referral-unknown-code", 404),
+    // A customer nobody referred: recorded, nothing earned.
+    ("conversions-revenue", 201),
 ];
 
 /// Functions that are not HTTP functions; their samples are run by their own tests
 /// (`outbox.rs` runs `outbox-relay.json`, `webhooks_moto.rs` runs
 /// `webhook-dispatcher.json`).
-const OTHER_FUNCTIONS: &[&str] = &["outbox-relay", "webhook-dispatcher"];
+const OTHER_FUNCTIONS: &[&str] = &["outbox-relay", "webhook-dispatcher", "commission-approver"];
 
 const SAMPLE_APP: &str = "app_01JD8Z6Q3R4S5T6V7W8X9Y0Z1A";
 const SAMPLE_APPLICATION: &str = "apl_01JD8Z7B2C3D4E5F6G7H8J9K0M";

@@ -2,6 +2,7 @@
 //! management, behind admin JWTs whose `app_ids` claim grants the app in the path.
 
 mod applications;
+mod earnings;
 mod partners;
 mod settings;
 mod webhooks;
@@ -17,6 +18,9 @@ pub const REVIEW: &str = "/v1/apps/{appId}/affiliates/applications/{id}/review";
 pub const SETTINGS: &str = "/v1/apps/{appId}/affiliates/settings";
 pub const PARTNERS: &str = "/v1/apps/{appId}/affiliates";
 pub const PARTNER: &str = "/v1/apps/{appId}/affiliates/{affiliateId}";
+pub const COMMISSIONS: &str = "/v1/apps/{appId}/affiliates/commissions";
+pub const PAYOUTS: &str = "/v1/apps/{appId}/affiliates/payouts";
+pub const MARK_PAID: &str = "/v1/apps/{appId}/affiliates/payouts/{id}/mark-paid";
 pub const WEBHOOKS: &str = "/v1/apps/{appId}/webhooks";
 pub const WEBHOOK: &str = "/v1/apps/{appId}/webhooks/{id}";
 pub const ROTATE_SECRET: &str = "/v1/apps/{appId}/webhooks/{id}/rotate-secret";
@@ -32,6 +36,10 @@ pub const ROUTES: &[Route] = &[
     Route::get(PARTNERS),
     Route::get(PARTNER),
     Route::patch(PARTNER),
+    Route::get(COMMISSIONS),
+    Route::post(PAYOUTS),
+    Route::get(PAYOUTS),
+    Route::post(MARK_PAID),
     Route::post(WEBHOOKS),
     Route::get(WEBHOOKS),
     Route::get(WEBHOOK),
@@ -50,6 +58,12 @@ pub fn routes() -> Router<AppState> {
         .route(SETTINGS, get(settings::get).put(settings::put))
         .route(PARTNERS, get(partners::list))
         .route(PARTNER, get(partners::get).patch(partners::patch))
+        .route(COMMISSIONS, get(earnings::commissions))
+        .route(
+            PAYOUTS,
+            get(earnings::payouts).post(earnings::create_payouts),
+        )
+        .route(MARK_PAID, axum::routing::post(earnings::mark_paid))
         .route(WEBHOOKS, get(webhooks::list).post(webhooks::create))
         .route(
             WEBHOOK,

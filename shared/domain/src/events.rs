@@ -17,6 +17,11 @@ pub enum EventType {
     PartnerApplicationSubmitted,
     PartnerApplicationApproved,
     PartnerApplicationRejected,
+    CommissionCreated,
+    CommissionApproved,
+    CommissionReversed,
+    PayoutCreated,
+    PayoutPaid,
 }
 
 impl EventType {
@@ -24,6 +29,11 @@ impl EventType {
         EventType::PartnerApplicationSubmitted,
         EventType::PartnerApplicationApproved,
         EventType::PartnerApplicationRejected,
+        EventType::CommissionCreated,
+        EventType::CommissionApproved,
+        EventType::CommissionReversed,
+        EventType::PayoutCreated,
+        EventType::PayoutPaid,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -31,6 +41,11 @@ impl EventType {
             Self::PartnerApplicationSubmitted => "partner_application_submitted",
             Self::PartnerApplicationApproved => "partner_application_approved",
             Self::PartnerApplicationRejected => "partner_application_rejected",
+            Self::CommissionCreated => "commission_created",
+            Self::CommissionApproved => "commission_approved",
+            Self::CommissionReversed => "commission_reversed",
+            Self::PayoutCreated => "payout_created",
+            Self::PayoutPaid => "payout_paid",
         }
     }
 }
@@ -48,7 +63,8 @@ pub struct Event {
 }
 
 impl Event {
-    fn new(event: EventType, app_id: AppId, data: Value, at: Timestamp) -> Self {
+    /// An event of `event` about `app` with `data`, created at `at`.
+    pub fn new(event: EventType, app_id: AppId, data: Value, at: Timestamp) -> Self {
         Self {
             id: EventId::generate(),
             event,

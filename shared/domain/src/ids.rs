@@ -5,10 +5,6 @@
 //! right prefix and a short, URL-safe tail, because ids also arrive from clients in
 //! paths and bodies and an unknown-but-well-formed id is "not found", not "invalid".
 
-use crate::FieldError;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use std::fmt;
-
 const MAX_TAIL_LEN: usize = 64;
 
 macro_rules! prefixed_id {
@@ -27,11 +23,11 @@ macro_rules! prefixed_id {
 
             /// Accepts `<prefix>_<tail>` where the tail is 1–64 ASCII letters, digits,
             /// `-` or `_`.
-            pub fn parse(field: &'static str, raw: &str) -> Result<Self, FieldError> {
-                if is_valid(raw, $prefix) {
+            pub fn parse(field: &'static str, raw: &str) -> Result<Self, $crate::FieldError> {
+                if $crate::ids::is_valid(raw, $prefix) {
                     Ok(Self(raw.to_owned()))
                 } else {
-                    Err(FieldError::new(
+                    Err($crate::FieldError::new(
                         field,
                         format!("must look like {}_… (letters, digits, '-' or '_')", $prefix),
                     ))
@@ -43,34 +39,37 @@ macro_rules! prefixed_id {
             }
         }
 
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 f.write_str(&self.0)
             }
         }
 
-        impl fmt::Debug for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl ::std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 f.write_str(&self.0)
             }
         }
 
-        impl Serialize for $name {
-            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        impl ::serde::Serialize for $name {
+            fn serialize<S: ::serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
                 s.serialize_str(&self.0)
             }
         }
 
-        impl<'de> Deserialize<'de> for $name {
-            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let raw = String::deserialize(d)?;
+        impl<'de> ::serde::Deserialize<'de> for $name {
+            fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let raw = <String as ::serde::Deserialize>::deserialize(d)?;
                 Self::parse(stringify!($name), &raw).map_err(serde::de::Error::custom)
             }
         }
     };
 }
 
-fn is_valid(raw: &str, prefix: &str) -> bool {
+// Other modules of this crate declare their ids with it too.
+pub(crate) use prefixed_id;
+
+pub(crate) fn is_valid(raw: &str, prefix: &str) -> bool {
     let Some(tail) = raw
         .strip_prefix(prefix)
         .and_then(|rest| rest.strip_prefix('_'))

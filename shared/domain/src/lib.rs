@@ -10,6 +10,7 @@ pub mod email;
 pub mod error;
 pub mod events;
 pub mod ids;
+pub mod ledger;
 pub mod money;
 pub mod records;
 pub mod text;

@@ -1,6 +1,7 @@
 //! Domain operations the functions call: rules here, storage in the repositories,
 //! HTTP in the functions. Each takes the tenant from the credential, never a body.
 
+pub mod earnings;
 pub mod review;
 pub mod settings;
 
@@ -10,7 +11,7 @@ use partner_domain::{CustomerId, Email};
 use partner_store::repo::applications::SubmitError;
 use partner_store::{Store, StoreResult};
 
-use crate::views::{Balances, PartnerInfo};
+use crate::views::PartnerInfo;
 use crate::{AppState, Tenant};
 
 /// Submits a partner application: one transactional write (the application, its
@@ -52,8 +53,8 @@ pub async fn partner_of_customer(
             .by_customer(&tenant.app_id, customer)
             .await?
         {
-            Some((affiliate, settings)) => {
-                PartnerInfo::enrolled(affiliate, &settings, Balances::default())
+            Some((affiliate, settings, balances)) => {
+                PartnerInfo::enrolled(affiliate, &settings, balances)
             }
             None => PartnerInfo::not_enrolled(),
         },

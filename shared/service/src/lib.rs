@@ -11,6 +11,7 @@ pub mod admin_auth;
 pub mod auth;
 pub mod commands;
 pub mod config;
+pub mod csv;
 pub mod events;
 pub mod extract;
 pub mod http;

@@ -110,6 +110,14 @@ impl std::fmt::Display for ApiError {
     }
 }
 
+impl std::error::Error for ApiError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
 /// The whole `source()` chain of an error, for logs.
 fn cause_chain(err: &(dyn std::error::Error + 'static)) -> String {
     let mut text = err.to_string();

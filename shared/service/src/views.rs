@@ -5,15 +5,7 @@ use partner_domain::records::{Affiliate, AffiliateStatus, ProgramSettings};
 use partner_domain::{AffiliateId, CustomerId, ReferralCode};
 use serde::Serialize;
 
-/// A partner's balances. Until commissions exist every balance is zero; they are
-/// derived from commission entries, never stored as edited totals.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Balances {
-    pub total_earned: Money,
-    pub pending: Money,
-    pub available: Money,
-    pub paid: Money,
-}
+pub use partner_domain::ledger::Balances;
 
 /// `GET /v1/affiliate/by-customer/{id}` and `GET /v1/affiliate`: `{enrolled: false}`
 /// or the partner with its figures.

@@ -19,6 +19,15 @@
 //! | `APP#<app>#CODE#<CODE>`            | `CODE`        | `code`              |                                      |                         |
 //! | `APP#<app>#WHE#<wheId>`            | `WEBHOOK`     | `webhook_endpoint`  | `APP#<app>#WHES` / `<wheId>`         |                         |
 //! | `APP#<app>#WHD#<whdId>`            | `DELIVERY`    | `webhook_delivery`  | `APP#<app>#WHE#<wheId>#WHDS` / `<whdId>` |                     |
+//! | `APP#<app>#CLK#<clkId>`            | `CLICK`       | `click`             | (TTL: deleted after the attribution window) |                  |
+//! | `APP#<app>#VISIT#<CODE>#<visitor>` | `VISIT`       | `visit`             | (a visitor's counted click of the last hour; TTL) |            |
+//! | `APP#<app>#AFF#<affId>#STATS#<n>`  | `STATS`       | `stats`             | (click / referral / conversion counters, 8 shards) |           |
+//! | `APP#<app>#CUST#<custId>`          | `BALANCE`     | `balance`           | (a partner's balances, kept with every entry change) |         |
+//! | `APP#<app>#CUST#<custId>`          | `REFERRAL`    | `referral`          | (who referred the customer; first attribution wins) |          |
+//! | `APP#<app>#REV#<eventId>`          | `REVENUE`     | `revenue`           | (idempotency record of a revenue event)  |                     |
+//! | `APP#<app>#COM#<comId>`            | `COMMISSION`  | `commission`        | `APP#<app>#AFF#<affId>#COMS` / `<comId>` | `APP#<app>#COMS` / `<comId>` |
+//! | `APPROVALS#<shard>`                | `<approvesAt>#<app>#<comId>` | `approval` | (pending entries by due time, for the approver) |       |
+//! | `APP#<app>#PAY#<payId>`            | `PAYOUT`      | `payout`            | `APP#<app>#AFF#<affId>#PAYS` / `<payId>` | `APP#<app>#PAYS` / `<payId>` |
 //! | `APP#<app>#EVT#<evtId>`            | `EVENT`       | `event`             | `OUTBOX#<shard>` / `<evtId>` while unpublished |               |
 //!
 //! Marker items (`APLEMAIL`, `CUSTEMAIL`, `CODE`) enforce uniqueness: they are written
@@ -29,9 +38,11 @@
 //! (sorted by their time-ordered id, so "older than a minute" is a key range); marking
 //! one published removes its index keys, and a TTL deletes it a week later.
 
+use partner_domain::ledger::{ClickId, CommissionId, PayoutId};
 use partner_domain::records::ApplicationStatus;
 use partner_domain::{
-    AppId, ApplicationId, CustomerId, DeliveryId, Email, EventId, ReferralCode, WebhookEndpointId,
+    AffiliateId, AppId, ApplicationId, CustomerId, DeliveryId, Email, EventId, ReferralCode,
+    WebhookEndpointId,
 };
 
 use crate::Key;
@@ -87,6 +98,15 @@ pub mod entity {
     pub const EVENT: &str = "event";
     pub const WEBHOOK_ENDPOINT: &str = "webhook_endpoint";
     pub const WEBHOOK_DELIVERY: &str = "webhook_delivery";
+    pub const CLICK: &str = "click";
+    pub const VISIT: &str = "visit";
+    pub const STATS: &str = "stats";
+    pub const BALANCE: &str = "balance";
+    pub const REFERRAL: &str = "referral";
+    pub const REVENUE: &str = "revenue";
+    pub const COMMISSION: &str = "commission";
+    pub const APPROVAL: &str = "approval";
+    pub const PAYOUT: &str = "payout";
 }
 
 /// The GSI1 partition listing every app (apps are few and rarely written).
@@ -156,6 +176,75 @@ pub fn webhook_delivery(app: &AppId, id: &DeliveryId) -> Key {
 
 pub fn deliveries_of_endpoint(app: &AppId, endpoint: &WebhookEndpointId) -> String {
     format!("APP#{app}#WHE#{endpoint}#WHDS")
+}
+
+pub fn click(app: &AppId, id: &ClickId) -> Key {
+    Key::new(format!("APP#{app}#CLK#{id}"), "CLICK")
+}
+
+pub fn visit(app: &AppId, code: &ReferralCode, visitor: &str) -> Key {
+    Key::new(
+        format!("APP#{app}#VISIT#{}#{visitor}", code.canonical()),
+        "VISIT",
+    )
+}
+
+/// Counters are spread over this many items per partner, so a popular partner's
+/// clicks do not all update one item.
+pub const STATS_SHARDS: u8 = 8;
+
+pub fn stats(app: &AppId, affiliate: &AffiliateId, shard: u8) -> Key {
+    Key::new(format!("APP#{app}#AFF#{affiliate}#STATS#{shard}"), "STATS")
+}
+
+/// Beside the partner record (keyed by the partner's customer id), so by-customer
+/// reads both in one round trip.
+pub fn balance(app: &AppId, partner_customer: &CustomerId) -> Key {
+    Key::new(format!("APP#{app}#CUST#{partner_customer}"), "BALANCE")
+}
+
+pub fn referral(app: &AppId, customer: &CustomerId) -> Key {
+    Key::new(format!("APP#{app}#CUST#{customer}"), "REFERRAL")
+}
+
+pub fn revenue(app: &AppId, event_id: &str) -> Key {
+    Key::new(format!("APP#{app}#REV#{event_id}"), "REVENUE")
+}
+
+pub fn entry(app: &AppId, id: &CommissionId) -> Key {
+    Key::new(format!("APP#{app}#COM#{id}"), "COMMISSION")
+}
+
+pub fn entries_of_affiliate(app: &AppId, affiliate: &AffiliateId) -> String {
+    format!("APP#{app}#AFF#{affiliate}#COMS")
+}
+
+pub fn entries_of_app(app: &AppId) -> String {
+    format!("APP#{app}#COMS")
+}
+
+/// Pending entries wait in one of these partitions, sorted by when they are due.
+pub const APPROVAL_SHARDS: u8 = 4;
+
+pub fn approval_shard(shard: u8) -> String {
+    format!("APPROVALS#{shard}")
+}
+
+pub fn approval(app: &AppId, id: &CommissionId, due: &str) -> Key {
+    let shard = id.as_str().bytes().last().unwrap_or(0) % APPROVAL_SHARDS;
+    Key::new(approval_shard(shard), format!("{due}#{app}#{id}"))
+}
+
+pub fn payout(app: &AppId, id: &PayoutId) -> Key {
+    Key::new(format!("APP#{app}#PAY#{id}"), "PAYOUT")
+}
+
+pub fn payouts_of_affiliate(app: &AppId, affiliate: &AffiliateId) -> String {
+    format!("APP#{app}#AFF#{affiliate}#PAYS")
+}
+
+pub fn payouts_of_app(app: &AppId) -> String {
+    format!("APP#{app}#PAYS")
 }
 
 /// How many GSI partitions unpublished events are spread over.

@@ -1,12 +1,17 @@
 //! Partner (affiliate) records, keyed beside their customer and listed through GSI1.
 
+use partner_domain::ledger::Balances;
 use partner_domain::records::{Affiliate, ProgramSettings};
+
+use super::earnings::StoredBalances;
 use partner_domain::{AffiliateId, AppId, CustomerId};
 use serde_json::Value;
 
 use super::{from_item, to_item, with_index};
 use crate::keys::{self, attr, entity};
-use crate::{Condition, Index, Page, Query, SortKey, Store, StoreError, StoreResult, WriteOp};
+use crate::{
+    Condition, Index, Page, Query, SortKey, Store, StoreError, StoreResult, Update, WriteOp,
+};
 
 #[derive(Debug, Clone, Copy)]
 pub struct Affiliates<'a> {
@@ -20,24 +25,34 @@ impl Store {
 }
 
 impl Affiliates<'_> {
-    /// The partner record of a customer and the program settings it is read with
-    /// (default rate, currency), in one round trip.
+    /// The partner record of a customer, the program settings it is read with
+    /// (default rate, currency) and its balances, in one round trip.
     pub async fn by_customer(
         &self,
         app: &AppId,
         customer: &CustomerId,
-    ) -> StoreResult<Option<(Affiliate, ProgramSettings)>> {
+    ) -> StoreResult<Option<(Affiliate, ProgramSettings, Balances)>> {
         let keys = [
             keys::affiliate_of_customer(app, customer),
             keys::settings(app),
+            keys::balance(app, customer),
         ];
         let mut items = self.store.get_many(&keys, false).await?.into_iter();
-        let (Some(affiliate), settings) = (items.next().flatten(), items.next().flatten()) else {
+        let (Some(affiliate), settings, balance) = (
+            items.next().flatten(),
+            items.next().flatten(),
+            items.next().flatten(),
+        ) else {
             return Ok(None);
         };
         let settings =
             settings.ok_or_else(|| StoreError::Corrupt(format!("app {app} has no settings")))?;
-        Ok(Some((from_item(affiliate)?, from_item(settings)?)))
+        let balance: StoredBalances = balance.map(from_item).transpose()?.unwrap_or_default();
+        Ok(Some((
+            from_item(affiliate)?,
+            from_item(settings)?,
+            balance.into(),
+        )))
     }
 
     /// A partner by its id (one index query; admin paths only).
@@ -68,7 +83,9 @@ impl Affiliates<'_> {
         Ok((affiliates, cursor))
     }
 
-    /// Replaces a partner record (status, rate override); it must still be this partner.
+    /// Replaces a partner record (status, rate override); it must still be this
+    /// partner. Its code marker's status moves with it, so tracking (which reads only
+    /// the marker) sees a suspension at once.
     pub async fn update(&self, affiliate: &Affiliate) -> StoreResult<bool> {
         let app = &affiliate.app_id;
         let item = with_index(
@@ -82,16 +99,29 @@ impl Affiliates<'_> {
             keys::affiliates_of_app(app),
             affiliate.id.to_string(),
         );
+        let mut marker = Update::default();
+        marker.set.insert(
+            "status".into(),
+            serde_json::to_value(affiliate.status)
+                .map_err(|e| StoreError::Invalid(e.to_string()))?,
+        );
         let condition = Condition::Equals("id", Value::String(affiliate.id.to_string()));
-        match self
+        let result = self
             .store
-            .write(WriteOp::Put {
-                item,
-                condition: Some(condition),
-            })
-            .await
-        {
-            Ok(_) => Ok(true),
+            .transact(vec![
+                WriteOp::Put {
+                    item,
+                    condition: Some(condition),
+                },
+                WriteOp::Update {
+                    key: keys::referral_code(app, &affiliate.code),
+                    update: marker,
+                    condition: Some(Condition::Exists),
+                },
+            ])
+            .await;
+        match result {
+            Ok(()) => Ok(true),
             Err(StoreError::ConditionFailed { .. }) => Ok(false),
             Err(err) => Err(err),
         }

@@ -61,6 +61,7 @@ struct CodeMarker<'a> {
     code: &'a partner_domain::ReferralCode,
     affiliate_id: &'a partner_domain::AffiliateId,
     customer_id: &'a partner_domain::CustomerId,
+    status: partner_domain::records::AffiliateStatus,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -251,6 +252,7 @@ impl Applications<'_> {
             code: &affiliate.code,
             affiliate_id: &affiliate.id,
             customer_id: &affiliate.customer_id,
+            status: affiliate.status,
         };
         ops.push(WriteOp::Put {
             item: to_item(

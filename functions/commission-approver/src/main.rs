@@ -1,0 +1,20 @@
+//! The commission-approver Lambda: configuration and clients once per cold start, then
+//! one approval run per scheduled invocation.
+
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+use serde_json::Value;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let state = partner_service::AppState::from_env().await?;
+    lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
+        let state = state.clone();
+        async move {
+            commission_approver::handle(&state, event.payload)
+                .await
+                .map_err(Error::from)
+        }
+    }))
+    .await
+}

@@ -1,0 +1,126 @@
+//! Conversions the app reports: a referred signup (`POST /v1/affiliate/referrals`)
+//! and revenue or refunds of a customer (`POST /v1/affiliate/revenue`).
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::post;
+use partner_domain::ledger::ClickId;
+use partner_domain::{Currency, CustomerId, Email, FieldError, Money, ReferralCode};
+use partner_service::commands::earnings::{self, RevenueKind, RevenueRequest, Via};
+use partner_service::extract::Json;
+use partner_service::http::Route;
+use partner_service::{ApiError, AppState, Tenant};
+use serde::Deserialize;
+use serde_json::{Number, Value, json};
+
+pub const REFERRALS: &str = "/v1/affiliate/referrals";
+pub const REVENUE: &str = "/v1/affiliate/revenue";
+pub const ROUTES: &[Route] = &[Route::post(REFERRALS), Route::post(REVENUE)];
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(REFERRALS, post(refer))
+        .route(REVENUE, post(revenue))
+}
+
+/// `{customerId, clickId? | code?, email?}`: exactly one of `clickId` and `code`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct ReferralBody {
+    customer_id: String,
+    click_id: Option<String>,
+    code: Option<String>,
+    email: Option<String>,
+}
+
+async fn refer(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    Json(body): Json<ReferralBody>,
+) -> Result<(StatusCode, axum::Json<Value>), ApiError> {
+    let customer = CustomerId::parse("customerId", &body.customer_id)?;
+    let via = match (body.click_id, body.code) {
+        (Some(click), None) => Via::Click(ClickId::parse("clickId", &click)?),
+        (None, Some(code)) => Via::Code(ReferralCode::parse("code", &code)?),
+        _ => return Err(FieldError::new("clickId", "give exactly one of clickId and code").into()),
+    };
+    let email = body
+        .email
+        .as_deref()
+        .map(|e| Email::parse("email", e))
+        .transpose()?;
+    let referral = earnings::refer(&state, &tenant, customer, via, email).await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(json!({
+            "customerId": referral.customer_id,
+            "affiliateId": referral.affiliate_id,
+            "clickId": referral.click_id,
+            "attributedAt": referral.attributed_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+        })),
+    ))
+}
+
+/// `{eventId, customerId, amount, currency, type: "payment" | "refund", occurredAt?}`;
+/// `amount` in major units (99.00), positive for both types.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct RevenueBody {
+    event_id: String,
+    customer_id: String,
+    amount: Number,
+    currency: String,
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    occurred_at: Option<partner_domain::Timestamp>,
+}
+
+impl RevenueBody {
+    fn parse(self) -> Result<RevenueRequest, FieldError> {
+        let event_id = self.event_id.trim().to_owned();
+        if event_id.is_empty()
+            || event_id.len() > 128
+            || !event_id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
+        {
+            return Err(FieldError::new(
+                "eventId",
+                "must be 1 to 128 letters, digits or - _ . :",
+            ));
+        }
+        let amount = Money::parse_major("amount", &self.amount.to_string())?;
+        if amount == Money::ZERO {
+            return Err(FieldError::new("amount", "must be more than 0"));
+        }
+        Ok(RevenueRequest {
+            event_id,
+            customer: CustomerId::parse("customerId", &self.customer_id)?,
+            amount,
+            currency: Currency::parse("currency", &self.currency)?,
+            kind: match self.kind.as_str() {
+                "payment" => RevenueKind::Payment,
+                "refund" => RevenueKind::Refund,
+                _ => return Err(FieldError::new("type", "must be payment or refund")),
+            },
+            occurred_at: self.occurred_at,
+        })
+    }
+}
+
+async fn revenue(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    Json(body): Json<RevenueBody>,
+) -> Result<(StatusCode, axum::Json<Value>), ApiError> {
+    let (result, recorded) = earnings::revenue(&state, &tenant, body.parse()?).await?;
+    // A repeat of the same eventId answers 200 with the first result.
+    let status = if recorded {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, axum::Json(result)))
+}

@@ -1,0 +1,242 @@
+//! Commission maths and the ledger's records.
+//!
+//! A commission is `rate × revenue`, rounded half-up to the cent per entry. Entries
+//! are never edited in place except for their status (pending → approved → paid);
+//! a refund creates a reversing entry. Every entry goes through the holding period,
+//! reversals included, so a refund of a commission still in its holding period
+//! takes the pending balance back to zero, and a refund of one already paid comes
+//! off the next payout. The balances are the sums of the entries by status.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{AffiliateId, AppId, CustomerId, Money, RateBps, Timestamp};
+
+/// `amount × rate`, rounded half-up (away from zero) to the minor unit.
+pub fn commission(amount: Money, rate: RateBps) -> Money {
+    let product = i128::from(amount.minor()) * i128::from(rate.0);
+    let quotient = product / 10_000;
+    let remainder = product % 10_000;
+    let rounded = if remainder.abs() * 2 >= 10_000 {
+        quotient + product.signum()
+    } else {
+        quotient
+    };
+    Money(i64::try_from(rounded).unwrap_or(if rounded > 0 { i64::MAX } else { i64::MIN }))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EntryStatus {
+    /// Inside the holding period.
+    Pending,
+    /// Past the holding period, not yet paid out.
+    Approved,
+    /// Part of a payout.
+    Paid,
+}
+
+impl EntryStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Approved => "approved",
+            Self::Paid => "paid",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EntryKind {
+    Commission,
+    Reversal,
+}
+
+/// The sums a partner sees. `total_earned` is every entry; the others split it by status.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Balances {
+    pub total_earned: Money,
+    pub pending: Money,
+    pub available: Money,
+    pub paid: Money,
+}
+
+impl Balances {
+    /// The balances of a set of entries (the definition the stored counters keep to).
+    pub fn of<'a>(entries: impl IntoIterator<Item = &'a (Money, EntryStatus)>) -> Self {
+        let mut balances = Self::default();
+        for (amount, status) in entries {
+            balances.total_earned.0 += amount.0;
+            match status {
+                EntryStatus::Pending => balances.pending.0 += amount.0,
+                EntryStatus::Approved => balances.available.0 += amount.0,
+                EntryStatus::Paid => balances.paid.0 += amount.0,
+            }
+        }
+        balances
+    }
+}
+
+crate::ids::prefixed_id!(
+    /// A ledger entry (a commission or a reversal).
+    CommissionId, "com"
+);
+crate::ids::prefixed_id!(
+    /// A payout to one partner.
+    PayoutId, "pay"
+);
+crate::ids::prefixed_id!(
+    /// A referral click.
+    ClickId, "clk"
+);
+
+/// One ledger entry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Entry {
+    pub id: CommissionId,
+    pub app_id: AppId,
+    pub affiliate_id: AffiliateId,
+    /// The partner's own customer account (where its balance lives).
+    pub affiliate_customer_id: CustomerId,
+    /// The referred customer whose revenue this is.
+    pub customer_id: CustomerId,
+    pub kind: EntryKind,
+    /// Positive for a commission, negative for a reversal.
+    pub amount: Money,
+    pub currency: crate::Currency,
+    /// The revenue (or refund) amount it was computed from, and the rate.
+    pub revenue_amount: Money,
+    pub rate: RateBps,
+    /// The app's idempotency id of the revenue event that created it.
+    pub revenue_event_id: String,
+    pub status: EntryStatus,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: Timestamp,
+    #[serde(with = "time::serde::rfc3339")]
+    pub approves_at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payout_id: Option<PayoutId>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn twenty_percent_of_99_is_19_80() {
+        assert_eq!(commission(Money(9900), RateBps(2000)), Money(1980));
+        assert_eq!(commission(Money(25000), RateBps(2000)), Money(5000));
+        assert_eq!(commission(Money(9900), RateBps(3000)), Money(2970));
+    }
+
+    #[test]
+    fn rounding_is_half_up_away_from_zero_per_entry() {
+        // 12.5% of 0.01 = 0.00125 → 0.00; 20% of 0.03 = 0.006 → 0.01; 50% of 0.01 = 0.005 → 0.01.
+        assert_eq!(commission(Money(1), RateBps(1250)), Money(0));
+        assert_eq!(commission(Money(3), RateBps(2000)), Money(1));
+        assert_eq!(commission(Money(1), RateBps(5000)), Money(1));
+        assert_eq!(commission(Money(-1), RateBps(5000)), Money(-1));
+    }
+
+    proptest! {
+        #[test]
+        fn a_refund_mirrors_its_payment(amount in 0i64..10_000_000_000, rate in 0u32..=10_000) {
+            let paid = commission(Money(amount), RateBps(rate));
+            let reversed = commission(Money(-amount), RateBps(rate));
+            prop_assert_eq!(paid.0, -reversed.0);
+            prop_assert!(paid.0 <= amount);
+        }
+    }
+
+    #[test]
+    fn balances_split_the_total_by_status() {
+        let entries = [
+            (Money(1000), EntryStatus::Pending),
+            (Money(500), EntryStatus::Approved),
+            (Money(-200), EntryStatus::Approved),
+            (Money(300), EntryStatus::Paid),
+        ];
+        let b = Balances::of(&entries);
+        assert_eq!(
+            (b.total_earned, b.pending, b.available, b.paid),
+            (Money(1600), Money(1000), Money(300), Money(300))
+        );
+    }
+}
+
+/// Which entries of a partner a payout pays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PayoutStatus {
+    /// Created: the entries are paid out of the balance; the money is on its way.
+    Pending,
+    /// Marked paid by an admin.
+    Paid,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Payout {
+    pub id: PayoutId,
+    pub app_id: AppId,
+    pub affiliate_id: AffiliateId,
+    pub affiliate_customer_id: CustomerId,
+    pub amount: Money,
+    pub currency: crate::Currency,
+    pub entry_ids: Vec<CommissionId>,
+    pub status: PayoutStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: Timestamp,
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub paid_at: Option<Timestamp>,
+}
+
+/// A referral click.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Click {
+    pub id: ClickId,
+    pub app_id: AppId,
+    pub affiliate_id: AffiliateId,
+    pub code: crate::ReferralCode,
+    pub url: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visitor_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub referrer: Option<String>,
+    /// Whether it counted in the stats (a visitor's repeat within an hour does not).
+    pub counted: bool,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: Timestamp,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: Timestamp,
+}
+
+/// A customer referred by a partner (first attribution wins).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Referral {
+    pub customer_id: CustomerId,
+    pub app_id: AppId,
+    pub affiliate_id: AffiliateId,
+    /// The partner's own customer account (the key of its record).
+    pub affiliate_customer_id: CustomerId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub click_id: Option<ClickId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<crate::Email>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub attributed_at: Timestamp,
+    /// Net commission earned from this customer so far (what a refund can reverse).
+    #[serde(default)]
+    pub earned: Money,
+}

@@ -1,0 +1,518 @@
+//! Earnings: tracking clicks, attributing customers, turning revenue into
+//! commissions, approving them after the holding period, and paying them out.
+
+use partner_domain::events::{Event, EventType};
+use partner_domain::ledger::{
+    Click, ClickId, CommissionId, Entry, EntryKind, EntryStatus, Payout, PayoutId, PayoutStatus,
+    Referral, commission,
+};
+use partner_domain::records::{AffiliateStatus, ProgramSettings};
+use partner_domain::{AppId, Currency, CustomerId, Email, Money, ReferralCode, Timestamp};
+use partner_store::repo::earnings::{CodeTarget, DueApproval, EarningsError, NewEntry};
+use serde_json::{Value, json};
+
+use crate::{ApiError, AppState, Tenant};
+
+/// A visitor's clicks on one code count once per this window.
+pub const VISIT_WINDOW: time::Duration = time::Duration::hours(1);
+
+/// Attempts at recording revenue when a concurrent refund of the same customer
+/// changed what can be reversed.
+const REVENUE_ATTEMPTS: u32 = 3;
+
+/// At most this many entries go into one payout (one transaction).
+const ENTRIES_PER_PAYOUT: usize = 95;
+
+fn code_not_found() -> ApiError {
+    ApiError::not_found(
+        "code_not_found",
+        "No active partner has this referral code.",
+    )
+    .with_field("code")
+}
+
+fn missing_settings(app: &AppId) -> ApiError {
+    ApiError::not_found(
+        "app_not_found",
+        format!("App {app} has no program settings."),
+    )
+}
+
+/// The request of `POST /v1/affiliate/track`, parsed.
+#[derive(Debug, Clone)]
+pub struct TrackRequest {
+    pub code: ReferralCode,
+    pub url: String,
+    pub visitor_id: Option<String>,
+    pub referrer: Option<String>,
+}
+
+/// Records a referral click for an active partner: one read (code, settings,
+/// visitor window) and one write.
+pub async fn track(
+    state: &AppState,
+    tenant: &Tenant,
+    request: TrackRequest,
+) -> Result<Click, ApiError> {
+    let app = &tenant.app_id;
+    let earnings = state.store().earnings();
+    let (target, settings, visit) = earnings
+        .click_context(app, &request.code, request.visitor_id.as_deref())
+        .await?;
+    let target = target
+        .filter(|t| t.status == AffiliateStatus::Active)
+        .ok_or_else(code_not_found)?;
+    let settings = settings.ok_or_else(|| missing_settings(app))?;
+    let now = partner_domain::now();
+    let counted = match (&request.visitor_id, visit) {
+        (Some(_), Some(previous)) => previous.until <= now.unix_timestamp(),
+        _ => true,
+    };
+    let mut click = Click {
+        id: ClickId::generate(),
+        app_id: app.clone(),
+        affiliate_id: target.affiliate_id,
+        code: target.code,
+        url: request.url,
+        visitor_id: request.visitor_id.clone(),
+        referrer: request.referrer,
+        counted,
+        created_at: now,
+        expires_at: now + time::Duration::days(i64::from(settings.cookie_duration_days)),
+    };
+    let window = request
+        .visitor_id
+        .map(|_| ((now + VISIT_WINDOW).unix_timestamp(), visit));
+    click.counted = earnings.record_click(&click, window).await?;
+    Ok(click)
+}
+
+/// How a referred customer found the partner.
+#[derive(Debug, Clone)]
+pub enum Via {
+    Click(ClickId),
+    Code(ReferralCode),
+}
+
+/// Attributes a customer to the partner of a click (while its attribution lasts) or a
+/// code. First attribution wins; a partner referring its own customer account is
+/// refused (it would earn nothing, so nothing is recorded).
+pub async fn refer(
+    state: &AppState,
+    tenant: &Tenant,
+    customer: CustomerId,
+    via: Via,
+    email: Option<Email>,
+) -> Result<Referral, ApiError> {
+    let app = &tenant.app_id;
+    let earnings = state.store().earnings();
+    let now = partner_domain::now();
+    let (target, click_id): (CodeTarget, Option<ClickId>) = match via {
+        Via::Click(id) => {
+            let click = earnings.click(app, &id).await?.ok_or_else(|| {
+                ApiError::not_found("click_not_found", "No click with this id.")
+                    .with_field("clickId")
+            })?;
+            if click.expires_at <= now {
+                return Err(ApiError::new(
+                    axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                    "attribution_expired",
+                    "The click's attribution window has passed.",
+                )
+                .with_field("clickId"));
+            }
+            let target = earnings
+                .code_target(app, &click.code)
+                .await?
+                .ok_or_else(code_not_found)?;
+            (target, Some(id))
+        }
+        Via::Code(code) => (
+            earnings
+                .code_target(app, &code)
+                .await?
+                .ok_or_else(code_not_found)?,
+            None,
+        ),
+    };
+    if target.status != AffiliateStatus::Active {
+        return Err(code_not_found());
+    }
+    if target.customer_id == customer {
+        return Err(ApiError::new(
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            "self_referral",
+            "A partner cannot refer its own customer account.",
+        )
+        .with_field("customerId"));
+    }
+    let referral = Referral {
+        customer_id: customer,
+        app_id: app.clone(),
+        affiliate_id: target.affiliate_id,
+        affiliate_customer_id: target.customer_id,
+        click_id,
+        email,
+        attributed_at: now,
+        earned: Money::ZERO,
+    };
+    match earnings.refer(&referral).await {
+        Ok(()) => Ok(referral),
+        Err(EarningsError::AlreadyReferred) => Err(ApiError::conflict(
+            "already_referred",
+            "This customer is already attributed to a partner.",
+        )
+        .with_field("customerId")),
+        Err(EarningsError::Store(err)) => Err(err.into()),
+        Err(other) => Err(ApiError::internal(other)),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RevenueKind {
+    Payment,
+    Refund,
+}
+
+/// A revenue event reported by the app, parsed.
+#[derive(Debug, Clone)]
+pub struct RevenueRequest {
+    pub event_id: String,
+    pub customer: CustomerId,
+    pub amount: Money,
+    pub currency: Currency,
+    pub kind: RevenueKind,
+    pub occurred_at: Option<Timestamp>,
+}
+
+/// Records revenue: idempotent by `eventId` (a repeat returns the first result and
+/// changes nothing). Returns the result and whether this call recorded it.
+pub async fn revenue(
+    state: &AppState,
+    tenant: &Tenant,
+    request: RevenueRequest,
+) -> Result<(Value, bool), ApiError> {
+    let app = &tenant.app_id;
+    let earnings = state.store().earnings();
+    for _ in 0..REVENUE_ATTEMPTS {
+        let (earlier, referral, settings) = earnings
+            .revenue_context(app, &request.event_id, &request.customer)
+            .await?;
+        if let Some(result) = earlier {
+            return Ok((result, false));
+        }
+        let settings = settings.ok_or_else(|| missing_settings(app))?;
+        if request.currency != settings.currency {
+            return Err(ApiError::invalid_field(partner_domain::FieldError::new(
+                "currency",
+                format!(
+                    "must be the program's currency, {}",
+                    settings.currency.as_str()
+                ),
+            )));
+        }
+        let entry = match referral {
+            None => None,
+            Some(referral) => entry_for(state, app, &request, &referral, &settings).await?,
+        };
+        let result = revenue_result(&request, entry.as_ref().map(|e| &e.entry));
+        match earnings
+            .record_revenue(app, &request.event_id, &result, entry.as_ref())
+            .await
+        {
+            Ok(()) => {
+                if let Some(new) = entry {
+                    state.publisher().publish(state.store(), &[new.event]).await;
+                }
+                return Ok((result, true));
+            }
+            // Another call recorded the same event id first, or a concurrent refund
+            // changed what this one may reverse: read again and decide again.
+            Err(EarningsError::Duplicate) | Err(EarningsError::Changed) => continue,
+            Err(EarningsError::Store(err)) => return Err(err.into()),
+            Err(other) => return Err(ApiError::internal(other)),
+        }
+    }
+    Err(ApiError::conflict(
+        "revenue_conflict",
+        "Concurrent revenue events collided; try again.",
+    ))
+}
+
+/// The ledger entry a revenue event makes, if any: a commission at the partner's
+/// rate for a payment, a reversal (up to what the customer's commissions earned)
+/// for a refund. Nothing for a suspended partner.
+async fn entry_for(
+    state: &AppState,
+    app: &AppId,
+    request: &RevenueRequest,
+    referral: &Referral,
+    settings: &ProgramSettings,
+) -> Result<Option<NewEntry>, ApiError> {
+    let Some((affiliate, _, _)) = state
+        .store()
+        .affiliates()
+        .by_customer(app, &referral.affiliate_customer_id)
+        .await?
+    else {
+        return Ok(None);
+    };
+    if affiliate.status != AffiliateStatus::Active {
+        return Ok(None);
+    }
+    let rate = affiliate
+        .commission_rate
+        .unwrap_or(settings.default_commission_rate);
+    let (kind, amount, event_type) = match request.kind {
+        RevenueKind::Payment => (
+            EntryKind::Commission,
+            commission(request.amount, rate),
+            EventType::CommissionCreated,
+        ),
+        RevenueKind::Refund => {
+            let wanted = commission(request.amount, rate);
+            let reversible = Money(wanted.minor().min(referral.earned.minor().max(0)));
+            (
+                EntryKind::Reversal,
+                Money(-reversible.minor()),
+                EventType::CommissionReversed,
+            )
+        }
+    };
+    if amount == Money::ZERO {
+        return Ok(None);
+    }
+    let now = partner_domain::now();
+    let holding = time::Duration::days(i64::from(settings.holding_period_days));
+    let entry = Entry {
+        id: CommissionId::generate(),
+        app_id: app.clone(),
+        affiliate_id: affiliate.id,
+        affiliate_customer_id: affiliate.customer_id,
+        customer_id: request.customer.clone(),
+        kind,
+        amount,
+        currency: settings.currency.clone(),
+        revenue_amount: request.amount,
+        rate,
+        revenue_event_id: request.event_id.clone(),
+        status: if holding.is_zero() {
+            EntryStatus::Approved
+        } else {
+            EntryStatus::Pending
+        },
+        created_at: now,
+        approves_at: now + holding,
+        payout_id: None,
+    };
+    let event = Event::new(
+        event_type,
+        app.clone(),
+        json!({"commission": entry_view(&entry)}),
+        now,
+    );
+    Ok(Some(NewEntry {
+        entry,
+        event,
+        referral_customer: request.customer.clone(),
+        earned_before: referral.earned,
+        conversion: request.kind == RevenueKind::Payment,
+    }))
+}
+
+/// An entry as the API and events show it (money in major units).
+pub fn entry_view(entry: &Entry) -> Value {
+    json!({
+        "id": entry.id,
+        "affiliateId": entry.affiliate_id,
+        "customerId": entry.customer_id,
+        "kind": entry.kind,
+        "amount": entry.amount.to_major_f64(),
+        "currency": entry.currency,
+        "revenueAmount": entry.revenue_amount.to_major_f64(),
+        "rate": entry.rate.to_percent_f64(),
+        "revenueEventId": entry.revenue_event_id,
+        "status": entry.status,
+        "createdAt": rfc3339(entry.created_at),
+        "approvesAt": rfc3339(entry.approves_at),
+        "payoutId": entry.payout_id,
+    })
+}
+
+/// A payout as the API and events show it.
+pub fn payout_view(payout: &Payout) -> Value {
+    json!({
+        "id": payout.id,
+        "affiliateId": payout.affiliate_id,
+        "amount": payout.amount.to_major_f64(),
+        "currency": payout.currency,
+        "commissionIds": payout.entry_ids,
+        "status": payout.status,
+        "reference": payout.reference,
+        "createdAt": rfc3339(payout.created_at),
+        "paidAt": payout.paid_at.map(rfc3339),
+    })
+}
+
+fn rfc3339(at: Timestamp) -> String {
+    at.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+fn revenue_result(request: &RevenueRequest, entry: Option<&Entry>) -> Value {
+    json!({
+        "eventId": request.event_id,
+        "customerId": request.customer,
+        "type": match request.kind { RevenueKind::Payment => "payment", RevenueKind::Refund => "refund" },
+        "amount": request.amount.to_major_f64(),
+        "currency": request.currency,
+        "occurredAt": request.occurred_at.map(rfc3339),
+        "commission": entry.map(entry_view),
+    })
+}
+
+/// Approves every entry whose holding period has passed. Returns how many.
+pub async fn approve_due(state: &AppState, now: Timestamp) -> Result<usize, ApiError> {
+    let earnings = state.store().earnings();
+    let mut approved = 0;
+    loop {
+        let due: Vec<DueApproval> = earnings.due_approvals(now, 100).await?;
+        if due.is_empty() {
+            return Ok(approved);
+        }
+        let mut events = Vec::new();
+        for item in &due {
+            let event = Event::new(
+                EventType::CommissionApproved,
+                item.app_id.clone(),
+                json!({"commission": {"id": item.commission_id, "amount": item.amount.to_major_f64(), "status": "approved"}}),
+                now,
+            );
+            match earnings.approve(item, &event).await {
+                Ok(()) => {
+                    approved += 1;
+                    events.push(event);
+                }
+                Err(EarningsError::Changed) => {}
+                Err(EarningsError::Store(err)) => return Err(err.into()),
+                Err(other) => return Err(ApiError::internal(other)),
+            }
+        }
+        state.publisher().publish(state.store(), &events).await;
+    }
+}
+
+/// One payout per partner whose approved balance reaches `minPayoutAmount`,
+/// paying exactly its approved entries (oldest first).
+pub async fn create_payouts(state: &AppState, app: &AppId) -> Result<Vec<Payout>, ApiError> {
+    let store = state.store();
+    let settings = store
+        .apps()
+        .settings(app)
+        .await?
+        .ok_or_else(|| missing_settings(app))?;
+    let mut payouts = Vec::new();
+    let mut cursor = None;
+    loop {
+        let (affiliates, next) = store.affiliates().list(app, 100, cursor).await?;
+        for affiliate in affiliates {
+            let balance = store
+                .earnings()
+                .balances(app, &affiliate.customer_id)
+                .await?;
+            if balance.available < settings.min_payout_amount.minor() || balance.available <= 0 {
+                continue;
+            }
+            let approved: Vec<Entry> = store
+                .earnings()
+                .entries_of_affiliate(app, &affiliate.id)
+                .await?
+                .into_iter()
+                .filter(|e| e.status == EntryStatus::Approved)
+                .take(ENTRIES_PER_PAYOUT)
+                .collect();
+            let amount = Money(approved.iter().map(|e| e.amount.minor()).sum());
+            if amount < settings.min_payout_amount || amount <= Money::ZERO {
+                continue;
+            }
+            let now = partner_domain::now();
+            let payout = Payout {
+                id: PayoutId::generate(),
+                app_id: app.clone(),
+                affiliate_id: affiliate.id.clone(),
+                affiliate_customer_id: affiliate.customer_id.clone(),
+                amount,
+                currency: settings.currency.clone(),
+                entry_ids: approved.iter().map(|e| e.id.clone()).collect(),
+                status: PayoutStatus::Pending,
+                reference: None,
+                created_at: now,
+                paid_at: None,
+            };
+            let event = Event::new(
+                EventType::PayoutCreated,
+                app.clone(),
+                json!({"payout": payout_view(&payout)}),
+                now,
+            );
+            match store.earnings().pay_out(&payout, &approved, &event).await {
+                Ok(()) => {
+                    state.publisher().publish(store, &[event]).await;
+                    payouts.push(payout);
+                }
+                // An entry changed meanwhile (a concurrent run): the next run pays it.
+                Err(EarningsError::Changed) => {}
+                Err(EarningsError::Store(err)) => return Err(err.into()),
+                Err(other) => return Err(ApiError::internal(other)),
+            }
+        }
+        match next {
+            Some(c) => cursor = Some(c),
+            None => return Ok(payouts),
+        }
+    }
+}
+
+/// Marks a pending payout paid (with an optional bank or transfer reference).
+pub async fn mark_paid(
+    state: &AppState,
+    app: &AppId,
+    id: &PayoutId,
+    reference: Option<String>,
+) -> Result<Payout, ApiError> {
+    let store = state.store();
+    let payout = store.earnings().payout(app, id).await?.ok_or_else(|| {
+        ApiError::not_found("payout_not_found", "No payout with this id in this app.")
+    })?;
+    if payout.status != PayoutStatus::Pending {
+        return Err(ApiError::conflict(
+            "payout_already_paid",
+            "The payout is already marked paid.",
+        ));
+    }
+    let now = partner_domain::now();
+    let paid = Payout {
+        status: PayoutStatus::Paid,
+        reference,
+        paid_at: Some(now),
+        ..payout
+    };
+    let event = Event::new(
+        EventType::PayoutPaid,
+        app.clone(),
+        json!({"payout": payout_view(&paid)}),
+        now,
+    );
+    match store.earnings().mark_paid(&paid, &event).await {
+        Ok(()) => {
+            state.publisher().publish(store, &[event]).await;
+            Ok(paid)
+        }
+        Err(EarningsError::Changed) => Err(ApiError::conflict(
+            "payout_already_paid",
+            "The payout is already marked paid.",
+        )),
+        Err(EarningsError::Store(err)) => Err(err.into()),
+        Err(other) => Err(ApiError::internal(other)),
+    }
+}

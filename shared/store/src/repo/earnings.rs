@@ -1,0 +1,757 @@
+//! Clicks, attribution, revenue, the commission ledger, approvals and payouts.
+//!
+//! Every change to an entry updates the partner's balance item in the same
+//! transaction, so the balances are always the sums of the entries by status (a
+//! property test holds them to it) and reading them is one item.
+
+use partner_domain::events::Event;
+use partner_domain::ledger::{
+    Click, CommissionId, Entry, EntryStatus, Payout, PayoutId, PayoutStatus, Referral,
+};
+use partner_domain::records::{AffiliateStatus, ProgramSettings};
+use partner_domain::{AffiliateId, AppId, CustomerId, Money, ReferralCode, Timestamp};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::{from_item, to_item, with_index};
+use crate::keys::{self, attr, entity};
+use crate::{
+    Condition, Index, Item, Key, Page, Query, SortKey, Store, StoreError, StoreResult, Update,
+    WriteOp,
+};
+
+/// What a referral code points at (the code marker written on approval).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CodeTarget {
+    pub code: ReferralCode,
+    pub affiliate_id: AffiliateId,
+    pub customer_id: CustomerId,
+    #[serde(default = "active")]
+    pub status: AffiliateStatus,
+}
+
+fn active() -> AffiliateStatus {
+    AffiliateStatus::Active
+}
+
+/// The partner's balance item, as stored.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StoredBalances {
+    #[serde(default)]
+    pub total_earned: i64,
+    #[serde(default)]
+    pub pending: i64,
+    #[serde(default)]
+    pub available: i64,
+    #[serde(default)]
+    pub paid: i64,
+}
+
+impl From<StoredBalances> for partner_domain::ledger::Balances {
+    fn from(b: StoredBalances) -> Self {
+        Self {
+            total_earned: Money(b.total_earned),
+            pending: Money(b.pending),
+            available: Money(b.available),
+            paid: Money(b.paid),
+        }
+    }
+}
+
+/// Click, referral and conversion counts of a partner.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stats {
+    #[serde(default)]
+    pub clicks: i64,
+    #[serde(default)]
+    pub referrals: i64,
+    #[serde(default)]
+    pub conversions: i64,
+}
+
+/// What a visitor's last counted click left behind: counted clicks until `until`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Visit {
+    pub until: i64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EarningsError {
+    #[error("the customer is already attributed to a partner")]
+    AlreadyReferred,
+    #[error("the revenue event was recorded before")]
+    Duplicate,
+    #[error("the entry changed meanwhile")]
+    Changed,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+fn random_shard(count: u8) -> u8 {
+    let mut byte = [0u8; 1];
+    partner_domain::random_bytes(&mut byte);
+    byte[0] % count
+}
+
+fn rfc3339(at: Timestamp) -> StoreResult<String> {
+    at.format(&time::format_description::well_known::Rfc3339)
+        .map_err(|e| StoreError::Invalid(e.to_string()))
+}
+
+/// Adds `delta` to counters of a random stats shard of the partner.
+fn bump_stats(app: &AppId, affiliate: &AffiliateId, counters: &[(&'static str, i64)]) -> WriteOp {
+    let mut update = Update::default();
+    update.add.extend_from_slice(counters);
+    update
+        .set
+        .insert(attr::TYPE.into(), Value::String(entity::STATS.into()));
+    WriteOp::Update {
+        key: keys::stats(app, affiliate, random_shard(keys::STATS_SHARDS)),
+        update,
+        condition: None,
+    }
+}
+
+/// Moves `amount` into the balance counters for `status` (and the total when `earned`).
+fn bump_balance(
+    app: &AppId,
+    partner_customer: &CustomerId,
+    changes: &[(EntryStatus, i64)],
+    earned: i64,
+) -> WriteOp {
+    let mut update = Update::default();
+    update
+        .set
+        .insert(attr::TYPE.into(), Value::String(entity::BALANCE.into()));
+    if earned != 0 {
+        update.add.push(("totalEarned", earned));
+    }
+    for (status, amount) in changes {
+        let counter = match status {
+            EntryStatus::Pending => "pending",
+            EntryStatus::Approved => "available",
+            EntryStatus::Paid => "paid",
+        };
+        update.add.push((counter, *amount));
+    }
+    WriteOp::Update {
+        key: keys::balance(app, partner_customer),
+        update,
+        condition: None,
+    }
+}
+
+fn entry_item(entry: &Entry) -> StoreResult<Item> {
+    Ok(with_index(
+        with_index(
+            to_item(
+                &keys::entry(&entry.app_id, &entry.id),
+                entity::COMMISSION,
+                entry,
+            )?,
+            attr::GSI1_PK,
+            attr::GSI1_SK,
+            keys::entries_of_affiliate(&entry.app_id, &entry.affiliate_id),
+            entry.id.to_string(),
+        ),
+        attr::GSI2_PK,
+        attr::GSI2_SK,
+        keys::entries_of_app(&entry.app_id),
+        entry.id.to_string(),
+    ))
+}
+
+/// The approver's note that an entry is due: enough to approve it without a read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DueApproval {
+    pub app_id: AppId,
+    pub commission_id: CommissionId,
+    pub affiliate_customer_id: CustomerId,
+    pub amount: Money,
+    #[serde(with = "time::serde::rfc3339")]
+    pub approves_at: Timestamp,
+}
+
+fn approval_key(due: &DueApproval) -> StoreResult<Key> {
+    Ok(keys::approval(
+        &due.app_id,
+        &due.commission_id,
+        &rfc3339(due.approves_at)?,
+    ))
+}
+
+fn payout_item(payout: &Payout) -> StoreResult<Item> {
+    Ok(with_index(
+        with_index(
+            to_item(
+                &keys::payout(&payout.app_id, &payout.id),
+                entity::PAYOUT,
+                payout,
+            )?,
+            attr::GSI1_PK,
+            attr::GSI1_SK,
+            keys::payouts_of_affiliate(&payout.app_id, &payout.affiliate_id),
+            payout.id.to_string(),
+        ),
+        attr::GSI2_PK,
+        attr::GSI2_SK,
+        keys::payouts_of_app(&payout.app_id),
+        payout.id.to_string(),
+    ))
+}
+
+/// A new ledger entry with what must change with it.
+#[derive(Debug, Clone)]
+pub struct NewEntry {
+    pub entry: Entry,
+    pub event: Event,
+    /// The referral whose `earned` moves with the entry, and its value when read
+    /// (the entry is refused if a concurrent one changed it).
+    pub referral_customer: CustomerId,
+    pub earned_before: Money,
+    /// Whether the revenue counts as a conversion in the stats.
+    pub conversion: bool,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Earnings<'a> {
+    store: &'a Store,
+}
+
+impl Store {
+    pub fn earnings(&self) -> Earnings<'_> {
+        Earnings { store: self }
+    }
+}
+
+impl Earnings<'_> {
+    /// What tracking a click needs, in one round trip: the code's partner, the
+    /// settings, and the visitor's last counted click.
+    pub async fn click_context(
+        &self,
+        app: &AppId,
+        code: &ReferralCode,
+        visitor: Option<&str>,
+    ) -> StoreResult<(Option<CodeTarget>, Option<ProgramSettings>, Option<Visit>)> {
+        let mut wanted = vec![keys::referral_code(app, code), keys::settings(app)];
+        if let Some(visitor) = visitor {
+            wanted.push(keys::visit(app, code, visitor));
+        }
+        let mut items = self.store.get_many(&wanted, false).await?.into_iter();
+        let target = items.next().flatten().map(from_item).transpose()?;
+        let settings = items.next().flatten().map(from_item).transpose()?;
+        let visit = items.next().flatten().map(from_item).transpose()?;
+        Ok((target, settings, visit))
+    }
+
+    /// Stores a click. A counted click also renews the visitor's window and bumps the
+    /// partner's click counter, in one transaction; `previous` is the visit marker as
+    /// read (the condition that no concurrent click counted meanwhile). Returns
+    /// whether the click counted.
+    pub async fn record_click(
+        &self,
+        click: &Click,
+        window_until: Option<(i64, Option<Visit>)>,
+    ) -> StoreResult<bool> {
+        let app = &click.app_id;
+        let click_item = {
+            let mut item = to_item(&keys::click(app, &click.id), entity::CLICK, click)?;
+            item.insert(
+                attr::TTL.into(),
+                Value::from(click.expires_at.unix_timestamp() + 86_400),
+            );
+            item
+        };
+        if !click.counted {
+            self.store
+                .write(WriteOp::Put {
+                    item: click_item,
+                    condition: Some(Condition::NotExists),
+                })
+                .await?;
+            return Ok(false);
+        }
+        let counter = bump_stats(app, &click.affiliate_id, &[("clicks", 1)]);
+        let Some((until, previous)) = window_until else {
+            // No visitor id: every click counts.
+            self.store
+                .transact(vec![
+                    WriteOp::Put {
+                        item: click_item,
+                        condition: Some(Condition::NotExists),
+                    },
+                    counter,
+                ])
+                .await?;
+            return Ok(true);
+        };
+        let visitor = click.visitor_id.as_deref().unwrap_or_default();
+        let mut visit_item = to_item(
+            &keys::visit(app, &click.code, visitor),
+            entity::VISIT,
+            &Visit { until },
+        )?;
+        visit_item.insert(attr::TTL.into(), Value::from(until));
+        let visit_condition = match previous {
+            None => Condition::NotExists,
+            Some(visit) => Condition::Equals("until", Value::from(visit.until)),
+        };
+        let result = self
+            .store
+            .transact(vec![
+                WriteOp::Put {
+                    item: click_item.clone(),
+                    condition: Some(Condition::NotExists),
+                },
+                WriteOp::Put {
+                    item: visit_item,
+                    condition: Some(visit_condition),
+                },
+                counter,
+            ])
+            .await;
+        match result {
+            Ok(()) => Ok(true),
+            // The same visitor's concurrent click counted first: this one does not.
+            Err(StoreError::ConditionFailed { index: 1 }) => {
+                let mut uncounted = click_item;
+                uncounted.insert("counted".into(), Value::Bool(false));
+                self.store
+                    .write(WriteOp::Put {
+                        item: uncounted,
+                        condition: None,
+                    })
+                    .await?;
+                Ok(false)
+            }
+            Err(err) => Err(err),
+        }
+    }
+
+    pub async fn click(
+        &self,
+        app: &AppId,
+        id: &partner_domain::ledger::ClickId,
+    ) -> StoreResult<Option<Click>> {
+        self.store
+            .get(&keys::click(app, id), false)
+            .await?
+            .map(from_item)
+            .transpose()
+    }
+
+    pub async fn code_target(
+        &self,
+        app: &AppId,
+        code: &ReferralCode,
+    ) -> StoreResult<Option<CodeTarget>> {
+        self.store
+            .get(&keys::referral_code(app, code), false)
+            .await?
+            .map(from_item)
+            .transpose()
+    }
+
+    /// Attributes a customer to a partner; the first attribution wins.
+    pub async fn refer(&self, referral: &Referral) -> Result<(), EarningsError> {
+        let item = to_item(
+            &keys::referral(&referral.app_id, &referral.customer_id),
+            entity::REFERRAL,
+            referral,
+        )?;
+        let result = self
+            .store
+            .transact(vec![
+                WriteOp::Put {
+                    item,
+                    condition: Some(Condition::NotExists),
+                },
+                bump_stats(
+                    &referral.app_id,
+                    &referral.affiliate_id,
+                    &[("referrals", 1)],
+                ),
+            ])
+            .await;
+        match result {
+            Ok(()) => Ok(()),
+            Err(StoreError::ConditionFailed { index: 0 }) => Err(EarningsError::AlreadyReferred),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// What recording revenue needs, in one round trip: an earlier result for the
+    /// same event id, the customer's referral, and the settings.
+    pub async fn revenue_context(
+        &self,
+        app: &AppId,
+        event_id: &str,
+        customer: &CustomerId,
+    ) -> StoreResult<(Option<Value>, Option<Referral>, Option<ProgramSettings>)> {
+        let wanted = [
+            keys::revenue(app, event_id),
+            keys::referral(app, customer),
+            keys::settings(app),
+        ];
+        let mut items = self.store.get_many(&wanted, true).await?.into_iter();
+        // Kept as JSON text so a repeat answers byte for byte what the first call did
+        // (DynamoDB would turn 99.0 into 99).
+        let earlier = items
+            .next()
+            .flatten()
+            .and_then(|item| {
+                item.get("result")
+                    .and_then(Value::as_str)
+                    .map(serde_json::from_str::<Value>)
+            })
+            .transpose()
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let referral = items.next().flatten().map(from_item).transpose()?;
+        let settings = items.next().flatten().map(from_item).transpose()?;
+        Ok((earlier, referral, settings))
+    }
+
+    /// Records a revenue event and, if it earns or reverses something, the entry with
+    /// everything that moves with it — all in one transaction, guarded by the event
+    /// id so a repeat changes nothing.
+    pub async fn record_revenue(
+        &self,
+        app: &AppId,
+        event_id: &str,
+        result: &Value,
+        entry: Option<&NewEntry>,
+    ) -> Result<(), EarningsError> {
+        let mut record = Item::new();
+        let key = keys::revenue(app, event_id);
+        record.insert(attr::PK.into(), Value::String(key.pk));
+        record.insert(attr::SK.into(), Value::String(key.sk));
+        record.insert(attr::TYPE.into(), Value::String(entity::REVENUE.into()));
+        record.insert("result".into(), Value::String(result.to_string()));
+        let mut ops = vec![WriteOp::Put {
+            item: record,
+            condition: Some(Condition::NotExists),
+        }];
+        if let Some(new) = entry {
+            let e = &new.entry;
+            ops.push(WriteOp::Put {
+                item: entry_item(e)?,
+                condition: Some(Condition::NotExists),
+            });
+            let mut earned = Update::default();
+            earned.add.push(("earned", e.amount.minor()));
+            ops.push(WriteOp::Update {
+                key: keys::referral(app, &new.referral_customer),
+                update: earned,
+                condition: Some(Condition::Equals(
+                    "earned",
+                    Value::from(new.earned_before.minor()),
+                )),
+            });
+            ops.push(bump_balance(
+                app,
+                &e.affiliate_customer_id,
+                &[(e.status, e.amount.minor())],
+                e.amount.minor(),
+            ));
+            if e.status == EntryStatus::Pending {
+                let due = DueApproval {
+                    app_id: app.clone(),
+                    commission_id: e.id.clone(),
+                    affiliate_customer_id: e.affiliate_customer_id.clone(),
+                    amount: e.amount,
+                    approves_at: e.approves_at,
+                };
+                ops.push(WriteOp::Put {
+                    item: to_item(&approval_key(&due)?, entity::APPROVAL, &due)?,
+                    condition: None,
+                });
+            }
+            if new.conversion {
+                ops.push(bump_stats(app, &e.affiliate_id, &[("conversions", 1)]));
+            }
+            ops.push(super::outbox::put_event(&new.event)?);
+        }
+        match self.store.transact(ops).await {
+            Ok(()) => Ok(()),
+            Err(StoreError::ConditionFailed { index: 0 }) => Err(EarningsError::Duplicate),
+            Err(StoreError::ConditionFailed { .. }) => Err(EarningsError::Changed),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// Pending entries due by `now`, oldest first, at most `limit` per shard.
+    pub async fn due_approvals(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<DueApproval>> {
+        let upper = format!("{}~", rfc3339(now)?);
+        let mut due = Vec::new();
+        for shard in 0..keys::APPROVAL_SHARDS {
+            let mut query = Query::partition(Index::Primary, keys::approval_shard(shard));
+            // Sort keys start with an RFC 3339 time; DynamoDB refuses an empty bound.
+            query.sort = SortKey::Between("0".into(), upper.clone());
+            query.limit = limit;
+            for item in self.store.query(&query).await?.items {
+                let candidate: DueApproval = from_item(item)?;
+                if candidate.approves_at <= now {
+                    due.push(candidate);
+                }
+            }
+        }
+        Ok(due)
+    }
+
+    /// Approves one pending entry: its status, the balance and the approval note
+    /// move together, with the `commission_approved` event.
+    pub async fn approve(&self, due: &DueApproval, event: &Event) -> Result<(), EarningsError> {
+        let app = &due.app_id;
+        let mut status = Update::default();
+        status.set.insert(
+            "status".into(),
+            Value::String(EntryStatus::Approved.as_str().into()),
+        );
+        let result = self
+            .store
+            .transact(vec![
+                WriteOp::Update {
+                    key: keys::entry(app, &due.commission_id),
+                    update: status,
+                    condition: Some(Condition::Equals(
+                        "status",
+                        Value::String(EntryStatus::Pending.as_str().into()),
+                    )),
+                },
+                WriteOp::Delete {
+                    key: approval_key(due)?,
+                    condition: None,
+                },
+                bump_balance(
+                    app,
+                    &due.affiliate_customer_id,
+                    &[
+                        (EntryStatus::Pending, -due.amount.minor()),
+                        (EntryStatus::Approved, due.amount.minor()),
+                    ],
+                    0,
+                ),
+                super::outbox::put_event(event)?,
+            ])
+            .await;
+        match result {
+            Ok(()) => Ok(()),
+            Err(StoreError::ConditionFailed { index: 0 }) => {
+                // Approved already (a concurrent run): only the note is left to remove.
+                self.store
+                    .write(WriteOp::Delete {
+                        key: approval_key(due)?,
+                        condition: None,
+                    })
+                    .await?;
+                Err(EarningsError::Changed)
+            }
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    pub async fn entry(&self, app: &AppId, id: &CommissionId) -> StoreResult<Option<Entry>> {
+        self.store
+            .get(&keys::entry(app, id), true)
+            .await?
+            .map(from_item)
+            .transpose()
+    }
+
+    /// Every entry of a partner (oldest first): what a payout and the dashboard read.
+    pub async fn entries_of_affiliate(
+        &self,
+        app: &AppId,
+        affiliate: &AffiliateId,
+    ) -> StoreResult<Vec<Entry>> {
+        let mut query = Query::partition(Index::Gsi1, keys::entries_of_affiliate(app, affiliate));
+        let mut entries = Vec::new();
+        loop {
+            let page = self.store.query(&query).await?;
+            for item in page.items {
+                entries.push(from_item(item)?);
+            }
+            match page.cursor {
+                Some(cursor) => query.cursor = Some(cursor),
+                None => return Ok(entries),
+            }
+        }
+    }
+
+    /// A page of the app's entries, newest first.
+    pub async fn entries_of_app(
+        &self,
+        app: &AppId,
+        limit: u32,
+        cursor: Option<String>,
+    ) -> StoreResult<(Vec<Entry>, Option<String>)> {
+        let mut query = Query::partition(Index::Gsi2, keys::entries_of_app(app));
+        query.descending = true;
+        query.limit = limit;
+        query.cursor = cursor;
+        let Page { items, cursor } = self.store.query(&query).await?;
+        Ok((
+            items
+                .into_iter()
+                .map(from_item)
+                .collect::<StoreResult<_>>()?,
+            cursor,
+        ))
+    }
+
+    pub async fn balances(
+        &self,
+        app: &AppId,
+        partner_customer: &CustomerId,
+    ) -> StoreResult<StoredBalances> {
+        Ok(self
+            .store
+            .get(&keys::balance(app, partner_customer), true)
+            .await?
+            .map(from_item)
+            .transpose()?
+            .unwrap_or_default())
+    }
+
+    /// The partner's counters, summed over their shards (one round trip).
+    pub async fn stats(&self, app: &AppId, affiliate: &AffiliateId) -> StoreResult<Stats> {
+        let wanted: Vec<Key> = (0..keys::STATS_SHARDS)
+            .map(|s| keys::stats(app, affiliate, s))
+            .collect();
+        let mut total = Stats::default();
+        for item in self
+            .store
+            .get_many(&wanted, false)
+            .await?
+            .into_iter()
+            .flatten()
+        {
+            let shard: Stats = from_item(item)?;
+            total.clicks += shard.clicks;
+            total.referrals += shard.referrals;
+            total.conversions += shard.conversions;
+        }
+        Ok(total)
+    }
+
+    /// Pays out `entries` (approved, of one partner) as one payout: the payout, every
+    /// entry's status and the balance move together, with `payout_created`.
+    pub async fn pay_out(
+        &self,
+        payout: &Payout,
+        entries: &[Entry],
+        event: &Event,
+    ) -> Result<(), EarningsError> {
+        let app = &payout.app_id;
+        let mut ops = vec![WriteOp::Put {
+            item: payout_item(payout)?,
+            condition: Some(Condition::NotExists),
+        }];
+        for entry in entries {
+            let mut update = Update::default();
+            update.set.insert(
+                "status".into(),
+                Value::String(EntryStatus::Paid.as_str().into()),
+            );
+            update
+                .set
+                .insert("payoutId".into(), Value::String(payout.id.to_string()));
+            ops.push(WriteOp::Update {
+                key: keys::entry(app, &entry.id),
+                update,
+                condition: Some(Condition::Equals(
+                    "status",
+                    Value::String(EntryStatus::Approved.as_str().into()),
+                )),
+            });
+        }
+        ops.push(bump_balance(
+            app,
+            &payout.affiliate_customer_id,
+            &[
+                (EntryStatus::Approved, -payout.amount.minor()),
+                (EntryStatus::Paid, payout.amount.minor()),
+            ],
+            0,
+        ));
+        ops.push(super::outbox::put_event(event)?);
+        match self.store.transact(ops).await {
+            Ok(()) => Ok(()),
+            Err(StoreError::ConditionFailed { .. }) => Err(EarningsError::Changed),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    pub async fn payout(&self, app: &AppId, id: &PayoutId) -> StoreResult<Option<Payout>> {
+        self.store
+            .get(&keys::payout(app, id), true)
+            .await?
+            .map(from_item)
+            .transpose()
+    }
+
+    /// Marks a pending payout paid, with `payout_paid`.
+    pub async fn mark_paid(&self, paid: &Payout, event: &Event) -> Result<(), EarningsError> {
+        let result = self
+            .store
+            .transact(vec![
+                WriteOp::Put {
+                    item: payout_item(paid)?,
+                    condition: Some(Condition::Equals("status", Value::String("pending".into()))),
+                },
+                super::outbox::put_event(event)?,
+            ])
+            .await;
+        match result {
+            Ok(()) => Ok(()),
+            Err(StoreError::ConditionFailed { .. }) => Err(EarningsError::Changed),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// A page of the app's payouts, newest first.
+    pub async fn payouts_of_app(
+        &self,
+        app: &AppId,
+        limit: u32,
+        cursor: Option<String>,
+    ) -> StoreResult<(Vec<Payout>, Option<String>)> {
+        let mut query = Query::partition(Index::Gsi2, keys::payouts_of_app(app));
+        query.descending = true;
+        query.limit = limit;
+        query.cursor = cursor;
+        let Page { items, cursor } = self.store.query(&query).await?;
+        Ok((
+            items
+                .into_iter()
+                .map(from_item)
+                .collect::<StoreResult<_>>()?,
+            cursor,
+        ))
+    }
+
+    /// A partner's payouts, newest first.
+    pub async fn payouts_of_affiliate(
+        &self,
+        app: &AppId,
+        affiliate: &AffiliateId,
+        limit: u32,
+    ) -> StoreResult<Vec<Payout>> {
+        let mut query = Query::partition(Index::Gsi1, keys::payouts_of_affiliate(app, affiliate));
+        query.descending = true;
+        query.limit = limit;
+        let Page { items, .. } = self.store.query(&query).await?;
+        items.into_iter().map(from_item).collect()
+    }
+}
+
+/// Payout status as stored text (for filters).
+pub fn payout_status(status: PayoutStatus) -> &'static str {
+    match status {
+        PayoutStatus::Pending => "pending",
+        PayoutStatus::Paid => "paid",
+    }
+}
