@@ -22,7 +22,8 @@ fi
 step "moto on loopback"
 MOTO_PORT=$("$VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 mkdir -p target
-"$VENV/bin/moto_server" -H 127.0.0.1 -p "$MOTO_PORT" > target/moto.log 2>&1 &
+# moto with DynamoDB requests serialised, as DynamoDB's transactions are (see the script).
+"$VENV/bin/python" tests/blackbox/moto_server.py 127.0.0.1 "$MOTO_PORT" > target/moto.log 2>&1 &
 MOTO_PID=$!
 trap 'kill "$MOTO_PID" 2>/dev/null || true; wait "$MOTO_PID" 2>/dev/null || true' EXIT
 export MOTO_ENDPOINT="http://127.0.0.1:$MOTO_PORT"

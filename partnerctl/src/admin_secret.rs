@@ -1,14 +1,19 @@
-//! The admin JWT secret of a local data directory: generated once, kept in a file
-//! only its owner can read, so `partnerctl token admin` and `partnerctl serve`
-//! agree without any configuration.
+//! Secrets of a local data directory (the admin JWT secret, the session secret):
+//! generated once, kept in files only their owner can read, so `partnerctl` commands
+//! and `partnerctl serve` agree without any configuration.
 
 use std::io::Write;
 use std::path::Path;
 
-const FILE: &str = "admin-jwt-secret";
+pub const ADMIN_JWT: &str = "admin-jwt-secret";
+pub const SESSION: &str = "session-secret";
 
 pub fn load_or_create(data_dir: &Path) -> std::io::Result<String> {
-    let path = data_dir.join(FILE);
+    load_or_create_named(data_dir, ADMIN_JWT)
+}
+
+pub fn load_or_create_named(data_dir: &Path, file: &str) -> std::io::Result<String> {
+    let path = data_dir.join(file);
     match std::fs::read_to_string(&path) {
         Ok(secret) if !secret.trim().is_empty() => return Ok(secret.trim().to_owned()),
         Ok(_) => {}

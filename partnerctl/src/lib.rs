@@ -42,6 +42,11 @@ pub const FUNCTIONS: &[HttpFunction] = &[
         router: conversions::routes,
     },
     HttpFunction {
+        name: "partner",
+        routes: partner::ROUTES,
+        router: partner::routes,
+    },
+    HttpFunction {
         name: "admin",
         routes: admin::ROUTES,
         router: admin::routes,

@@ -30,6 +30,12 @@ pub async fn run(
             _ => admin_secret::load_or_create(&target.data)?,
         });
     }
+    if config.session_secret.is_none() {
+        config.session_secret = Some(partner_service::config::Secret(match store_config {
+            StoreConfig::Memory => partner_domain::api_key::random_base62(48),
+            _ => admin_secret::load_or_create_named(&target.data, admin_secret::SESSION)?,
+        }));
+    }
     config.store = store_config;
     let store = partner_service::state::open_store(&config.store).await?;
     let listener = tokio::net::TcpListener::bind(addr).await?;
@@ -51,6 +57,9 @@ pub async fn run(
             "  curl -X POST http://{local}/v1/affiliate/apply -H 'x-api-key: {}' -H 'content-type: application/json' -d '{{\"email\": \"partner@example.com\", \"name\": \"Jane Smith\"}}'",
             created.api_key.secret()
         );
+    }
+    if config.public_base_url.is_none() {
+        config.public_base_url = Some(format!("http://{local}"));
     }
     println!("Listening on http://{local}");
     let bus = LocalBus::default();

@@ -21,6 +21,11 @@ const EXPECTED_STATUS: &[(&str, u16)] = &[
     ("admin-review", 200),
     ("admin-settings", 200),
     ("admin-commissions", 200),
+    ("admin-deals", 200),
+    ("partner-session", 201),
+    // The sample customer is not a partner.
+    ("partner-affiliate", 200),
+    ("partner-portal-expired", 401),
     // The sample app has no partner with this code yet: the handler answers 404.
     ("track-unknown-code", 404),
     ("conversions-referral-unknown-code", 404),
@@ -36,6 +41,22 @@ const OTHER_FUNCTIONS: &[&str] = &["outbox-relay", "webhook-dispatcher", "commis
 const SAMPLE_APP: &str = "app_01JD8Z6Q3R4S5T6V7W8X9Y0Z1A";
 const SAMPLE_APPLICATION: &str = "apl_01JD8Z7B2C3D4E5F6G7H8J9K0M";
 const SAMPLE_ADMIN_JWT: &str = "ADMIN_JWT_FROM_PARTNERCTL_TOKEN_ADMIN";
+const SAMPLE_SESSION: &str = "SESSION_TOKEN_FROM_POST_V1_SESSIONS";
+
+/// A session token of the test configuration for `cust_123` of `app`.
+fn sample_session(app: &partner_domain::AppId) -> String {
+    let subject = partner_service::session::Subject {
+        app_id: app.clone(),
+        customer_id: partner_domain::CustomerId::parse("c", "cust_123").unwrap(),
+    };
+    let config = partner_tests::test_config();
+    partner_service::session::mint_session(
+        config.session_secret.as_ref().map(|s| s.as_str()),
+        &subject,
+    )
+    .unwrap()
+    .0
+}
 
 fn events_dir() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../events")
@@ -94,7 +115,8 @@ async fn every_sample_event_runs_through_its_handler() {
             .replace(
                 SAMPLE_ADMIN_JWT,
                 &partner_tests::admin_token_for(std::slice::from_ref(&created.app.id)),
-            );
+            )
+            .replace(SAMPLE_SESSION, &sample_session(&created.app.id));
         let mut event: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(
             event["version"], "2.0",

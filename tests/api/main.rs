@@ -10,6 +10,7 @@ mod earnings;
 mod events;
 mod ledger_property;
 mod outbox;
+mod partner;
 mod status;
 mod webhooks;
 mod webhooks_moto;

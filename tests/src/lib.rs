@@ -250,6 +250,10 @@ impl TestApp {
 pub fn test_config() -> Config {
     let mut config = Config::for_store(StoreConfig::Memory);
     config.admin_jwt.secret = Some(ADMIN_SECRET.to_owned());
+    config.session_secret = Some(partner_service::config::Secret(
+        "test-session-secret".to_owned(),
+    ));
+    config.public_base_url = Some("https://partners.example.com".to_owned());
     config
 }
 

@@ -2,6 +2,7 @@
 //! management, behind admin JWTs whose `app_ids` claim grants the app in the path.
 
 mod applications;
+mod deals;
 mod earnings;
 mod partners;
 mod settings;
@@ -18,6 +19,8 @@ pub const REVIEW: &str = "/v1/apps/{appId}/affiliates/applications/{id}/review";
 pub const SETTINGS: &str = "/v1/apps/{appId}/affiliates/settings";
 pub const PARTNERS: &str = "/v1/apps/{appId}/affiliates";
 pub const PARTNER: &str = "/v1/apps/{appId}/affiliates/{affiliateId}";
+pub const DEALS: &str = "/v1/apps/{appId}/affiliates/deals";
+pub const DEAL: &str = "/v1/apps/{appId}/affiliates/deals/{id}";
 pub const COMMISSIONS: &str = "/v1/apps/{appId}/affiliates/commissions";
 pub const PAYOUTS: &str = "/v1/apps/{appId}/affiliates/payouts";
 pub const MARK_PAID: &str = "/v1/apps/{appId}/affiliates/payouts/{id}/mark-paid";
@@ -36,6 +39,8 @@ pub const ROUTES: &[Route] = &[
     Route::get(PARTNERS),
     Route::get(PARTNER),
     Route::patch(PARTNER),
+    Route::get(DEALS),
+    Route::patch(DEAL),
     Route::get(COMMISSIONS),
     Route::post(PAYOUTS),
     Route::get(PAYOUTS),
@@ -58,6 +63,8 @@ pub fn routes() -> Router<AppState> {
         .route(SETTINGS, get(settings::get).put(settings::put))
         .route(PARTNERS, get(partners::list))
         .route(PARTNER, get(partners::get).patch(partners::patch))
+        .route(DEALS, get(deals::list))
+        .route(DEAL, axum::routing::patch(deals::patch))
         .route(COMMISSIONS, get(earnings::commissions))
         .route(
             PAYOUTS,

@@ -33,6 +33,7 @@ pub(crate) struct BrandingBody {
     name: Option<String>,
     color: Option<String>,
     logo_url: Option<String>,
+    website_url: Option<String>,
 }
 
 fn days(field: &'static str, value: Option<u32>, min: u32) -> Result<Option<u32>, FieldError> {
@@ -100,6 +101,10 @@ impl SettingsBody {
                         name: optional_text("branding.name", b.name.as_deref(), 100)?,
                         color: colour(b.color.as_deref())?,
                         logo_url: logo_url(b.logo_url.as_deref())?,
+                        website_url: partner_domain::text::optional_website(
+                            "branding.websiteUrl",
+                            b.website_url.as_deref(),
+                        )?,
                     })
                 })
                 .transpose()?,

@@ -23,6 +23,6 @@ async fn by_customer(
     PathParam(id): PathParam<String>,
 ) -> Result<axum::Json<PartnerInfo>, ApiError> {
     let customer = CustomerId::parse("id", &id)?;
-    let info = commands::partner_of_customer(state.store(), &tenant, &customer).await?;
+    let info = commands::partner_of_customer(state.store(), &tenant.app_id, &customer).await?;
     Ok(axum::Json(info))
 }

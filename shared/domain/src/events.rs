@@ -22,6 +22,8 @@ pub enum EventType {
     CommissionReversed,
     PayoutCreated,
     PayoutPaid,
+    DealRegistered,
+    DealStatusChanged,
 }
 
 impl EventType {
@@ -34,6 +36,8 @@ impl EventType {
         EventType::CommissionReversed,
         EventType::PayoutCreated,
         EventType::PayoutPaid,
+        EventType::DealRegistered,
+        EventType::DealStatusChanged,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -46,6 +50,8 @@ impl EventType {
             Self::CommissionReversed => "commission_reversed",
             Self::PayoutCreated => "payout_created",
             Self::PayoutPaid => "payout_paid",
+            Self::DealRegistered => "deal_registered",
+            Self::DealStatusChanged => "deal_status_changed",
         }
     }
 }

@@ -57,6 +57,9 @@ pub struct Branding {
     pub color: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logo_url: Option<String>,
+    /// The app's site; a partner's referral link is this with `?ref=CODE`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub website_url: Option<String>,
 }
 
 /// An API key as stored: never the secret, only its hash (kept in the key of the

@@ -2,12 +2,13 @@
 //! HTTP in the functions. Each takes the tenant from the credential, never a body.
 
 pub mod earnings;
+pub mod partner;
 pub mod review;
 pub mod settings;
 
 use partner_domain::events::Event;
 use partner_domain::records::{Application, ApplicationForm};
-use partner_domain::{CustomerId, Email};
+use partner_domain::{AppId, CustomerId, Email};
 use partner_store::repo::applications::SubmitError;
 use partner_store::{Store, StoreResult};
 
@@ -44,19 +45,13 @@ pub async fn application_status(
 /// Whether a customer is a partner, and its figures: one read.
 pub async fn partner_of_customer(
     store: &Store,
-    tenant: &Tenant,
+    app: &AppId,
     customer: &CustomerId,
 ) -> StoreResult<PartnerInfo> {
-    Ok(
-        match store
-            .affiliates()
-            .by_customer(&tenant.app_id, customer)
-            .await?
-        {
-            Some((affiliate, settings, balances)) => {
-                PartnerInfo::enrolled(affiliate, &settings, balances)
-            }
-            None => PartnerInfo::not_enrolled(),
-        },
-    )
+    Ok(match store.affiliates().by_customer(app, customer).await? {
+        Some((affiliate, settings, balances)) => {
+            PartnerInfo::enrolled(affiliate, &settings, balances)
+        }
+        None => PartnerInfo::not_enrolled(),
+    })
 }

@@ -12,6 +12,8 @@
 //! | `ADMIN_JWT_JWKS` | a JWKS document (JSON) whose RS256/ES256 keys verify admin tokens | — |
 //! | `EVENT_BUS_NAME` | the EventBridge bus events are published to | — (events wait in the outbox) |
 //! | `OUTBOX_RELAY_GRACE_SECONDS` | how long the relay leaves an event to its publisher | `30` |
+//! | `SESSION_SECRET` | HS256 secret of customer session tokens and portal links | — (partnerctl keeps one in the data dir) |
+//! | `PUBLIC_BASE_URL` | the public address portal links point to | — (partnerctl serve: its own address) |
 //! | `WEBHOOK_QUEUE_URL` / `WEBHOOK_DLQ_URL` | the webhook queue and its dead-letter queue | — |
 //! | `WEBHOOK_RETRY_SCHEDULE` | seconds between attempts, comma-separated | `5,300,1800,7200,18000,36000,36000` |
 //! | `WEBHOOK_TIMEOUT_SECONDS` | time-out of one delivery attempt | `15` |
@@ -141,6 +143,22 @@ impl AdminJwtConfig {
     }
 }
 
+/// A secret from the configuration: `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl Secret {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
 /// Everything a function reads from its environment.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -151,6 +169,8 @@ pub struct Config {
     /// How old an unpublished event must be before the relay takes it over.
     pub relay_grace: Duration,
     pub webhooks: WebhookConfig,
+    pub session_secret: Option<Secret>,
+    pub public_base_url: Option<String>,
 }
 
 /// How webhooks are delivered.
@@ -219,6 +239,8 @@ impl Config {
             event_bus: var("EVENT_BUS_NAME"),
             relay_grace: seconds("OUTBOX_RELAY_GRACE_SECONDS", DEFAULT_RELAY_GRACE)?,
             webhooks: WebhookConfig::from_env()?,
+            session_secret: var("SESSION_SECRET").map(Secret),
+            public_base_url: var("PUBLIC_BASE_URL").map(|u| u.trim_end_matches('/').to_owned()),
         })
     }
 
@@ -231,6 +253,8 @@ impl Config {
             event_bus: None,
             relay_grace: DEFAULT_RELAY_GRACE,
             webhooks: WebhookConfig::default(),
+            session_secret: None,
+            public_base_url: None,
         }
     }
 }

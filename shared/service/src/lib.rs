@@ -16,6 +16,7 @@ pub mod events;
 pub mod extract;
 pub mod http;
 pub mod problem;
+pub mod session;
 pub mod state;
 pub mod views;
 pub mod webhook_queue;

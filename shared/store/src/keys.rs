@@ -28,6 +28,8 @@
 //! | `APP#<app>#COM#<comId>`            | `COMMISSION`  | `commission`        | `APP#<app>#AFF#<affId>#COMS` / `<comId>` | `APP#<app>#COMS` / `<comId>` |
 //! | `APPROVALS#<shard>`                | `<approvesAt>#<app>#<comId>` | `approval` | (pending entries by due time, for the approver) |       |
 //! | `APP#<app>#PAY#<payId>`            | `PAYOUT`      | `payout`            | `APP#<app>#AFF#<affId>#PAYS` / `<payId>` | `APP#<app>#PAYS` / `<payId>` |
+//! | `APP#<app>#DEAL#<dealId>`          | `DEAL`        | `deal`              | `APP#<app>#AFF#<affId>#DEALS` / `<dealId>` | `APP#<app>#DEALS` / `<dealId>` |
+//! | `APP#<app>#LEAD#<email>`           | `LEAD`        | `lead`              | (one deal per lead email per app)        |                     |
 //! | `APP#<app>#EVT#<evtId>`            | `EVENT`       | `event`             | `OUTBOX#<shard>` / `<evtId>` while unpublished |               |
 //!
 //! Marker items (`APLEMAIL`, `CUSTEMAIL`, `CODE`) enforce uniqueness: they are written
@@ -38,6 +40,7 @@
 //! (sorted by their time-ordered id, so "older than a minute" is a key range); marking
 //! one published removes its index keys, and a TTL deletes it a week later.
 
+use partner_domain::deals::DealId;
 use partner_domain::ledger::{ClickId, CommissionId, PayoutId};
 use partner_domain::records::ApplicationStatus;
 use partner_domain::{
@@ -107,6 +110,8 @@ pub mod entity {
     pub const COMMISSION: &str = "commission";
     pub const APPROVAL: &str = "approval";
     pub const PAYOUT: &str = "payout";
+    pub const DEAL: &str = "deal";
+    pub const LEAD: &str = "lead";
 }
 
 /// The GSI1 partition listing every app (apps are few and rarely written).
@@ -245,6 +250,22 @@ pub fn payouts_of_affiliate(app: &AppId, affiliate: &AffiliateId) -> String {
 
 pub fn payouts_of_app(app: &AppId) -> String {
     format!("APP#{app}#PAYS")
+}
+
+pub fn deal(app: &AppId, id: &DealId) -> Key {
+    Key::new(format!("APP#{app}#DEAL#{id}"), "DEAL")
+}
+
+pub fn lead(app: &AppId, email: &Email) -> Key {
+    Key::new(format!("APP#{app}#LEAD#{email}"), "LEAD")
+}
+
+pub fn deals_of_affiliate(app: &AppId, affiliate: &AffiliateId) -> String {
+    format!("APP#{app}#AFF#{affiliate}#DEALS")
+}
+
+pub fn deals_of_app(app: &AppId) -> String {
+    format!("APP#{app}#DEALS")
 }
 
 /// How many GSI partitions unpublished events are spread over.

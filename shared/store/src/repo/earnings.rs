@@ -581,6 +581,25 @@ impl Earnings<'_> {
         }
     }
 
+    /// A partner's most recent entries, newest first.
+    pub async fn recent_entries(
+        &self,
+        app: &AppId,
+        affiliate: &AffiliateId,
+        limit: u32,
+    ) -> StoreResult<Vec<Entry>> {
+        let mut query = Query::partition(Index::Gsi1, keys::entries_of_affiliate(app, affiliate));
+        query.descending = true;
+        query.limit = limit;
+        self.store
+            .query(&query)
+            .await?
+            .items
+            .into_iter()
+            .map(from_item)
+            .collect()
+    }
+
     /// A page of the app's entries, newest first.
     pub async fn entries_of_app(
         &self,

@@ -8,6 +8,7 @@ pub mod affiliates;
 pub mod applications;
 pub mod apps;
 pub mod customers;
+pub mod deals;
 pub mod earnings;
 pub mod outbox;
 pub mod webhooks;

@@ -1,0 +1,192 @@
+//! The partner session function: session tokens, the current customer's partner
+//! info and dashboard, portal links, deal registration, and the hosted portal page.
+
+mod portal;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use partner_domain::text::{optional_text, required_text};
+use partner_domain::{CustomerId, Email, FieldError};
+use partner_service::commands::partner::{self, deal_view, not_a_partner};
+use partner_service::extract::Json;
+use partner_service::http::Route;
+use partner_service::session::{self, Session, Subject};
+use partner_service::views::PartnerInfo;
+use partner_service::{ApiError, AppState, Tenant, commands};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+pub const SESSIONS: &str = "/v1/sessions";
+pub const AFFILIATE: &str = "/v1/affiliate";
+pub const DASHBOARD: &str = "/v1/affiliate/dashboard";
+pub const PORTAL_LINK: &str = "/v1/affiliate/portal-link";
+pub const DEALS: &str = "/v1/affiliate/deals";
+pub const PORTAL: &str = "/portal";
+pub const PORTAL_DEALS: &str = "/portal/deals";
+
+pub const ROUTES: &[Route] = &[
+    Route::post(SESSIONS),
+    Route::get(AFFILIATE),
+    Route::get(DASHBOARD),
+    Route::get(PORTAL_LINK),
+    Route::post(DEALS),
+    Route::get(DEALS),
+    Route::get(PORTAL),
+    Route::post(PORTAL_DEALS),
+];
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(SESSIONS, post(create_session))
+        .route(AFFILIATE, get(affiliate))
+        .route(DASHBOARD, get(dashboard))
+        .route(PORTAL_LINK, get(portal_link))
+        .route(DEALS, post(register_deal).get(list_deals))
+        .route(PORTAL, get(portal::page))
+        .route(PORTAL_DEALS, post(portal::register_deal))
+}
+
+fn session_secret(state: &AppState) -> Option<&str> {
+    state.config().session_secret.as_ref().map(|s| s.as_str())
+}
+
+fn not_configured(err: session::SessionError) -> ApiError {
+    ApiError::internal(err)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct SessionBody {
+    customer_id: String,
+}
+
+/// `POST /v1/sessions {customerId}` with the API key (server side only): a session
+/// token for one customer of the key's app, valid for an hour.
+async fn create_session(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    Json(body): Json<SessionBody>,
+) -> Result<(StatusCode, axum::Json<Value>), ApiError> {
+    let subject = Subject {
+        app_id: tenant.app_id,
+        customer_id: CustomerId::parse("customerId", &body.customer_id)?,
+    };
+    let (token, expires) =
+        session::mint_session(session_secret(&state), &subject).map_err(not_configured)?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(json!({"token": token, "expiresAt": rfc3339(expires)})),
+    ))
+}
+
+fn rfc3339(at: partner_domain::Timestamp) -> String {
+    at.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+/// `GET /v1/affiliate`: the session customer's partner info (as by-customer).
+async fn affiliate(
+    State(state): State<AppState>,
+    Session(who): Session,
+) -> Result<axum::Json<PartnerInfo>, ApiError> {
+    Ok(axum::Json(
+        commands::partner_of_customer(state.store(), &who.app_id, &who.customer_id).await?,
+    ))
+}
+
+/// `GET /v1/affiliate/dashboard`.
+async fn dashboard(
+    State(state): State<AppState>,
+    Session(who): Session,
+) -> Result<axum::Json<Value>, ApiError> {
+    let dashboard = partner::dashboard(&state, &who.app_id, &who.customer_id)
+        .await?
+        .ok_or_else(not_a_partner)?;
+    Ok(axum::Json(dashboard.to_json()))
+}
+
+/// `GET /v1/affiliate/portal-link`: an absolute link to the hosted portal, valid 24 h.
+async fn portal_link(
+    State(state): State<AppState>,
+    Session(who): Session,
+) -> Result<axum::Json<Value>, ApiError> {
+    if state
+        .store()
+        .affiliates()
+        .by_customer(&who.app_id, &who.customer_id)
+        .await?
+        .is_none()
+    {
+        return Err(not_a_partner());
+    }
+    let base = state.config().public_base_url.as_deref().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "portal_not_configured",
+            "PUBLIC_BASE_URL is not configured.",
+        )
+    })?;
+    let (token, expires) =
+        session::mint_portal(session_secret(&state), &who).map_err(not_configured)?;
+    Ok(axum::Json(
+        json!({"url": format!("{base}{PORTAL}?token={token}"), "expiresAt": rfc3339(expires)}),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct DealBody {
+    pub(crate) lead_email: String,
+    pub(crate) lead_name: String,
+    pub(crate) notes: Option<String>,
+}
+
+impl DealBody {
+    pub(crate) fn parse(&self) -> Result<(Email, String, Option<String>), FieldError> {
+        Ok((
+            Email::parse("leadEmail", &self.lead_email)?,
+            required_text("leadName", &self.lead_name, 200)?,
+            optional_text("notes", self.notes.as_deref(), 2000)?,
+        ))
+    }
+}
+
+/// `POST /v1/affiliate/deals {leadEmail, leadName, notes?}` → 201.
+async fn register_deal(
+    State(state): State<AppState>,
+    Session(who): Session,
+    Json(body): Json<DealBody>,
+) -> Result<(StatusCode, axum::Json<Value>), ApiError> {
+    let (email, name, notes) = body.parse()?;
+    let (affiliate, _, _) = state
+        .store()
+        .affiliates()
+        .by_customer(&who.app_id, &who.customer_id)
+        .await?
+        .ok_or_else(not_a_partner)?;
+    let deal = partner::register_deal(&state, &affiliate, email, name, notes).await?;
+    Ok((StatusCode::CREATED, axum::Json(deal_view(&deal))))
+}
+
+/// `GET /v1/affiliate/deals`: the partner's own deals, newest first.
+async fn list_deals(
+    State(state): State<AppState>,
+    Session(who): Session,
+) -> Result<axum::Json<Value>, ApiError> {
+    let (affiliate, _, _) = state
+        .store()
+        .affiliates()
+        .by_customer(&who.app_id, &who.customer_id)
+        .await?
+        .ok_or_else(not_a_partner)?;
+    let deals = state
+        .store()
+        .deals()
+        .of_affiliate(&who.app_id, &affiliate.id, 100)
+        .await?;
+    Ok(axum::Json(
+        json!({"data": deals.iter().map(deal_view).collect::<Vec<_>>()}),
+    ))
+}

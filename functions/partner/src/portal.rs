@@ -1,0 +1,438 @@
+//! The hosted partner portal: one self-contained HTML page (inline CSS and SVG, one
+//! small inline script for the copy button, no external requests but the app's logo)
+//! branded with the app's settings, for the holder of a portal link. Deals register
+//! through a plain HTML form (post, then redirect back), so it works without script.
+
+use axum::Form;
+use axum::extract::{Query, State};
+use axum::http::header::{
+    CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, LOCATION, REFERRER_POLICY,
+    X_CONTENT_TYPE_OPTIONS,
+};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use partner_domain::Money;
+use partner_service::AppState;
+use partner_service::commands::partner::{self, Dashboard};
+use partner_service::session::{self, Subject};
+use serde::Deserialize;
+
+use crate::{DealBody, PORTAL, session_secret};
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct PortalQuery {
+    token: Option<String>,
+    notice: Option<String>,
+    error: Option<String>,
+}
+
+/// Escapes text for HTML element content and quoted attribute values.
+fn esc(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+fn nonce() -> String {
+    partner_domain::api_key::random_base62(22)
+}
+
+/// An HTML response with the portal's security headers.
+fn html(status: StatusCode, nonce: &str, body: String) -> Response {
+    let mut response = (status, body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    let csp = format!(
+        "default-src 'none'; style-src 'nonce-{nonce}'; script-src 'nonce-{nonce}'; img-src https: data:; \
+         form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+    );
+    if let Ok(value) = HeaderValue::from_str(&csp) {
+        headers.insert(CONTENT_SECURITY_POLICY, value);
+    }
+    // The link carries its token: never send it to another site as a referrer.
+    headers.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+fn error_page(status: StatusCode, title: &str, message: &str) -> Response {
+    let n = nonce();
+    let body = format!(
+        r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title><style nonce="{n}">body{{font:16px/1.5 system-ui,sans-serif;margin:0;display:grid;place-items:center;min-height:100vh;background:#f6f7f9;color:#1f2933}}main{{max-width:28rem;padding:2rem;background:#fff;border-radius:12px;box-shadow:0 1px 3px rgba(0,0,0,.1)}}h1{{font-size:1.4rem}}</style></head>
+<body><main role="alert"><h1>{title}</h1><p>{message}</p></main></body></html>"#,
+        title = esc(title),
+        message = esc(message),
+    );
+    html(status, &n, body)
+}
+
+fn link_problem() -> Response {
+    error_page(
+        StatusCode::UNAUTHORIZED,
+        "This portal link is not valid",
+        "The link has expired or is not complete. Ask for a new portal link from your partner dashboard.",
+    )
+}
+
+/// Verifies a portal token.
+fn holder(state: &AppState, token: Option<&str>) -> Option<Subject> {
+    session::verify_portal(session_secret(state), token?).ok()
+}
+
+fn money(amount: Money, currency: &str) -> String {
+    let sign = if amount.minor() < 0 { "-" } else { "" };
+    let cents = amount.minor().unsigned_abs();
+    format!(
+        "{sign}{}.{:02} {}",
+        cents / 100,
+        cents % 100,
+        currency.to_uppercase()
+    )
+}
+
+/// Black or white text, whichever reads better on `hex` (WCAG relative luminance).
+fn text_on(hex: &str) -> &'static str {
+    let channel = |i: usize| {
+        let v = f64::from(u8::from_str_radix(hex.get(i..i + 2).unwrap_or("00"), 16).unwrap_or(0))
+            / 255.0;
+        if v <= 0.03928 {
+            v / 12.92
+        } else {
+            ((v + 0.055) / 1.055).powf(2.4)
+        }
+    };
+    let luminance = 0.2126 * channel(1) + 0.7152 * channel(3) + 0.0722 * channel(5);
+    if luminance > 0.179 {
+        "#111111"
+    } else {
+        "#ffffff"
+    }
+}
+
+/// Cumulative earnings over the recent commissions, as an inline SVG line.
+fn chart(d: &Dashboard, colour: &str) -> String {
+    let mut entries = d.recent_commissions.clone();
+    entries.sort_by_key(|e| e.created_at);
+    if entries.len() < 2 {
+        return r#"<p class="muted">The chart appears once there are two or more commissions.</p>"#
+            .to_owned();
+    }
+    let mut total = 0i64;
+    let points: Vec<i64> = entries
+        .iter()
+        .map(|e| {
+            total += e.amount.minor();
+            total
+        })
+        .collect();
+    let (min, max) = (
+        points.iter().copied().min().unwrap_or(0).min(0),
+        points.iter().copied().max().unwrap_or(1).max(1),
+    );
+    let span = (max - min).max(1) as f64;
+    let step = 600.0 / (points.len() - 1) as f64;
+    let coords: Vec<String> = points
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            format!(
+                "{:.1},{:.1}",
+                i as f64 * step,
+                150.0 - (v - min) as f64 / span * 140.0
+            )
+        })
+        .collect();
+    format!(
+        r#"<svg viewBox="0 0 600 160" role="img" aria-label="Earnings over time, from {first} to {last}" preserveAspectRatio="none"><polyline fill="none" stroke="{colour}" stroke-width="3" points="{points}"/></svg>"#,
+        first = esc(&money(Money(points[0]), d.settings.currency.as_str())),
+        last = esc(&money(Money(total), d.settings.currency.as_str())),
+        colour = esc(colour),
+        points = coords.join(" "),
+    )
+}
+
+fn render(d: &Dashboard, token: &str, notice: Option<&str>, error: Option<&str>) -> Response {
+    let n = nonce();
+    let currency = d.settings.currency.as_str();
+    let brand = d
+        .settings
+        .branding
+        .name
+        .clone()
+        .unwrap_or_else(|| "Partner program".to_owned());
+    let colour = d
+        .settings
+        .branding
+        .color
+        .clone()
+        .unwrap_or_else(|| "#2563eb".to_owned());
+    let ink = text_on(&colour);
+    let logo = d
+        .settings
+        .branding
+        .logo_url
+        .as_deref()
+        .map(|url| format!(r#"<img src="{}" alt="" height="32">"#, esc(url)))
+        .unwrap_or_default();
+    let link = d.referral_link();
+    let link_html = match &link {
+        Some(url) => format!(
+            r#"<div class="copy"><label for="link">Your referral link</label><input id="link" readonly value="{url}"><button type="button" id="copy">Copy link</button></div>"#,
+            url = esc(url)
+        ),
+        None => r#"<p class="muted">Share your code: the app has not set a website for referral links yet.</p>"#.to_owned(),
+    };
+    let commissions: String = d
+        .recent_commissions
+        .iter()
+        .map(|e| {
+            format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(&e.created_at.date().to_string()),
+                esc(&money(e.amount, currency)),
+                esc(e.status.as_str())
+            )
+        })
+        .collect();
+    let payouts: String = d
+        .payouts
+        .iter()
+        .map(|p| {
+            format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(&p.created_at.date().to_string()),
+                esc(&money(p.amount, currency)),
+                esc(&format!("{:?}", p.status).to_lowercase())
+            )
+        })
+        .collect();
+    let deals: String = d
+        .deals
+        .iter()
+        .map(|deal| {
+            format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(&deal.lead_name),
+                esc(deal.lead_email.as_str()),
+                esc(deal.status.as_str())
+            )
+        })
+        .collect();
+    let empty = |rows: &str, what: &str| {
+        if rows.is_empty() {
+            format!(r#"<tr><td colspan="3" class="muted">No {what} yet.</td></tr>"#)
+        } else {
+            rows.to_owned()
+        }
+    };
+    let banner = match (notice, error) {
+        (_, Some("deal_exists")) => r#"<p class="banner error" role="alert">That lead is already registered.</p>"#.to_owned(),
+        (_, Some(_)) => r#"<p class="banner error" role="alert">The deal could not be registered: check the lead's email and name.</p>"#.to_owned(),
+        (Some("registered"), None) => r#"<p class="banner ok" role="status">Deal registered.</p>"#.to_owned(),
+        _ => String::new(),
+    };
+    let body = format!(
+        r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{brand} — partner portal</title>
+<style nonce="{n}">
+:root{{--brand:{colour};--ink:{ink}}}
+*{{box-sizing:border-box}}body{{margin:0;font:16px/1.5 system-ui,-apple-system,Segoe UI,sans-serif;background:#f6f7f9;color:#1f2933}}
+header{{background:var(--brand);color:var(--ink);padding:1rem 1.25rem;display:flex;gap:.75rem;align-items:center}}
+header h1{{font-size:1.25rem;margin:0}}main{{max-width:60rem;margin:0 auto;padding:1rem}}
+section{{background:#fff;border-radius:12px;padding:1rem 1.25rem;margin:1rem 0;box-shadow:0 1px 3px rgba(0,0,0,.08)}}
+h2{{font-size:1.1rem;margin:.25rem 0 .75rem}}.grid{{display:grid;grid-template-columns:repeat(auto-fit,minmax(10rem,1fr));gap:.75rem}}
+.figure{{border:1px solid #e4e7eb;border-radius:10px;padding:.75rem}}.figure dt{{font-size:.85rem;color:#52606d}}.figure dd{{margin:0;font-size:1.35rem;font-weight:600}}
+.code{{font-size:1.5rem;font-weight:700;letter-spacing:.05em}}.copy{{display:flex;flex-wrap:wrap;gap:.5rem;align-items:center}}
+.copy label{{width:100%;font-weight:600}}input,textarea{{font:inherit;padding:.5rem;border:1px solid #9aa5b1;border-radius:8px;width:100%}}
+.copy input{{flex:1;min-width:12rem;width:auto}}button{{font:inherit;font-weight:600;background:var(--brand);color:var(--ink);border:0;border-radius:8px;padding:.55rem 1rem;cursor:pointer}}
+button:focus-visible,input:focus-visible,textarea:focus-visible{{outline:3px solid #1f2933;outline-offset:2px}}
+table{{width:100%;border-collapse:collapse}}th,td{{text-align:left;padding:.4rem;border-bottom:1px solid #e4e7eb}}.muted{{color:#52606d}}
+form label{{display:block;font-weight:600;margin:.5rem 0 .25rem}}form button{{margin-top:.75rem}}
+.banner{{padding:.75rem 1rem;border-radius:8px}}.ok{{background:#e3f9e5;color:#05400a}}.error{{background:#ffe3e3;color:#610316}}
+svg{{width:100%;height:160px}}
+</style></head>
+<body><header>{logo}<h1>{brand}</h1></header><main>
+{banner}
+<section aria-labelledby="code-h"><h2 id="code-h">Your referral code</h2><p class="code" id="code">{code}</p>{link_html}</section>
+<section aria-labelledby="bal-h"><h2 id="bal-h">Balances</h2><dl class="grid">
+<div class="figure"><dt>Total earned</dt><dd id="total-earned">{total}</dd></div>
+<div class="figure"><dt>Pending</dt><dd>{pending}</dd></div>
+<div class="figure"><dt>Available</dt><dd>{available}</dd></div>
+<div class="figure"><dt>Paid out</dt><dd>{paid}</dd></div></dl></section>
+<section aria-labelledby="stats-h"><h2 id="stats-h">Activity</h2><dl class="grid">
+<div class="figure"><dt>Clicks</dt><dd>{clicks}</dd></div><div class="figure"><dt>Referrals</dt><dd>{referrals}</dd></div>
+<div class="figure"><dt>Conversions</dt><dd>{conversions}</dd></div></dl></section>
+<section aria-labelledby="chart-h"><h2 id="chart-h">Earnings over time</h2>{chart}</section>
+<section aria-labelledby="com-h"><h2 id="com-h">Recent commissions</h2><table><thead><tr><th scope="col">Date</th><th scope="col">Amount</th><th scope="col">Status</th></tr></thead><tbody>{commissions}</tbody></table></section>
+<section aria-labelledby="pay-h"><h2 id="pay-h">Payouts</h2><table><thead><tr><th scope="col">Date</th><th scope="col">Amount</th><th scope="col">Status</th></tr></thead><tbody>{payouts}</tbody></table></section>
+<section aria-labelledby="deal-h"><h2 id="deal-h">Your deals</h2><table id="deals"><thead><tr><th scope="col">Lead</th><th scope="col">Email</th><th scope="col">Status</th></tr></thead><tbody>{deals}</tbody></table>
+<form method="post" action="{portal_deals}?token={token}"><h3>Register a deal</h3>
+<label for="leadName">Lead's name</label><input id="leadName" name="leadName" required maxlength="200" autocomplete="off">
+<label for="leadEmail">Lead's email</label><input id="leadEmail" name="leadEmail" type="email" required maxlength="254" autocomplete="off">
+<label for="notes">Notes (optional)</label><textarea id="notes" name="notes" rows="3" maxlength="2000"></textarea>
+<button type="submit">Register deal</button></form></section>
+</main>
+<script nonce="{n}">
+var b=document.getElementById('copy');if(b){{b.addEventListener('click',function(){{var i=document.getElementById('link');i.select();(navigator.clipboard?navigator.clipboard.writeText(i.value):Promise.reject()).then(function(){{b.textContent='Copied'}},function(){{document.execCommand('copy');b.textContent='Copied'}});}});}}
+</script></body></html>"#,
+        brand = esc(&brand),
+        colour = esc(&colour),
+        code = esc(d.affiliate.code.as_str()),
+        total = esc(&money(d.balances.total_earned, currency)),
+        pending = esc(&money(d.balances.pending, currency)),
+        available = esc(&money(d.balances.available, currency)),
+        paid = esc(&money(d.balances.paid, currency)),
+        clicks = d.stats.clicks,
+        referrals = d.stats.referrals,
+        conversions = d.stats.conversions,
+        chart = chart(d, &colour),
+        commissions = empty(&commissions, "commissions"),
+        payouts = empty(&payouts, "payouts"),
+        deals = empty(&deals, "deals"),
+        portal_deals = crate::PORTAL_DEALS,
+        token = esc(token),
+    );
+    html(StatusCode::OK, &n, body)
+}
+
+/// `GET /portal?token=…`: the portal, or an error page (and no data) for a link that
+/// is expired, altered or not a partner's.
+pub(crate) async fn page(
+    State(state): State<AppState>,
+    Query(query): Query<PortalQuery>,
+) -> Response {
+    let Some(who) = holder(&state, query.token.as_deref()) else {
+        return link_problem();
+    };
+    match partner::dashboard(&state, &who.app_id, &who.customer_id).await {
+        Ok(Some(d)) => render(
+            &d,
+            query.token.as_deref().unwrap_or_default(),
+            query.notice.as_deref(),
+            query.error.as_deref(),
+        ),
+        Ok(None) => link_problem(),
+        Err(err) => {
+            tracing::error!(error = %err, "portal page failed");
+            error_page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong",
+                "Try again in a moment.",
+            )
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct TokenQuery {
+    token: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct DealForm {
+    #[serde(rename = "leadEmail")]
+    lead_email: String,
+    #[serde(rename = "leadName")]
+    lead_name: String,
+    notes: Option<String>,
+}
+
+fn back_to_portal(token: &str, outcome: &str) -> Response {
+    let location = format!("{PORTAL}?token={}&{outcome}", urlencode(token));
+    let mut response = StatusCode::SEE_OTHER.into_response();
+    if let Ok(value) = HeaderValue::from_str(&location) {
+        response.headers_mut().insert(LOCATION, value);
+    }
+    response
+}
+
+fn urlencode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// `POST /portal/deals?token=…` (the portal's form): registers, then back to the portal.
+pub(crate) async fn register_deal(
+    State(state): State<AppState>,
+    Query(query): Query<TokenQuery>,
+    Form(form): Form<DealForm>,
+) -> Response {
+    let token = query.token.unwrap_or_default();
+    let Some(who) = holder(&state, Some(&token)) else {
+        return link_problem();
+    };
+    let body = DealBody {
+        lead_email: form.lead_email,
+        lead_name: form.lead_name,
+        notes: form.notes,
+    };
+    let Ok((email, name, notes)) = body.parse() else {
+        return back_to_portal(&token, "error=invalid");
+    };
+    let affiliate = match state
+        .store()
+        .affiliates()
+        .by_customer(&who.app_id, &who.customer_id)
+        .await
+    {
+        Ok(Some((affiliate, _, _))) => affiliate,
+        _ => return link_problem(),
+    };
+    match partner::register_deal(&state, &affiliate, email, name, notes).await {
+        Ok(_) => back_to_portal(&token, "notice=registered"),
+        Err(err) if err.code() == "deal_exists" => back_to_portal(&token, "error=deal_exists"),
+        Err(err) => {
+            tracing::warn!(error = %err, "portal deal registration failed");
+            back_to_portal(&token, "error=failed")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn html_is_escaped() {
+        assert_eq!(
+            esc(r#"<script>"x" & 'y'</script>"#),
+            "&lt;script&gt;&quot;x&quot; &amp; &#39;y&#39;&lt;/script&gt;"
+        );
+    }
+
+    #[test]
+    fn button_text_keeps_contrast_on_the_brand_colour() {
+        assert_eq!(text_on("#ffffff"), "#111111");
+        assert_eq!(text_on("#1a1a1a"), "#ffffff");
+        assert_eq!(text_on("#2563eb"), "#ffffff");
+        assert_eq!(text_on("#facc15"), "#111111");
+    }
+
+    #[test]
+    fn money_shows_two_decimals() {
+        assert_eq!(money(Money(1980), "usd"), "19.80 USD");
+        assert_eq!(money(Money(-5), "usd"), "-0.05 USD");
+    }
+}

@@ -1,0 +1,205 @@
+//! Partner session tokens and portal links.
+//!
+//! A session token (`POST /v1/sessions`, minted with the app's API key) identifies
+//! one customer of one app for an hour; a portal token identifies a partner for the
+//! 24 hours of a portal link. Both are HS256 JWTs signed with the deployment's
+//! `SESSION_SECRET`, with distinct audiences so neither can stand in for the other,
+//! and neither for an admin token (another secret, another audience). The expiry is
+//! inside the signature, so a link cannot be extended.
+
+use std::time::Duration;
+
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use partner_domain::{AppId, CustomerId, Timestamp};
+use serde::{Deserialize, Serialize};
+
+use crate::{ApiError, AppState};
+
+const ISSUER: &str = "partner-program";
+const SESSION_AUDIENCE: &str = "partner-session";
+const PORTAL_AUDIENCE: &str = "partner-portal";
+
+pub const SESSION_TTL: Duration = Duration::from_secs(3600);
+pub const PORTAL_TTL: Duration = Duration::from_secs(24 * 3600);
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Claims {
+    iss: String,
+    aud: String,
+    /// The customer.
+    sub: String,
+    app_id: String,
+    iat: i64,
+    exp: i64,
+}
+
+/// The customer of an app a token speaks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subject {
+    pub app_id: AppId,
+    pub customer_id: CustomerId,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    #[error("no SESSION_SECRET is configured")]
+    NoSecret,
+    #[error("the token is not valid: {0}")]
+    Invalid(#[from] jsonwebtoken::errors::Error),
+    #[error("the token names an invalid subject")]
+    Subject,
+}
+
+fn mint(
+    secret: Option<&str>,
+    audience: &str,
+    subject: &Subject,
+    ttl: Duration,
+) -> Result<(String, Timestamp), SessionError> {
+    let secret = secret.ok_or(SessionError::NoSecret)?;
+    let now = partner_domain::now();
+    let expires = now + ttl;
+    let claims = Claims {
+        iss: ISSUER.into(),
+        aud: audience.into(),
+        sub: subject.customer_id.to_string(),
+        app_id: subject.app_id.to_string(),
+        iat: now.unix_timestamp(),
+        exp: expires.unix_timestamp(),
+    };
+    let token = jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        &claims,
+        &EncodingKey::from_secret(secret.as_bytes()),
+    )?;
+    Ok((token, expires))
+}
+
+fn verify(secret: Option<&str>, audience: &str, token: &str) -> Result<Subject, SessionError> {
+    let secret = secret.ok_or(SessionError::NoSecret)?;
+    let mut validation = Validation::new(Algorithm::HS256);
+    validation.algorithms = vec![Algorithm::HS256];
+    validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+    validation.set_issuer(&[ISSUER]);
+    validation.set_audience(&[audience]);
+    validation.leeway = 5;
+    let claims = jsonwebtoken::decode::<Claims>(
+        token,
+        &DecodingKey::from_secret(secret.as_bytes()),
+        &validation,
+    )?
+    .claims;
+    Ok(Subject {
+        app_id: AppId::parse("app_id", &claims.app_id).map_err(|_| SessionError::Subject)?,
+        customer_id: CustomerId::parse("sub", &claims.sub).map_err(|_| SessionError::Subject)?,
+    })
+}
+
+/// A session token for a customer, valid for [`SESSION_TTL`].
+pub fn mint_session(
+    secret: Option<&str>,
+    subject: &Subject,
+) -> Result<(String, Timestamp), SessionError> {
+    mint(secret, SESSION_AUDIENCE, subject, SESSION_TTL)
+}
+
+/// A portal token for a partner, valid for [`PORTAL_TTL`].
+pub fn mint_portal(
+    secret: Option<&str>,
+    subject: &Subject,
+) -> Result<(String, Timestamp), SessionError> {
+    mint(secret, PORTAL_AUDIENCE, subject, PORTAL_TTL)
+}
+
+pub fn verify_portal(secret: Option<&str>, token: &str) -> Result<Subject, SessionError> {
+    verify(secret, PORTAL_AUDIENCE, token)
+}
+
+/// The customer a request acts for, proven by a session token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session(pub Subject);
+
+impl FromRequestParts<AppState> for Session {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = parts
+            .headers
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
+            .map(str::trim)
+            .ok_or_else(|| {
+                ApiError::unauthorized(
+                    "Send a customer session token as Authorization: Bearer <token>.",
+                )
+            })?;
+        verify(
+            state.config().session_secret.as_ref().map(|s| s.as_str()),
+            SESSION_AUDIENCE,
+            token,
+        )
+        .map(Session)
+        .map_err(|err| {
+            tracing::info!(reason = %err, "session token refused");
+            ApiError::unauthorized("The session token is not valid.")
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn subject() -> Subject {
+        Subject {
+            app_id: AppId::generate(),
+            customer_id: CustomerId::generate(),
+        }
+    }
+
+    #[test]
+    fn sessions_and_portal_links_verify_only_as_themselves() {
+        let who = subject();
+        let (session, _) = mint_session(Some("s"), &who).unwrap();
+        let (portal, expires) = mint_portal(Some("s"), &who).unwrap();
+        assert_eq!(verify(Some("s"), SESSION_AUDIENCE, &session).unwrap(), who);
+        assert_eq!(verify_portal(Some("s"), &portal).unwrap(), who);
+        assert!(
+            verify_portal(Some("s"), &session).is_err(),
+            "a session token is not a portal link"
+        );
+        assert!(
+            verify(Some("s"), SESSION_AUDIENCE, &portal).is_err(),
+            "a portal token is not a session"
+        );
+        let hours = (expires - partner_domain::now()).whole_hours();
+        assert!((23..=24).contains(&hours));
+    }
+
+    #[test]
+    fn forged_or_altered_tokens_are_refused() {
+        let who = subject();
+        let (portal, _) = mint_portal(Some("s"), &who).unwrap();
+        assert!(verify_portal(Some("other"), &portal).is_err());
+        let mut parts: Vec<String> = portal.split('.').map(str::to_owned).collect();
+        // Claims of another customer with the original signature.
+        use base64::Engine as _;
+        let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let mut claims: serde_json::Value =
+            serde_json::from_slice(&engine.decode(&parts[1]).unwrap()).unwrap();
+        claims["exp"] = serde_json::json!(claims["exp"].as_i64().unwrap() + 86_400 * 30);
+        parts[1] = engine.encode(claims.to_string());
+        assert!(
+            verify_portal(Some("s"), &parts.join(".")).is_err(),
+            "an extended link verifies"
+        );
+        assert!(verify_portal(None, &portal).is_err());
+    }
+}

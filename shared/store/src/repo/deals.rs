@@ -1,0 +1,153 @@
+//! Deals, unique by lead email within an app (a marker item).
+
+use partner_domain::deals::{Deal, DealId, DealStatus};
+use partner_domain::events::Event;
+use partner_domain::{AffiliateId, AppId};
+use serde_json::Value;
+
+use super::{from_item, to_item, with_index};
+use crate::keys::{self, attr, entity};
+use crate::{Condition, Index, Item, Page, Query, Store, StoreError, StoreResult, WriteOp};
+
+#[derive(Debug, thiserror::Error)]
+pub enum DealError {
+    #[error("a deal for this lead exists")]
+    LeadTaken,
+    #[error("the deal changed meanwhile")]
+    Changed,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+fn deal_item(deal: &Deal) -> StoreResult<Item> {
+    Ok(with_index(
+        with_index(
+            to_item(&keys::deal(&deal.app_id, &deal.id), entity::DEAL, deal)?,
+            attr::GSI1_PK,
+            attr::GSI1_SK,
+            keys::deals_of_affiliate(&deal.app_id, &deal.affiliate_id),
+            deal.id.to_string(),
+        ),
+        attr::GSI2_PK,
+        attr::GSI2_SK,
+        keys::deals_of_app(&deal.app_id),
+        deal.id.to_string(),
+    ))
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Deals<'a> {
+    store: &'a Store,
+}
+
+impl Store {
+    pub fn deals(&self) -> Deals<'_> {
+        Deals { store: self }
+    }
+}
+
+impl Deals<'_> {
+    /// Registers a deal, its lead marker and `deal_registered` in one transaction.
+    pub async fn register(&self, deal: &Deal, event: &Event) -> Result<(), DealError> {
+        let mut marker = Item::new();
+        let key = keys::lead(&deal.app_id, &deal.lead_email);
+        marker.insert(attr::PK.into(), Value::String(key.pk));
+        marker.insert(attr::SK.into(), Value::String(key.sk));
+        marker.insert(attr::TYPE.into(), Value::String(entity::LEAD.into()));
+        marker.insert("dealId".into(), Value::String(deal.id.to_string()));
+        let result = self
+            .store
+            .transact(vec![
+                WriteOp::Put {
+                    item: marker,
+                    condition: Some(Condition::NotExists),
+                },
+                WriteOp::Put {
+                    item: deal_item(deal)?,
+                    condition: Some(Condition::NotExists),
+                },
+                super::outbox::put_event(event)?,
+            ])
+            .await;
+        match result {
+            Ok(()) => Ok(()),
+            Err(StoreError::ConditionFailed { index: 0 }) => Err(DealError::LeadTaken),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    pub async fn get(&self, app: &AppId, id: &DealId) -> StoreResult<Option<Deal>> {
+        self.store
+            .get(&keys::deal(app, id), true)
+            .await?
+            .map(from_item)
+            .transpose()
+    }
+
+    /// Moves a deal from `from` to its new status, with `deal_status_changed`.
+    pub async fn change_status(
+        &self,
+        deal: &Deal,
+        from: DealStatus,
+        event: &Event,
+    ) -> Result<(), DealError> {
+        let result = self
+            .store
+            .transact(vec![
+                WriteOp::Put {
+                    item: deal_item(deal)?,
+                    condition: Some(Condition::Equals(
+                        "status",
+                        Value::String(from.as_str().into()),
+                    )),
+                },
+                super::outbox::put_event(event)?,
+            ])
+            .await;
+        match result {
+            Ok(()) => Ok(()),
+            Err(StoreError::ConditionFailed { .. }) => Err(DealError::Changed),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// A partner's deals, newest first.
+    pub async fn of_affiliate(
+        &self,
+        app: &AppId,
+        affiliate: &AffiliateId,
+        limit: u32,
+    ) -> StoreResult<Vec<Deal>> {
+        let mut query = Query::partition(Index::Gsi1, keys::deals_of_affiliate(app, affiliate));
+        query.descending = true;
+        query.limit = limit;
+        self.store
+            .query(&query)
+            .await?
+            .items
+            .into_iter()
+            .map(from_item)
+            .collect()
+    }
+
+    /// A page of the app's deals, newest first.
+    pub async fn of_app(
+        &self,
+        app: &AppId,
+        limit: u32,
+        cursor: Option<String>,
+    ) -> StoreResult<(Vec<Deal>, Option<String>)> {
+        let mut query = Query::partition(Index::Gsi2, keys::deals_of_app(app));
+        query.descending = true;
+        query.limit = limit;
+        query.cursor = cursor;
+        let Page { items, cursor } = self.store.query(&query).await?;
+        Ok((
+            items
+                .into_iter()
+                .map(from_item)
+                .collect::<StoreResult<_>>()?,
+            cursor,
+        ))
+    }
+}
