@@ -58,3 +58,11 @@ step "cfn-lint template.yaml"
 step "black-box checks on partnerctl serve (embedded store and DynamoDB on moto)"
 cargo build -p partnerctl --locked
 "$VENV/bin/python" tests/blackbox/check.py target/debug/partnerctl
+
+step "the partner portal in headless Chromium"
+if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+  # Debian's browser and driver; no browser download of a test tool works here.
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver > /dev/null
+fi
+"$VENV/bin/python" tests/blackbox/browser.py target/debug/partnerctl

@@ -1,0 +1,111 @@
+#!/usr/bin/env python3
+"""The hosted partner portal in a real browser (headless Chromium via WebDriver).
+
+Starts `partnerctl serve`, makes a partner with a branded app, a click, a referral
+and a commission, opens a fresh portal link, checks the app's name, the code and
+the balances, registers a deal through the form and sees it listed, checks the page
+fits a phone screen, and that a tampered link shows the error page. Screenshots go
+to .test-artifacts/. Usage: browser.py PATH_TO_PARTNERCTL
+"""
+
+import json
+import os
+import sys
+import tempfile
+
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+
+sys.path.insert(0, os.path.dirname(__file__))
+import check  # noqa: E402  (the black-box helpers: Server, call, partnerctl)
+
+ARTIFACTS = os.path.join(os.path.dirname(__file__), "..", "..", ".test-artifacts")
+RESULTS = check.RESULTS
+
+
+def browser():
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    for flag in [
+        "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
+        f"--user-data-dir={tempfile.mkdtemp()}", "--window-size=1280,1600",
+    ]:
+        options.add_argument(flag)
+    return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+
+
+def main():
+    os.makedirs(ARTIFACTS, exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PARTNER_", "TABLE_NAME"))}
+    with tempfile.TemporaryDirectory() as data_dir:
+        target = ["--data", data_dir]
+        app = check.partnerctl([*target, "--json", "apps", "create", "--name", "Browser"], env)
+        token = check.partnerctl([*target, "--json", "token", "admin", "--app", app["appId"]], env)["token"]
+        key = app["apiKey"]
+        with check.Server(target, env) as server:
+            base = server.base
+            call = check.call
+            call(base, "PUT", f"/v1/apps/{app['appId']}/affiliates/settings", token=token, body={
+                "branding": {"name": "Acme Analytics", "color": "#0f766e", "websiteUrl": "https://acme.example/pricing"}})
+            _, _, applied = call(base, "POST", "/v1/affiliate/apply", key, {"email": "jane@example.com", "name": "Jane Smith"})
+            _, _, approved = call(base, "POST", f"/v1/apps/{app['appId']}/affiliates/applications/{applied['id']}/review",
+                                  token=token, body={"action": "approve", "code": "JANE20"})
+            customer = approved["affiliate"]["customer_id"]
+            call(base, "POST", "/v1/affiliate/track", key, {"code": "JANE20", "url": "https://acme.example/", "visitorId": "v1"})
+            call(base, "POST", "/v1/affiliate/referrals", key, {"customerId": "cust_buyer", "code": "JANE20"})
+            call(base, "POST", "/v1/affiliate/revenue", key, {"eventId": "pay_1", "customerId": "cust_buyer", "amount": 99.0,
+                                                               "currency": "usd", "type": "payment"})
+            _, _, session = call(base, "POST", "/v1/sessions", key, {"customerId": customer})
+            request = check.urllib.request.Request(base + "/v1/affiliate/portal-link",
+                                                   headers={"authorization": f"Bearer {session['token']}"})
+            with check.urllib.request.urlopen(request) as response:
+                link = json.load(response)
+            check.check("portal-link is an absolute URL on the server", link["url"].startswith(base + "/portal?token="), link)
+
+            driver = browser()
+            try:
+                driver.get(link["url"])
+                heading = driver.find_element(By.TAG_NAME, "h1").text
+                check.check("the portal shows the app's name", heading == "Acme Analytics", heading)
+                code = driver.find_element(By.ID, "code").text
+                check.check("the portal shows the partner's code", code == "JANE20", code)
+                earned = driver.find_element(By.ID, "total-earned").text
+                check.check("the portal shows the balance", earned == "19.80 USD", earned)
+                link_value = driver.find_element(By.ID, "link").get_attribute("value")
+                check.check("the referral link is the app's site with the code",
+                            link_value == "https://acme.example/pricing?ref=JANE20", link_value)
+                driver.save_screenshot(os.path.join(ARTIFACTS, "portal.png"))
+
+                driver.find_element(By.ID, "leadName").send_keys("Ada Lovelace")
+                driver.find_element(By.ID, "leadEmail").send_keys("ada@example.com")
+                driver.find_element(By.ID, "notes").send_keys("Met at a conference")
+                driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+                deals = driver.find_element(By.ID, "deals").text
+                check.check("a deal registered through the form is listed", "Ada Lovelace" in deals, deals)
+                check.check("the page confirms the registration", "Deal registered" in driver.page_source)
+
+                driver.set_window_size(390, 844)
+                driver.get(link["url"])
+                overflow = driver.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
+                check.check("the portal fits a phone screen", overflow <= 0, overflow)
+                driver.save_screenshot(os.path.join(ARTIFACTS, "portal-phone.png"))
+
+                driver.set_window_size(1280, 900)
+                driver.get(link["url"] + "x")
+                text = driver.find_element(By.TAG_NAME, "body").text
+                check.check("a tampered link shows the error page and no partner data",
+                            "not valid" in text and "JANE20" not in driver.page_source, text)
+                driver.save_screenshot(os.path.join(ARTIFACTS, "portal-invalid.png"))
+            finally:
+                driver.quit()
+
+    passed = sum(1 for _, ok in RESULTS if ok)
+    failed = len(RESULTS) - passed
+    print(f"\n{passed} passed, {failed} failed")
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
