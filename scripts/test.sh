@@ -59,6 +59,12 @@ step "black-box checks on partnerctl serve (embedded store and DynamoDB on moto)
 cargo build -p partnerctl --locked
 "$VENV/bin/python" tests/blackbox/check.py target/debug/partnerctl
 
+step "sam validate --lint"
+SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1 "$VENV/bin/sam" validate --lint --template template.yaml
+
+step "cargo lambda watch smoke test (functions as Lambda processes on API Gateway paths)"
+PATH="$PWD/$VENV/bin:$PATH" "$VENV/bin/python" tests/blackbox/lambda_smoke.py target/debug/partnerctl
+
 step "the partner portal in headless Chromium"
 if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
   # Debian's browser and driver; no browser download of a test tool works here.

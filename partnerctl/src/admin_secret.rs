@@ -5,8 +5,8 @@
 use std::io::Write;
 use std::path::Path;
 
-pub const ADMIN_JWT: &str = "admin-jwt-secret";
-pub const SESSION: &str = "session-secret";
+pub const ADMIN_JWT: &str = partner_service::config::ADMIN_JWT_SECRET_FILE;
+pub const SESSION: &str = partner_service::config::SESSION_SECRET_FILE;
 
 pub fn load_or_create(data_dir: &Path) -> std::io::Result<String> {
     load_or_create_named(data_dir, ADMIN_JWT)

@@ -8,6 +8,7 @@ mod by_customer;
 mod consistency;
 mod earnings;
 mod events;
+mod isolation;
 mod ledger_property;
 mod outbox;
 mod partner;

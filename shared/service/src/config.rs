@@ -27,6 +27,9 @@ use std::time::Duration;
 pub const DEFAULT_DATA_DIR: &str = ".partner";
 pub const STORE_FILE: &str = "store.sqlite3";
 pub const DEFAULT_ADMIN_ISSUER: &str = "partner-program";
+/// Where `partnerctl` keeps generated local secrets, inside the data directory.
+pub const ADMIN_JWT_SECRET_FILE: &str = "admin-jwt-secret";
+pub const SESSION_SECRET_FILE: &str = "session-secret";
 pub const DEFAULT_ADMIN_AUDIENCE: &str = "partner-program-admin";
 const DEFAULT_API_KEY_CACHE: Duration = Duration::from_secs(60);
 const DEFAULT_RELAY_GRACE: Duration = Duration::from_secs(30);
@@ -229,10 +232,21 @@ impl WebhookConfig {
     }
 }
 
+/// Reads a secret `partnerctl` keeps in the embedded store's data directory, so
+/// functions run locally (`cargo lambda watch`) accept the tokens it mints.
+fn data_dir_secret(store: &StoreConfig, file: &str) -> Option<String> {
+    let StoreConfig::Sqlite { path } = store else {
+        return None;
+    };
+    let secret = std::fs::read_to_string(path.parent()?.join(file)).ok()?;
+    let secret = secret.trim();
+    (!secret.is_empty()).then(|| secret.to_owned())
+}
+
 impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
         let api_key_cache = seconds("API_KEY_CACHE_SECONDS", DEFAULT_API_KEY_CACHE)?;
-        Ok(Self {
+        let mut config = Self {
             store: StoreConfig::from_env()?,
             api_key_cache,
             admin_jwt: AdminJwtConfig::from_env(),
@@ -241,7 +255,15 @@ impl Config {
             webhooks: WebhookConfig::from_env()?,
             session_secret: var("SESSION_SECRET").map(Secret),
             public_base_url: var("PUBLIC_BASE_URL").map(|u| u.trim_end_matches('/').to_owned()),
-        })
+        };
+        // Locally, fall back to the secrets partnerctl generated in the data directory.
+        if config.admin_jwt.secret.is_none() {
+            config.admin_jwt.secret = data_dir_secret(&config.store, ADMIN_JWT_SECRET_FILE);
+        }
+        if config.session_secret.is_none() {
+            config.session_secret = data_dir_secret(&config.store, SESSION_SECRET_FILE).map(Secret);
+        }
+        Ok(config)
     }
 
     /// Defaults for tests and embedded use: an API key cache, default JWT settings.
