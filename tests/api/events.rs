@@ -26,6 +26,28 @@ const EXPECTED_STATUS: &[(&str, u16)] = &[
     // The sample customer is not a partner.
     ("partner-affiliate", 200),
     ("partner-portal-expired", 401),
+    ("partner-dashboard-not-a-partner", 404),
+    ("partner-portal-link-not-a-partner", 404),
+    ("partner-register-deal-not-a-partner", 404),
+    ("partner-deals-not-a-partner", 404),
+    ("partner-portal-deal-expired-link", 401),
+    ("admin-application", 200),
+    ("admin-put-settings", 200),
+    ("admin-partners", 200),
+    ("admin-partner-unknown", 404),
+    ("admin-patch-partner-unknown", 404),
+    ("admin-patch-deal-unknown", 404),
+    ("admin-create-payouts", 201),
+    ("admin-payouts", 200),
+    ("admin-mark-paid-unknown", 404),
+    ("admin-create-webhook", 201),
+    ("admin-webhooks", 200),
+    ("admin-webhook-unknown", 404),
+    ("admin-patch-webhook-unknown", 404),
+    ("admin-delete-webhook-unknown", 404),
+    ("admin-rotate-secret-unknown", 404),
+    ("admin-deliveries-unknown", 404),
+    ("admin-replay-unknown", 404),
     // The sample app has no partner with this code yet: the handler answers 404.
     ("track-unknown-code", 404),
     ("conversions-referral-unknown-code", 404),
@@ -68,6 +90,32 @@ fn function_of(file_stem: &str) -> Option<&'static partnerctl::HttpFunction> {
         .iter()
         .filter(|f| file_stem == f.name || file_stem.starts_with(&format!("{}-", f.name)))
         .max_by_key(|f| f.name.len())
+}
+
+#[tokio::test]
+async fn every_route_has_a_sample_event() {
+    let mut missing = Vec::new();
+    let samples: Vec<serde_json::Value> = std::fs::read_dir(events_dir())
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|e| e == "json"))
+        .map(|path| serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap())
+        .collect();
+    for function in partnerctl::FUNCTIONS {
+        for route in function.routes {
+            let key = format!("{} {}", route.method.as_method(), route.path);
+            if !samples
+                .iter()
+                .any(|sample| sample["routeKey"] == key.as_str())
+            {
+                missing.push(key);
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "routes without a sample event: {missing:#?}"
+    );
 }
 
 #[tokio::test]
