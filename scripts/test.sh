@@ -65,6 +65,9 @@ SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1 "$VENV/bin/sam" validate --lint
 step "cargo lambda watch smoke test (functions as Lambda processes on API Gateway paths)"
 PATH="$PWD/$VENV/bin:$PATH" "$VENV/bin/python" tests/blackbox/lambda_smoke.py target/debug/partnerctl
 
+step "Schemathesis over every operation of openapi.yaml"
+"$VENV/bin/python" tests/blackbox/schemathesis_run.py target/debug/partnerctl 5
+
 step "the partner portal in headless Chromium"
 if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
   # Debian's browser and driver; no browser download of a test tool works here.

@@ -456,3 +456,127 @@ async fn the_sample_schedule_event_runs_the_commission_approver() {
         19.8
     );
 }
+
+#[tokio::test]
+async fn a_refund_inside_the_holding_period_cancels_before_anything_is_paid() {
+    let app = TestApp::memory().await;
+    let (partner_customer, code) = partner(&app, "partner@example.com", "JANE20").await;
+    refer(&app, "cust_buyer1", &code).await;
+    revenue(&app, "pay_1", "cust_buyer1", 250.00, "payment").await;
+    let refund = revenue(&app, "refund_1", "cust_buyer1", 250.00, "refund").await;
+    assert_eq!(refund.body["commission"]["status"], "pending");
+    assert_eq!(
+        refund.body["commission"]["approvesAt"],
+        revenue(&app, "pay_1", "cust_buyer1", 250.00, "payment")
+            .await
+            .body["commission"]["approvesAt"],
+        "the reversal approves with the commission it cancels"
+    );
+    // Both approve in the same run, so the 50.00 is never available to a payout.
+    let later = partner_domain::now() + time::Duration::days(31);
+    assert_eq!(
+        partner_service::commands::earnings::approve_due(&app.state, later)
+            .await
+            .unwrap(),
+        2
+    );
+    let f = figures(&app, &partner_customer).await;
+    assert_eq!(
+        (f["availableBalance"].clone(), f["totalEarned"].clone()),
+        (json!(0.0), json!(0.0)),
+        "{f:#}"
+    );
+    let run = app
+        .admin(
+            Method::POST,
+            &format!("/v1/apps/{}/affiliates/payouts", app.app_id),
+            Some(&app.admin_token()),
+            None,
+        )
+        .await;
+    assert_eq!(run.body["data"], json!([]));
+}
+
+#[tokio::test]
+async fn a_refund_after_approval_comes_off_the_available_balance_at_once() {
+    let app = TestApp::memory().await;
+    settings(&app, json!({"holdingPeriodDays": 0})).await;
+    let (partner_customer, code) = partner(&app, "partner@example.com", "JANE20").await;
+    refer(&app, "cust_buyer1", &code).await;
+    revenue(&app, "pay_1", "cust_buyer1", 100.00, "payment").await;
+    let refund = revenue(&app, "refund_1", "cust_buyer1", 50.00, "refund").await;
+    assert_eq!(
+        (
+            refund.body["commission"]["status"].clone(),
+            refund.body["commission"]["amount"].clone()
+        ),
+        (json!("approved"), json!(-10.0))
+    );
+    assert_eq!(
+        figures(&app, &partner_customer).await["availableBalance"],
+        10.0
+    );
+}
+
+#[tokio::test]
+async fn a_suspended_partners_customers_refunds_still_reverse() {
+    let app = TestApp::memory().await;
+    let (partner_customer, code) = partner(&app, "partner@example.com", "JANE20").await;
+    refer(&app, "cust_buyer1", &code).await;
+    revenue(&app, "pay_1", "cust_buyer1", 99.00, "payment").await;
+    let affiliate = app
+        .store
+        .affiliates()
+        .list(&app.app_id, 1, None)
+        .await
+        .unwrap()
+        .0
+        .remove(0);
+    let path = format!("/v1/apps/{}/affiliates/{}", app.app_id, affiliate.id);
+    app.admin(
+        Method::PATCH,
+        &path,
+        Some(&app.admin_token()),
+        Some(&json!({"status": "suspended"})),
+    )
+    .await;
+    assert_eq!(
+        revenue(&app, "pay_2", "cust_buyer1", 99.00, "payment")
+            .await
+            .body["commission"],
+        Value::Null,
+        "no new earnings"
+    );
+    let refund = revenue(&app, "refund_1", "cust_buyer1", 99.00, "refund").await;
+    assert_eq!(refund.body["commission"]["amount"], -19.8);
+    assert_eq!(figures(&app, &partner_customer).await["totalEarned"], 0.0);
+}
+
+#[tokio::test]
+async fn a_partner_with_many_small_commissions_is_paid_in_chunks() {
+    let app = TestApp::memory().await;
+    settings(&app, json!({"holdingPeriodDays": 0})).await;
+    let (partner_customer, code) = partner(&app, "partner@example.com", "JANE20").await;
+    refer(&app, "cust_buyer1", &code).await;
+    // 300 commissions of 0.20: 60.00 available, more entries than one payout holds.
+    for n in 0..300 {
+        revenue(&app, &format!("pay_{n}"), "cust_buyer1", 1.00, "payment").await;
+    }
+    assert_eq!(
+        figures(&app, &partner_customer).await["availableBalance"],
+        60.0
+    );
+    let run = app
+        .admin(
+            Method::POST,
+            &format!("/v1/apps/{}/affiliates/payouts", app.app_id),
+            Some(&app.admin_token()),
+            None,
+        )
+        .await;
+    assert_eq!(run.body["data"][0]["amount"], 19.0, "{:#}", run.body);
+    assert_eq!(
+        figures(&app, &partner_customer).await["availableBalance"],
+        41.0
+    );
+}

@@ -458,3 +458,35 @@ async fn endpoints_can_be_changed_disabled_and_deleted() {
         .await
         .assert_problem(404, "webhook_not_found");
 }
+
+#[tokio::test]
+async fn a_replay_is_refused_while_the_delivery_is_being_retried() {
+    let (app, _) =
+        TestApp::with_webhooks(partner_store::testing::memory(), webhook_config("3600")).await;
+    let receiver = Receiver::start(vec![Reply::status(500)]).await;
+    let (endpoint, _) = register(&app, &receiver.url).await;
+    approve(&app, "partner@example.com").await;
+    receiver.wait_for(1, WAIT).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let log = app
+        .admin(
+            Method::GET,
+            &format!("{}/{endpoint}/deliveries", webhooks_path(&app)),
+            Some(&app.admin_token()),
+            None,
+        )
+        .await;
+    let delivery = log.body["data"][0]["id"].as_str().unwrap().to_owned();
+    assert!(log.body["data"][0]["nextAttemptAt"].is_string());
+    app.admin(
+        Method::POST,
+        &format!(
+            "{}/{endpoint}/deliveries/{delivery}/replay",
+            webhooks_path(&app)
+        ),
+        Some(&app.admin_token()),
+        None,
+    )
+    .await
+    .assert_problem(409, "delivery_in_progress");
+}

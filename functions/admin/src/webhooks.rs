@@ -338,6 +338,15 @@ pub(crate) async fn replay(
         .ok_or_else(|| {
             ApiError::not_found("delivery_not_found", "No such delivery for this endpoint.")
         })?;
+    // A replay beside a pending retry would race it (and end the cycle if it failed).
+    if delivery.status == partner_domain::webhooks::DeliveryStatus::Pending
+        && delivery.next_attempt_at.is_some()
+    {
+        return Err(ApiError::conflict(
+            "delivery_in_progress",
+            "This delivery is still being retried; replay it once it has succeeded or failed.",
+        ));
+    }
     let queue = state.webhook_queue().ok_or_else(|| {
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,

@@ -3,7 +3,6 @@
 //! branded with the app's settings, for the holder of a portal link. Deals register
 //! through a plain HTML form (post, then redirect back), so it works without script.
 
-use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::header::{
     CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, LOCATION, REFERRER_POLICY,
@@ -373,15 +372,20 @@ fn urlencode(value: &str) -> String {
         .collect()
 }
 
-/// `POST /portal/deals?token=…` (the portal's form): registers, then back to the portal.
+/// `POST /portal/deals?token=…` (the portal's form): registers, then back to the
+/// portal. The form is parsed here rather than by an extractor, so whatever arrives
+/// the answer is the redirect (or the error page for a bad link), never a bare 4xx.
 pub(crate) async fn register_deal(
     State(state): State<AppState>,
     Query(query): Query<TokenQuery>,
-    Form(form): Form<DealForm>,
+    body: axum::body::Bytes,
 ) -> Response {
     let token = query.token.unwrap_or_default();
     let Some(who) = holder(&state, Some(&token)) else {
         return link_problem();
+    };
+    let Ok(form) = serde_urlencoded::from_bytes::<DealForm>(&body) else {
+        return back_to_portal(&token, "error=invalid");
     };
     let body = DealBody {
         lead_email: form.lead_email,

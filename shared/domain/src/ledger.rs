@@ -239,4 +239,12 @@ pub struct Referral {
     /// Net commission earned from this customer so far (what a refund can reverse).
     #[serde(default)]
     pub earned: Money,
+    /// When the customer's latest pending commission approves; a reversal approves
+    /// then too, so it never lags behind what it reverses.
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub pending_until: Option<Timestamp>,
 }

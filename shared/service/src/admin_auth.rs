@@ -166,18 +166,30 @@ impl AdminVerifier {
     /// Verifies signature, algorithm, issuer, audience and expiry.
     pub fn verify(&self, token: &str) -> Result<AdminClaims, TokenError> {
         let header = jsonwebtoken::decode_header(token)?;
-        let key = self
+        // Keys named by the token's `kid` first, then keys without a `kid`; only keys of
+        // the token's algorithm, and each only with that algorithm.
+        let named = self
             .keys
             .iter()
-            .find(|k| k.algorithm == header.alg && (k.kid.is_none() || k.kid == header.kid))
-            .ok_or(TokenError::NoKey)?;
-        let mut validation = Validation::new(key.algorithm);
-        validation.algorithms = vec![key.algorithm];
-        validation.set_required_spec_claims(&["exp", "iss", "aud"]);
-        validation.set_issuer(&[&self.issuer]);
-        validation.set_audience(&[&self.audience]);
-        validation.leeway = 30;
-        Ok(jsonwebtoken::decode::<AdminClaims>(token, &key.key, &validation)?.claims)
+            .filter(|k| k.algorithm == header.alg && k.kid.is_some() && k.kid == header.kid);
+        let unnamed = self
+            .keys
+            .iter()
+            .filter(|k| k.algorithm == header.alg && k.kid.is_none());
+        let mut last_error = TokenError::NoKey;
+        for key in named.chain(unnamed) {
+            let mut validation = Validation::new(key.algorithm);
+            validation.algorithms = vec![key.algorithm];
+            validation.set_required_spec_claims(&["exp", "iss", "aud"]);
+            validation.set_issuer(&[&self.issuer]);
+            validation.set_audience(&[&self.audience]);
+            validation.leeway = 30;
+            match jsonwebtoken::decode::<AdminClaims>(token, &key.key, &validation) {
+                Ok(data) => return Ok(data.claims),
+                Err(err) => last_error = err.into(),
+            }
+        }
+        Err(last_error)
     }
 }
 

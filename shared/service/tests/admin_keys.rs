@@ -134,3 +134,28 @@ fn a_malformed_key_configuration_fails_at_startup() {
         .is_err()
     );
 }
+
+#[test]
+fn with_a_pem_key_and_a_jwks_each_token_finds_its_own_key() {
+    // Key rotation: the old key as a PEM (no kid), the new one in a JWKS.
+    let app = AppId::generate();
+    let verifier = AdminVerifier::from_config(&config(|c| {
+        c.public_key_pem = Some(fixture("rsa2-public.pem"));
+        c.jwks = Some(fixture("jwks.json"));
+    }))
+    .unwrap();
+    let new_key = EncodingKey::from_rsa_pem(fixture("rsa-private.pem").as_bytes()).unwrap();
+    let old_key = EncodingKey::from_rsa_pem(fixture("rsa2-private.pem").as_bytes()).unwrap();
+    assert!(
+        verifier
+            .verify(&sign(Algorithm::RS256, Some("test-rsa"), &new_key, &app))
+            .is_ok(),
+        "the JWKS key by its kid"
+    );
+    assert!(
+        verifier
+            .verify(&sign(Algorithm::RS256, None, &old_key, &app))
+            .is_ok(),
+        "the PEM key without a kid"
+    );
+}

@@ -14,6 +14,8 @@ use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
 /// The longest response excerpt kept in the delivery log.
 const EXCERPT_CHARS: usize = 200;
+/// The most of a response body read at all.
+const EXCERPT_BYTES: usize = 1024;
 
 #[derive(Debug)]
 struct SafeResolver {
@@ -124,8 +126,19 @@ impl SafeClient {
                     .get(reqwest::header::RETRY_AFTER)
                     .and_then(|v| v.to_str().ok())
                     .and_then(|v| parse_retry_after(v, at));
-                let text = response.text().await.unwrap_or_default();
-                let excerpt: String = text.chars().take(EXCERPT_CHARS).collect();
+                // Read only the start of the body: a receiver cannot make us buffer a huge answer.
+                let mut response = response;
+                let mut head = Vec::new();
+                while head.len() < EXCERPT_BYTES {
+                    match response.chunk().await {
+                        Ok(Some(chunk)) => head.extend_from_slice(&chunk),
+                        _ => break,
+                    }
+                }
+                let excerpt: String = String::from_utf8_lossy(&head)
+                    .chars()
+                    .take(EXCERPT_CHARS)
+                    .collect();
                 Outcome {
                     attempt: Attempt {
                         at,

@@ -226,10 +226,10 @@ impl Dispatcher {
     }
 
     async fn disable(&self, endpoint: &WebhookEndpoint, reason: &str) -> Result<(), DispatchError> {
-        let mut disabled = endpoint.clone();
-        disabled.enabled = false;
-        disabled.disabled_reason = Some(reason.to_owned());
-        self.store.webhooks().update(&disabled).await?;
+        self.store
+            .webhooks()
+            .disable(&endpoint.app_id, &endpoint.id, reason)
+            .await?;
         Ok(())
     }
 }

@@ -155,6 +155,7 @@ pub async fn refer(
         email,
         attributed_at: now,
         earned: Money::ZERO,
+        pending_until: None,
     };
     match earnings.refer(&referral).await {
         Ok(()) => Ok(referral),
@@ -257,7 +258,8 @@ async fn entry_for(
     else {
         return Ok(None);
     };
-    if affiliate.status != AffiliateStatus::Active {
+    // A suspended partner earns nothing new, but refunds still reverse what it earned.
+    if affiliate.status != AffiliateStatus::Active && request.kind == RevenueKind::Payment {
         return Ok(None);
     }
     let rate = affiliate
@@ -284,6 +286,18 @@ async fn entry_for(
     }
     let now = partner_domain::now();
     let holding = time::Duration::days(i64::from(settings.holding_period_days));
+    // A commission waits out the holding period. A reversal approves together with
+    // the customer's latest commission still pending (so the two cancel before either
+    // can be paid out), or at once when none is pending (it then comes off the
+    // available balance, and so off the next payout).
+    let (status, approves_at) = match kind {
+        EntryKind::Commission if holding.is_zero() => (EntryStatus::Approved, now),
+        EntryKind::Commission => (EntryStatus::Pending, now + holding),
+        EntryKind::Reversal => match referral.pending_until.filter(|until| *until > now) {
+            Some(until) => (EntryStatus::Pending, until),
+            None => (EntryStatus::Approved, now),
+        },
+    };
     let entry = Entry {
         id: CommissionId::generate(),
         app_id: app.clone(),
@@ -296,13 +310,9 @@ async fn entry_for(
         revenue_amount: request.amount,
         rate,
         revenue_event_id: request.event_id.clone(),
-        status: if holding.is_zero() {
-            EntryStatus::Approved
-        } else {
-            EntryStatus::Pending
-        },
+        status,
         created_at: now,
-        approves_at: now + holding,
+        approves_at,
         payout_id: None,
     };
     let event = Event::new(
@@ -432,7 +442,9 @@ pub async fn create_payouts(state: &AppState, app: &AppId) -> Result<Vec<Payout>
                 .take(ENTRIES_PER_PAYOUT)
                 .collect();
             let amount = Money(approved.iter().map(|e| e.amount.minor()).sum());
-            if amount < settings.min_payout_amount || amount <= Money::ZERO {
+            // The minimum is checked on the balance above; a chunk only has to be positive
+            // (a partner with more than a chunk of small entries is paid over several runs).
+            if amount <= Money::ZERO {
                 continue;
             }
             let now = partner_domain::now();

@@ -442,6 +442,14 @@ impl Earnings<'_> {
             });
             let mut earned = Update::default();
             earned.add.push(("earned", e.amount.minor()));
+            if e.kind == partner_domain::ledger::EntryKind::Commission
+                && e.status == EntryStatus::Pending
+            {
+                earned.set.insert(
+                    "pendingUntil".into(),
+                    Value::String(rfc3339(e.approves_at)?),
+                );
+            }
             ops.push(WriteOp::Update {
                 key: keys::referral(app, &new.referral_customer),
                 update: earned,

@@ -61,6 +61,34 @@ impl Webhooks<'_> {
         }
     }
 
+    /// Disables an endpoint with a reason, touching nothing else of it (a concurrent
+    /// edit such as a secret rotation stands).
+    pub async fn disable(
+        &self,
+        app: &AppId,
+        id: &WebhookEndpointId,
+        reason: &str,
+    ) -> StoreResult<bool> {
+        let mut update = crate::Update::default();
+        update.set.insert("enabled".into(), Value::Bool(false));
+        update
+            .set
+            .insert("disabledReason".into(), Value::String(reason.to_owned()));
+        match self
+            .store
+            .write(WriteOp::Update {
+                key: keys::webhook_endpoint(app, id),
+                update,
+                condition: Some(Condition::Exists),
+            })
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(StoreError::ConditionFailed { .. }) => Ok(false),
+            Err(err) => Err(err),
+        }
+    }
+
     pub async fn delete(&self, app: &AppId, id: &WebhookEndpointId) -> StoreResult<bool> {
         match self
             .store
