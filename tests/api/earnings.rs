@@ -580,3 +580,39 @@ async fn a_partner_with_many_small_commissions_is_paid_in_chunks() {
         41.0
     );
 }
+
+#[tokio::test]
+async fn the_currency_cannot_change_once_money_exists() {
+    let app = TestApp::memory().await;
+    let path = format!("/v1/apps/{}/affiliates/settings", app.app_id);
+    let token = app.admin_token();
+    assert_eq!(
+        app.admin(
+            Method::PUT,
+            &path,
+            Some(&token),
+            Some(&json!({"currency": "eur"}))
+        )
+        .await
+        .status,
+        200
+    );
+    app.admin(
+        Method::PUT,
+        &path,
+        Some(&token),
+        Some(&json!({"currency": "usd"})),
+    )
+    .await;
+    let (_, code) = partner(&app, "partner@example.com", "JANE20").await;
+    refer(&app, "cust_buyer1", &code).await;
+    revenue(&app, "pay_1", "cust_buyer1", 99.00, "payment").await;
+    app.admin(
+        Method::PUT,
+        &path,
+        Some(&token),
+        Some(&json!({"currency": "eur"})),
+    )
+    .await
+    .assert_problem(409, "currency_locked");
+}

@@ -65,6 +65,22 @@ pub async fn change(
         settings.cookie_duration_days = v;
     }
     if let Some(v) = currency {
+        // Amounts are stored without their currency's name: once there is money in the
+        // ledger, relabelling it would turn dollars into euros.
+        if v != settings.currency
+            && !store
+                .earnings()
+                .entries_of_app(app, 1, None)
+                .await?
+                .0
+                .is_empty()
+        {
+            return Err(ApiError::conflict(
+                "currency_locked",
+                "The currency cannot change once commissions exist.",
+            )
+            .with_field("currency"));
+        }
         settings.currency = v;
     }
     if let Some(v) = branding {
