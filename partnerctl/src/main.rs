@@ -160,21 +160,13 @@ async fn main() -> ExitCode {
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("partnerctl: {}", error_chain(&err));
+            eprintln!(
+                "partnerctl: {}",
+                partner_service::problem::cause_chain(&err)
+            );
             ExitCode::FAILURE
         }
     }
-}
-
-fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = err.to_string();
-    let mut next = err.source();
-    while let Some(cause) = next {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        next = cause.source();
-    }
-    text
 }
 
 fn parse_app(raw: &str) -> Result<AppId, CliError> {

@@ -10,7 +10,6 @@
 use std::time::Duration;
 
 use axum::extract::{FromRequestParts, RawPathParams};
-use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
@@ -205,18 +204,9 @@ impl FromRequestParts<AppState> for AdminApp {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = parts
-            .headers
-            .get(AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| {
-                v.strip_prefix("Bearer ")
-                    .or_else(|| v.strip_prefix("bearer "))
-            })
-            .map(str::trim)
-            .ok_or_else(|| {
-                ApiError::unauthorized("Send an admin JWT as Authorization: Bearer <token>.")
-            })?;
+        let token = crate::auth::bearer_token(&parts.headers).ok_or_else(|| {
+            ApiError::unauthorized("Send an admin JWT as Authorization: Bearer <token>.")
+        })?;
         let claims = state.admin_verifier().verify(token).map_err(|err| {
             tracing::info!(reason = %err, "admin token refused");
             ApiError::unauthorized("The admin token is not valid.")

@@ -118,8 +118,8 @@ impl std::error::Error for ApiError {
     }
 }
 
-/// The whole `source()` chain of an error, for logs.
-fn cause_chain(err: &(dyn std::error::Error + 'static)) -> String {
+/// The whole `source()` chain of an error, for logs and command-line messages.
+pub fn cause_chain(err: &(dyn std::error::Error + 'static)) -> String {
     let mut text = err.to_string();
     let mut next = err.source();
     while let Some(cause) = next {

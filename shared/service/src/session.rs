@@ -10,7 +10,6 @@
 use std::time::Duration;
 
 use axum::extract::FromRequestParts;
-use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use partner_domain::{AppId, CustomerId, Timestamp};
@@ -126,20 +125,11 @@ impl FromRequestParts<AppState> for Session {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = parts
-            .headers
-            .get(AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| {
-                v.strip_prefix("Bearer ")
-                    .or_else(|| v.strip_prefix("bearer "))
-            })
-            .map(str::trim)
-            .ok_or_else(|| {
-                ApiError::unauthorized(
-                    "Send a customer session token as Authorization: Bearer <token>.",
-                )
-            })?;
+        let token = crate::auth::bearer_token(&parts.headers).ok_or_else(|| {
+            ApiError::unauthorized(
+                "Send a customer session token as Authorization: Bearer <token>.",
+            )
+        })?;
         verify(
             state.config().session_secret.as_ref().map(|s| s.as_str()),
             SESSION_AUDIENCE,

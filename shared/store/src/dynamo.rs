@@ -207,6 +207,18 @@ impl DynamoTable {
     }
 }
 
+/// A single write's error: a failed condition, or the backend's.
+fn write_error<E>(err: SdkError<E>) -> StoreError
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    if is_condition_failure(&err) {
+        StoreError::ConditionFailed { index: 0 }
+    } else {
+        StoreError::backend(err)
+    }
+}
+
 /// Whether an SDK error is DynamoDB saying a condition did not hold.
 fn is_condition_failure<E>(err: &SdkError<E>) -> bool
 where
@@ -294,13 +306,7 @@ impl Table for DynamoTable {
                     .set_expression_attribute_values(expr.values())
                     .send()
                     .await
-                    .map_err(|e| {
-                        if is_condition_failure(&e) {
-                            StoreError::ConditionFailed { index: 0 }
-                        } else {
-                            StoreError::backend(e)
-                        }
-                    })?;
+                    .map_err(write_error)?;
                 Ok(Some(item))
             }
             WriteOp::Update {
@@ -322,13 +328,7 @@ impl Table for DynamoTable {
                     .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
                     .send()
                     .await
-                    .map_err(|e| {
-                        if is_condition_failure(&e) {
-                            StoreError::ConditionFailed { index: 0 }
-                        } else {
-                            StoreError::backend(e)
-                        }
-                    })?;
+                    .map_err(write_error)?;
                 output.attributes.map(from_attributes).transpose()
             }
             WriteOp::Delete { key, condition } => {
@@ -342,13 +342,7 @@ impl Table for DynamoTable {
                     .set_expression_attribute_values(expr.values())
                     .send()
                     .await
-                    .map_err(|e| {
-                        if is_condition_failure(&e) {
-                            StoreError::ConditionFailed { index: 0 }
-                        } else {
-                            StoreError::backend(e)
-                        }
-                    })?;
+                    .map_err(write_error)?;
                 Ok(None)
             }
             WriteOp::Check { .. } => Err(StoreError::Invalid(

@@ -86,18 +86,7 @@ impl Apps<'_> {
 
     /// Every app, oldest first (apps are few; this is for operators).
     pub async fn list(&self) -> StoreResult<Vec<App>> {
-        let mut query = Query::partition(Index::Gsi1, keys::ALL_APPS);
-        let mut apps = Vec::new();
-        loop {
-            let page = self.store.query(&query).await?;
-            for item in page.items {
-                apps.push(from_item(item)?);
-            }
-            match page.cursor {
-                Some(cursor) => query.cursor = Some(cursor),
-                None => return Ok(apps),
-            }
-        }
+        super::all(self.store, Query::partition(Index::Gsi1, keys::ALL_APPS)).await
     }
 
     pub async fn settings(&self, app: &AppId) -> StoreResult<Option<ProgramSettings>> {
@@ -162,18 +151,11 @@ impl Apps<'_> {
     }
 
     pub async fn list_api_keys(&self, app: &AppId) -> StoreResult<Vec<ApiKeyRecord>> {
-        let mut query = Query::partition(Index::Gsi1, keys::api_keys_of_app(app));
-        let mut records = Vec::new();
-        loop {
-            let page = self.store.query(&query).await?;
-            for item in page.items {
-                records.push(from_item(item)?);
-            }
-            match page.cursor {
-                Some(cursor) => query.cursor = Some(cursor),
-                None => return Ok(records),
-            }
-        }
+        super::all(
+            self.store,
+            Query::partition(Index::Gsi1, keys::api_keys_of_app(app)),
+        )
+        .await
     }
 
     /// Marks a key revoked. Warm functions may accept it until their key cache

@@ -575,18 +575,11 @@ impl Earnings<'_> {
         app: &AppId,
         affiliate: &AffiliateId,
     ) -> StoreResult<Vec<Entry>> {
-        let mut query = Query::partition(Index::Gsi1, keys::entries_of_affiliate(app, affiliate));
-        let mut entries = Vec::new();
-        loop {
-            let page = self.store.query(&query).await?;
-            for item in page.items {
-                entries.push(from_item(item)?);
-            }
-            match page.cursor {
-                Some(cursor) => query.cursor = Some(cursor),
-                None => return Ok(entries),
-            }
-        }
+        super::all(
+            self.store,
+            Query::partition(Index::Gsi1, keys::entries_of_affiliate(app, affiliate)),
+        )
+        .await
     }
 
     /// A partner's most recent entries, newest first.

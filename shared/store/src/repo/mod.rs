@@ -18,7 +18,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::keys::attr;
-use crate::{Item, Key, StoreError, StoreResult};
+use crate::{Item, Key, Query, Store, StoreError, StoreResult};
 
 /// Serialises `record` into an item stored under `key` with entity type `entity`.
 pub(crate) fn to_item<T: Serialize>(key: &Key, entity: &str, record: &T) -> StoreResult<Item> {
@@ -51,4 +51,23 @@ pub(crate) fn with_index(
 /// Reads a record back out of an item (key and index attributes are ignored).
 pub(crate) fn from_item<T: DeserializeOwned>(item: Item) -> StoreResult<T> {
     serde_json::from_value(Value::Object(item)).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+/// Every record a query finds, following its cursors to the end (for partitions that
+/// stay small: an app's keys, endpoints, a partner's entries).
+pub(crate) async fn all<T: DeserializeOwned>(
+    store: &Store,
+    mut query: Query,
+) -> StoreResult<Vec<T>> {
+    let mut records = Vec::new();
+    loop {
+        let page = store.query(&query).await?;
+        for item in page.items {
+            records.push(from_item(item)?);
+        }
+        match page.cursor {
+            Some(cursor) => query.cursor = Some(cursor),
+            None => return Ok(records),
+        }
+    }
 }

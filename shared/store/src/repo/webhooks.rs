@@ -118,18 +118,11 @@ impl Webhooks<'_> {
 
     /// Every endpoint of an app (apps have a handful; one query).
     pub async fn list(&self, app: &AppId) -> StoreResult<Vec<WebhookEndpoint>> {
-        let mut query = Query::partition(Index::Gsi1, keys::webhook_endpoints_of_app(app));
-        let mut endpoints = Vec::new();
-        loop {
-            let page = self.store.query(&query).await?;
-            for item in page.items {
-                endpoints.push(from_item(item)?);
-            }
-            match page.cursor {
-                Some(cursor) => query.cursor = Some(cursor),
-                None => return Ok(endpoints),
-            }
-        }
+        super::all(
+            self.store,
+            Query::partition(Index::Gsi1, keys::webhook_endpoints_of_app(app)),
+        )
+        .await
     }
 
     pub async fn delivery(&self, app: &AppId, id: &DeliveryId) -> StoreResult<Option<Delivery>> {
