@@ -9,9 +9,7 @@ use serde_json::Value;
 
 use super::{from_item, to_item, with_index};
 use crate::keys::{self, attr, entity};
-use crate::{
-    Condition, Index, Page, Query, SortKey, Store, StoreError, StoreResult, Update, WriteOp,
-};
+use crate::{Condition, Index, Query, SortKey, Store, StoreError, StoreResult, Update, WriteOp};
 
 #[derive(Debug, Clone, Copy)]
 pub struct Affiliates<'a> {
@@ -75,12 +73,7 @@ impl Affiliates<'_> {
         query.descending = true;
         query.limit = limit;
         query.cursor = cursor;
-        let Page { items, cursor } = self.store.query(&query).await?;
-        let affiliates = items
-            .into_iter()
-            .map(from_item)
-            .collect::<StoreResult<_>>()?;
-        Ok((affiliates, cursor))
+        super::page(self.store, &query).await
     }
 
     /// Replaces a partner record (status, rate override); it must still be this

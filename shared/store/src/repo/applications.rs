@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::{from_item, to_item, with_index};
 use crate::keys::{self, attr, entity};
-use crate::{Condition, Index, Item, Page, Query, Store, StoreError, StoreResult, WriteOp};
+use crate::{Condition, Index, Item, Query, Store, StoreError, StoreResult, WriteOp};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SubmitError {
@@ -182,12 +182,7 @@ impl Applications<'_> {
         query.descending = true;
         query.limit = limit;
         query.cursor = cursor;
-        let Page { items, cursor } = self.store.query(&query).await?;
-        let applications = items
-            .into_iter()
-            .map(from_item)
-            .collect::<StoreResult<_>>()?;
-        Ok((applications, cursor))
+        super::page(self.store, &query).await
     }
 
     /// Approves a pending application in one transaction: the application and its

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::{from_item, to_item, with_index};
 use crate::keys::{self, attr, entity};
-use crate::{Condition, Index, Item, Page, Query, Store, StoreError, StoreResult, WriteOp};
+use crate::{Condition, Index, Item, Query, Store, StoreError, StoreResult, WriteOp};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DealError {
@@ -141,13 +141,6 @@ impl Deals<'_> {
         query.descending = true;
         query.limit = limit;
         query.cursor = cursor;
-        let Page { items, cursor } = self.store.query(&query).await?;
-        Ok((
-            items
-                .into_iter()
-                .map(from_item)
-                .collect::<StoreResult<_>>()?,
-            cursor,
-        ))
+        super::page(self.store, &query).await
     }
 }

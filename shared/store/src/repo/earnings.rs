@@ -612,14 +612,7 @@ impl Earnings<'_> {
         query.descending = true;
         query.limit = limit;
         query.cursor = cursor;
-        let Page { items, cursor } = self.store.query(&query).await?;
-        Ok((
-            items
-                .into_iter()
-                .map(from_item)
-                .collect::<StoreResult<_>>()?,
-            cursor,
-        ))
+        super::page(self.store, &query).await
     }
 
     pub async fn balances(
@@ -743,14 +736,7 @@ impl Earnings<'_> {
         query.descending = true;
         query.limit = limit;
         query.cursor = cursor;
-        let Page { items, cursor } = self.store.query(&query).await?;
-        Ok((
-            items
-                .into_iter()
-                .map(from_item)
-                .collect::<StoreResult<_>>()?,
-            cursor,
-        ))
+        super::page(self.store, &query).await
     }
 
     /// A partner's payouts, newest first.

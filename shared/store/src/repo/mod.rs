@@ -71,3 +71,18 @@ pub(crate) async fn all<T: DeserializeOwned>(
         }
     }
 }
+
+/// One page of a listing: its records and the cursor of the next page.
+pub(crate) async fn page<T: DeserializeOwned>(
+    store: &Store,
+    query: &Query,
+) -> StoreResult<(Vec<T>, Option<String>)> {
+    let crate::Page { items, cursor } = store.query(query).await?;
+    Ok((
+        items
+            .into_iter()
+            .map(from_item)
+            .collect::<StoreResult<_>>()?,
+        cursor,
+    ))
+}

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::{from_item, to_item, with_index};
 use crate::keys::{self, attr, entity};
-use crate::{Condition, Index, Page, Query, Store, StoreError, StoreResult, WriteOp};
+use crate::{Condition, Index, Query, Store, StoreError, StoreResult, WriteOp};
 
 #[derive(Debug, Clone, Copy)]
 pub struct Webhooks<'a> {
@@ -179,13 +179,6 @@ impl Webhooks<'_> {
         query.descending = true;
         query.limit = limit;
         query.cursor = cursor;
-        let Page { items, cursor } = self.store.query(&query).await?;
-        Ok((
-            items
-                .into_iter()
-                .map(from_item)
-                .collect::<StoreResult<_>>()?,
-            cursor,
-        ))
+        super::page(self.store, &query).await
     }
 }
