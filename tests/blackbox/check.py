@@ -107,6 +107,8 @@ class Server:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.process.kill()
+        self.log.seek(0)
+        self.output = self.log.read().decode(errors="replace")
         self.log.close()
 
 
@@ -152,7 +154,7 @@ def webhook_suite(env):
 
     label = "webhooks"
     print(f"\n{label}")
-    env = dict(env, WEBHOOK_ALLOW_PRIVATE_TARGETS="true", WEBHOOK_RETRY_SCHEDULE="1,1,1")
+    env = dict(env, WEBHOOK_ALLOW_PRIVATE_TARGETS="true", WEBHOOK_RETRY_SCHEDULE="1,1,1", RUST_LOG="debug")
     with tempfile.TemporaryDirectory() as data_dir:
         target = ["--data", data_dir]
         app = partnerctl([*target, "--json", "apps", "create", "--name", "Webhooks"], env)
@@ -198,6 +200,7 @@ def webhook_suite(env):
             codes = [a.get("statusCode") for a in log["data"][0]["attempts"]] if status == 200 and log["data"] else []
             check(f"{label}: the delivery log shows 500, 500, 200", codes == [500, 500, 200], log)
             receiver.close()
+        no_secrets_logged(label, server, [app["apiKey"], token, endpoint.get("secret", "")])
 
     with tempfile.TemporaryDirectory() as data_dir:
         target = ["--data", data_dir]
@@ -215,8 +218,16 @@ def partnerctl(args, env):
     return json.loads(subprocess.check_output([BIN, *args], env=env))
 
 
+def no_secrets_logged(label, server, secrets):
+    """The server's whole output (debug logging on) holds none of the credentials."""
+    leaked = [s[:12] + "…" for s in secrets if s and s in server.output]
+    check(f"{label}: no API key, token or secret appears in the server's logs",
+          not leaked and len(server.output) > 0, leaked)
+
+
 def suite(label, target_args, env):
     print(f"\n{label}")
+    env = dict(env, RUST_LOG="debug")
     app_a = partnerctl([*target_args, "--json", "apps", "create", "--name", "Black-box A"], env)
     app_b = partnerctl([*target_args, "--json", "apps", "create", "--name", "Black-box B"], env)
     key_a, key_b = app_a["apiKey"], app_b["apiKey"]
@@ -297,6 +308,7 @@ def suite(label, target_args, env):
         check(f"{label}: status after approval -> approved", status == 200 and body.get("status") == "approved", body)
         result = call(base, "POST", review, body={"action": "reject", "rejectionReason": "No"}, token=token)
         check(f"{label}: a second review -> 409", is_problem(result, 409, "application_already_reviewed"), result)
+    no_secrets_logged(label, server, [key_a, key_b, token, other_token])
 
 
 def main():

@@ -547,3 +547,39 @@ async fn an_embedded_store_file_is_shared_between_handles() {
     let _ = testing::memory();
     std::fs::remove_dir_all(dir).ok();
 }
+
+mod cursor_properties {
+    use partner_store::{Index, Query, StoreError, testing};
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+        /// A tampered or made-up cursor never reads another partition: it is refused,
+        /// or (if it happens to decode to this partition) stays inside it.
+        #[test]
+        fn no_cursor_leaves_its_partition(cursor in "[A-Za-z0-9_-]{0,200}", forged_sk in "[A-Z0-9#]{0,12}") {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            runtime.block_on(async {
+                let store = testing::memory();
+                for n in 0..3 {
+                    store.write(partner_store::WriteOp::Put { item: match json!({"pk": "MINE", "sk": format!("{n}")}) { serde_json::Value::Object(m) => m, _ => unreachable!() }, condition: None }).await.unwrap();
+                    store.write(partner_store::WriteOp::Put { item: match json!({"pk": "THEIRS", "sk": format!("{n}")}) { serde_json::Value::Object(m) => m, _ => unreachable!() }, condition: None }).await.unwrap();
+                }
+                use base64::Engine as _;
+                let forged = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .encode(json!({"i": "p", "p": "THEIRS", "k": {"pk": "THEIRS", "sk": forged_sk}}).to_string());
+                for candidate in [cursor.clone(), forged] {
+                    let mut query = Query::partition(Index::Primary, "MINE");
+                    query.cursor = Some(candidate);
+                    match store.query(&query).await {
+                        Ok(page) => prop_assert!(page.items.iter().all(|i| i["pk"] == "MINE")),
+                        Err(StoreError::InvalidCursor) => {}
+                        Err(other) => prop_assert!(false, "unexpected {other:?}"),
+                    }
+                }
+                Ok(())
+            })?;
+        }
+    }
+}
