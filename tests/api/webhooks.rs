@@ -43,6 +43,43 @@ fn verifies(received: &Received, secret: &WebhookSecret) -> bool {
         .any(|s| s == expected)
 }
 
+/// The endpoint's delivery log once `done` holds for it (polled: the dispatcher works
+/// in the background, and a loaded machine may take a while).
+async fn log_when(app: &TestApp, endpoint: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let log = app
+            .admin(
+                Method::GET,
+                &format!("{}/{endpoint}/deliveries", webhooks_path(app)),
+                Some(&app.admin_token()),
+                None,
+            )
+            .await
+            .body;
+        if done(&log) || std::time::Instant::now() > deadline {
+            return log;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Whether the first delivery of a log is over (succeeded or failed).
+fn settled(log: &Value) -> bool {
+    log["data"][0]["status"]
+        .as_str()
+        .is_some_and(|s| s != "pending")
+}
+
+/// Whether the first delivery of a log has at least `n` attempts recorded.
+fn attempts(n: usize) -> impl Fn(&Value) -> bool {
+    move |log: &Value| {
+        log["data"][0]["attempts"]
+            .as_array()
+            .is_some_and(|a| a.len() >= n)
+    }
+}
+
 async fn approve(app: &TestApp, email: &str) -> Value {
     let id = app.applied(email, "Jane Smith").await;
     let response = app
@@ -175,16 +212,9 @@ async fn a_receiver_failing_twice_gets_three_attempts_with_one_webhook_id() {
         ids.iter().all(|id| *id == ids[0] && id.starts_with("evt_")),
         "{ids:?}"
     );
-    let log = app
-        .admin(
-            Method::GET,
-            &format!("{}/{endpoint}/deliveries", webhooks_path(&app)),
-            Some(&app.admin_token()),
-            None,
-        )
-        .await;
-    let delivery = &log.body["data"][0];
-    assert_eq!(delivery["status"], "succeeded", "{:#}", log.body);
+    let log = log_when(&app, &endpoint, settled).await;
+    let delivery = &log["data"][0];
+    assert_eq!(delivery["status"], "succeeded", "{:#}", log);
     let codes: Vec<u64> = delivery["attempts"]
         .as_array()
         .unwrap()
@@ -205,15 +235,8 @@ async fn a_receiver_that_never_succeeds_ends_failed_and_dead_lettered() {
     receiver.wait_for(3, WAIT).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(receiver.received().len(), 3, "one attempt plus two retries");
-    let log = app
-        .admin(
-            Method::GET,
-            &format!("{}/{endpoint}/deliveries", webhooks_path(&app)),
-            Some(&app.admin_token()),
-            None,
-        )
-        .await;
-    assert_eq!(log.body["data"][0]["status"], "failed");
+    let log = log_when(&app, &endpoint, settled).await;
+    assert_eq!(log["data"][0]["status"], "failed");
     assert_eq!(queue.dead_letters().len(), 1);
 }
 
@@ -225,7 +248,8 @@ async fn a_410_disables_the_endpoint() {
     let (endpoint, _) = register(&app, &receiver.url).await;
     approve(&app, "one@example.com").await;
     receiver.wait_for(1, WAIT).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The endpoint is disabled before the attempt is recorded.
+    let log = log_when(&app, &endpoint, settled).await;
     let one = app
         .admin(
             Method::GET,
@@ -234,16 +258,8 @@ async fn a_410_disables_the_endpoint() {
             None,
         )
         .await;
-    let log = app
-        .admin(
-            Method::GET,
-            &format!("{}/{endpoint}/deliveries", webhooks_path(&app)),
-            Some(&app.admin_token()),
-            None,
-        )
-        .await;
     assert_eq!(one.body["enabled"], false, "{:#}", one.body);
-    assert_eq!(log.body["data"][0]["status"], "failed");
+    assert_eq!(log["data"][0]["status"], "failed");
     approve(&app, "two@example.com").await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(
@@ -266,39 +282,25 @@ async fn redirects_are_not_followed() {
     receiver.wait_for(2, WAIT).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(target.received().is_empty(), "the redirect was followed");
-    let log = app
-        .admin(
-            Method::GET,
-            &format!("{}/{endpoint}/deliveries", webhooks_path(&app)),
-            Some(&app.admin_token()),
-            None,
-        )
-        .await;
-    assert_eq!(log.body["data"][0]["attempts"][0]["statusCode"], 307);
-    assert_eq!(log.body["data"][0]["status"], "failed");
+    let log = log_when(&app, &endpoint, settled).await;
+    assert_eq!(log["data"][0]["attempts"][0]["statusCode"], 307);
+    assert_eq!(log["data"][0]["status"], "failed");
 }
 
 #[tokio::test]
 async fn a_slow_receiver_times_out_and_is_retried() {
     let mut config = webhook_config("0");
-    config.webhooks.timeout = Duration::from_millis(300);
+    config.webhooks.timeout = Duration::from_secs(1);
     let (app, _) = TestApp::with_webhooks(partner_store::testing::memory(), config).await;
     let mut slow = Reply::status(200);
-    slow.delay = Duration::from_secs(2);
+    slow.delay = Duration::from_secs(3);
     let receiver = Receiver::start(vec![slow]).await;
     let (endpoint, _) = register(&app, &receiver.url).await;
     approve(&app, "partner@example.com").await;
     receiver.wait_for(2, WAIT).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let log = app
-        .admin(
-            Method::GET,
-            &format!("{}/{endpoint}/deliveries", webhooks_path(&app)),
-            Some(&app.admin_token()),
-            None,
-        )
-        .await;
-    let attempts = log.body["data"][0]["attempts"].as_array().unwrap().clone();
+    let log = log_when(&app, &endpoint, attempts(2)).await;
+    let attempts = log["data"][0]["attempts"].as_array().unwrap().clone();
     assert_eq!(attempts[0]["error"], "timed out", "{attempts:#?}");
     assert_eq!(attempts[1]["statusCode"], 200);
 }
@@ -362,19 +364,12 @@ async fn a_name_resolving_to_a_private_address_is_refused_at_connect_time() {
         receiver.received().is_empty(),
         "a private address was connected to"
     );
-    let log = app
-        .admin(
-            Method::GET,
-            &format!("{}/{}/deliveries", webhooks_path(&app), endpoint.id),
-            Some(&app.admin_token()),
-            None,
-        )
-        .await;
-    let error = log.body["data"][0]["attempts"][0]["error"]
+    let log = log_when(&app, &endpoint.id.to_string(), attempts(1)).await;
+    let error = log["data"][0]["attempts"][0]["error"]
         .as_str()
         .unwrap_or_default()
         .to_owned();
-    assert!(error.contains("private or reserved"), "{:#}", log.body);
+    assert!(error.contains("private or reserved"), "{:#}", log);
 }
 
 #[tokio::test]
@@ -468,16 +463,9 @@ async fn a_replay_is_refused_while_the_delivery_is_being_retried() {
     approve(&app, "partner@example.com").await;
     receiver.wait_for(1, WAIT).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let log = app
-        .admin(
-            Method::GET,
-            &format!("{}/{endpoint}/deliveries", webhooks_path(&app)),
-            Some(&app.admin_token()),
-            None,
-        )
-        .await;
-    let delivery = log.body["data"][0]["id"].as_str().unwrap().to_owned();
-    assert!(log.body["data"][0]["nextAttemptAt"].is_string());
+    let log = log_when(&app, &endpoint, attempts(1)).await;
+    let delivery = log["data"][0]["id"].as_str().unwrap().to_owned();
+    assert!(log["data"][0]["nextAttemptAt"].is_string());
     app.admin(
         Method::POST,
         &format!(
