@@ -163,3 +163,102 @@ async fn the_relay_leaves_recent_events_to_their_publisher() {
         .unwrap();
     assert_eq!(report["found"], 0);
 }
+
+/// A publisher that, at random, dies before `PutEvents`, dies after it (the event is
+/// out, but never marked published), or works.
+#[derive(Debug)]
+struct Crashy(EventBridgeBus);
+
+#[async_trait]
+impl EventBus for Crashy {
+    async fn send(&self, events: &[Event]) -> Result<(), BusError> {
+        let mut byte = [0u8; 1];
+        partner_domain::random_bytes(&mut byte);
+        match byte[0] % 3 {
+            0 => Err(BusError::Request("died before PutEvents".into())),
+            1 => {
+                self.0.send(events).await?;
+                Err(BusError::Request("died after PutEvents".into()))
+            }
+            _ => self.0.send(events).await,
+        }
+    }
+}
+
+#[tokio::test]
+async fn with_a_publisher_crashing_at_random_every_event_gets_out_with_its_id() {
+    let aws = MotoAws::connect().await;
+    let (bus, queue) = aws.bus_with_queue().await;
+    let store = partner_store::testing::moto().await;
+    let crashy = || -> Arc<dyn EventBus> {
+        Arc::new(Crashy(EventBridgeBus::new(
+            aws.eventbridge.clone(),
+            bus.clone(),
+        )))
+    };
+    let app = TestApp::with_bus(store.clone(), crashy()).await;
+    let mut applications = std::collections::BTreeSet::new();
+    for n in 0..15 {
+        applications.insert(app.applied(&format!("p{n}@example.com"), "P").await);
+    }
+    let mut config = partner_tests::test_config();
+    config.relay_grace = std::time::Duration::ZERO;
+    let relay = AppState::new(store.clone(), config, Some(crashy())).unwrap();
+    for _ in 0..60 {
+        let _ = relay
+            .publisher()
+            .relay(&store, std::time::Duration::ZERO)
+            .await;
+        if store
+            .outbox()
+            .unpublished(
+                std::time::SystemTime::now() + std::time::Duration::from_secs(1),
+                10,
+            )
+            .await
+            .unwrap()
+            .is_empty()
+        {
+            break;
+        }
+    }
+    assert!(
+        store
+            .outbox()
+            .unpublished(
+                std::time::SystemTime::now() + std::time::Duration::from_secs(1),
+                10
+            )
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let messages = aws.drain(&queue, std::time::Duration::from_secs(3)).await;
+    let mut ids_by_application: std::collections::BTreeMap<
+        String,
+        std::collections::BTreeSet<String>,
+    > = Default::default();
+    for message in &messages {
+        let detail = &message["detail"];
+        ids_by_application
+            .entry(
+                detail["data"]["application"]["id"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+            )
+            .or_default()
+            .insert(detail["id"].as_str().unwrap().to_owned());
+    }
+    let published: std::collections::BTreeSet<String> =
+        ids_by_application.keys().cloned().collect();
+    assert_eq!(published, applications, "every event got out");
+    assert!(
+        ids_by_application.values().all(|ids| ids.len() == 1),
+        "a republished event kept its id"
+    );
+    println!(
+        "15 events, publisher crashing at random: {} messages on the queue, all 15 events, every id stable",
+        messages.len()
+    );
+}

@@ -15,58 +15,76 @@ use partner_webhooks::Dispatcher;
 use partner_webhooks::client::SafeClient;
 use serde_json::{Value, json};
 
-/// Receives from `queue` and runs each batch through the dispatcher's handler (as
-/// the event source mapping would), deleting what it handled, until `done()`.
+/// Receives one batch from `queue` and runs it through the dispatcher's handler (as
+/// the event source mapping would), deleting what it handled. Returns the batch size.
+async fn pump_once(aws: &MotoAws, dispatcher: &Dispatcher, queue: &str) -> usize {
+    let output = aws
+        .sqs
+        .receive_message()
+        .queue_url(queue)
+        .max_number_of_messages(10)
+        .wait_time_seconds(1)
+        .send()
+        .await
+        .unwrap();
+    let messages = output.messages().to_vec();
+    if messages.is_empty() {
+        return 0;
+    }
+    let mut event = SqsEvent::default();
+    for message in &messages {
+        let mut record = SqsMessage::default();
+        record.message_id = message.message_id().map(str::to_owned);
+        record.body = message.body().map(str::to_owned);
+        event.records.push(record);
+    }
+    let response = webhook_dispatcher::handle(dispatcher, event).await;
+    let failed: Vec<String> = response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.clone())
+        .collect();
+    for message in &messages {
+        if !failed
+            .iter()
+            .any(|id| Some(id.as_str()) == message.message_id())
+        {
+            aws.sqs
+                .delete_message()
+                .queue_url(queue)
+                .receipt_handle(message.receipt_handle().unwrap())
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+    messages.len()
+}
+
+/// Pumps the queue through the dispatcher until `done()` (or 20 s).
 async fn pump(aws: &MotoAws, dispatcher: &Dispatcher, queue: &str, done: impl Fn() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(20);
     while !done() && Instant::now() < deadline {
-        let output = aws
-            .sqs
-            .receive_message()
-            .queue_url(queue)
-            .max_number_of_messages(10)
-            .wait_time_seconds(1)
-            .send()
-            .await
-            .unwrap();
-        let messages = output.messages().to_vec();
-        if messages.is_empty() {
-            continue;
-        }
-        let mut event = SqsEvent::default();
-        for message in &messages {
-            let mut record = SqsMessage::default();
-            record.message_id = message.message_id().map(str::to_owned);
-            record.body = message.body().map(str::to_owned);
-            event.records.push(record);
-        }
-        let response = webhook_dispatcher::handle(dispatcher, event).await;
-        let failed: Vec<String> = response
-            .batch_item_failures
-            .iter()
-            .map(|f| f.item_identifier.clone())
-            .collect();
-        for message in messages {
-            if !failed
-                .iter()
-                .any(|id| Some(id.as_str()) == message.message_id())
-            {
-                aws.sqs
-                    .delete_message()
-                    .queue_url(queue)
-                    .receipt_handle(message.receipt_handle().unwrap())
-                    .send()
-                    .await
-                    .unwrap();
-            }
+        pump_once(aws, dispatcher, queue).await;
+    }
+}
+
+/// Pumps the queue through the dispatcher until three receives in a row find nothing.
+async fn drain_queue(aws: &MotoAws, dispatcher: &Dispatcher, queue: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut empty = 0;
+    while empty < 3 && Instant::now() < deadline {
+        if pump_once(aws, dispatcher, queue).await == 0 {
+            empty += 1;
+        } else {
+            empty = 0;
         }
     }
 }
 
-async fn setup(
-    schedule: &str,
-    replies: Vec<Reply>,
-) -> (
+/// What a moto test works with: AWS clients, the app, the dispatcher, the queue and
+/// its dead-letter queue, the receiver, and its endpoint.
+type Setup = (
     MotoAws,
     TestApp,
     Dispatcher,
@@ -74,7 +92,13 @@ async fn setup(
     String,
     Receiver,
     WebhookEndpoint,
-) {
+);
+
+async fn setup(schedule: &str, replies: Vec<Reply>) -> Setup {
+    setup_with(schedule, Receiver::start(replies).await).await
+}
+
+async fn setup_with(schedule: &str, receiver: Receiver) -> Setup {
     let aws = MotoAws::connect().await;
     let (bus, queue) = aws.bus_with_queue().await;
     let dead_letters = aws
@@ -95,7 +119,6 @@ async fn setup(
         Arc::new(EventBridgeBus::new(aws.eventbridge.clone(), bus)),
     )
     .await;
-    let receiver = Receiver::start(replies).await;
     let endpoint = WebhookEndpoint {
         id: partner_domain::WebhookEndpointId::generate(),
         app_id: app.app_id.clone(),
@@ -197,4 +220,59 @@ async fn the_sample_sqs_event_runs_through_the_dispatcher_handler() {
     let response = webhook_dispatcher::handle(&dispatcher, event).await;
     assert!(response.batch_item_failures.is_empty(), "{response:?}");
     assert_eq!(receiver.wait_for(1, Duration::from_secs(5)).await.len(), 1);
+}
+
+#[tokio::test]
+async fn under_a_receiver_failing_half_the_time_every_event_is_delivered_once_or_dead_lettered() {
+    let (aws, app, dispatcher, queue, dead_letters, receiver, endpoint) =
+        setup_with("0,0,0", Receiver::flaky(50).await).await;
+    for n in 0..12 {
+        let id = app
+            .applied(&format!("p{n}@example.com"), &format!("Partner{n}"))
+            .await;
+        assert_eq!(
+            app.review(&id, &json!({"action": "approve"})).await.status,
+            200
+        );
+    }
+    drain_queue(&aws, &dispatcher, &queue).await;
+    let parked: Vec<Value> = aws.drain(&dead_letters, Duration::from_secs(2)).await;
+    let (deliveries, _) = app
+        .store
+        .webhooks()
+        .deliveries(&app.app_id, &endpoint.id, 100, None)
+        .await
+        .unwrap();
+    assert_eq!(deliveries.len(), 12, "one delivery per approval");
+    let received = receiver.received();
+    let (mut delivered, mut dead) = (0, 0);
+    for delivery in &deliveries {
+        let id = delivery.event.id.as_str();
+        let successes = received
+            .iter()
+            .filter(|r| r.header("webhook-id") == id && r.status == 200)
+            .count();
+        match delivery.status {
+            partner_domain::webhooks::DeliveryStatus::Succeeded => {
+                assert_eq!(successes, 1, "{id} delivered {successes} times");
+                delivered += 1;
+            }
+            partner_domain::webhooks::DeliveryStatus::Failed => {
+                assert_eq!(successes, 0);
+                assert!(
+                    parked.iter().any(|m| m["event"]["id"] == id),
+                    "{id} failed but is not in the DLQ"
+                );
+                assert_eq!(delivery.attempts.len(), 4);
+                dead += 1;
+            }
+            partner_domain::webhooks::DeliveryStatus::Pending => {
+                panic!("{id} is still pending: lost")
+            }
+        }
+    }
+    println!(
+        "12 events, receiver failing ~50%: {delivered} delivered exactly once, {dead} dead-lettered, 0 lost"
+    );
+    assert_eq!(delivered + dead, 12);
 }

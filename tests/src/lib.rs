@@ -467,6 +467,8 @@ pub struct Received {
     pub headers: axum::http::HeaderMap,
     pub body: axum::body::Bytes,
     pub path: String,
+    /// The status the receiver answered with.
+    pub status: u16,
 }
 
 impl Received {
@@ -507,6 +509,16 @@ pub struct Receiver {
 
 impl Receiver {
     pub async fn start(script: Vec<Reply>) -> Self {
+        Self::serve(script, 0).await
+    }
+
+    /// A receiver that answers 500 to about `failure_percent` % of requests (at random)
+    /// and 200 to the rest.
+    pub async fn flaky(failure_percent: u8) -> Self {
+        Self::serve(Vec::new(), failure_percent).await
+    }
+
+    async fn serve(script: Vec<Reply>, failure_percent: u8) -> Self {
         let received: Arc<std::sync::Mutex<Vec<Received>>> = Arc::default();
         let script = Arc::new(std::sync::Mutex::new(std::collections::VecDeque::from(
             script,
@@ -521,16 +533,19 @@ impl Receiver {
                 let body = axum::body::to_bytes(request.into_body(), 1 << 20)
                     .await
                     .unwrap_or_default();
+                let scripted = script.lock().expect("script").pop_front();
+                let reply = scripted.unwrap_or_else(|| {
+                    let mut byte = [0u8; 1];
+                    partner_domain::random_bytes(&mut byte);
+                    let fails = u32::from(byte[0]) * 100 < u32::from(failure_percent) * 256;
+                    Reply::status(if fails { 500 } else { 200 })
+                });
                 log.lock().expect("log").push(Received {
                     headers,
                     body,
                     path,
+                    status: reply.status,
                 });
-                let reply = script
-                    .lock()
-                    .expect("script")
-                    .pop_front()
-                    .unwrap_or(Reply::status(200));
                 tokio::time::sleep(reply.delay).await;
                 let mut response = axum::response::Response::new(Body::from("received"));
                 *response.status_mut() = StatusCode::from_u16(reply.status).expect("status");
