@@ -18,7 +18,7 @@
 //! | `APP#<app>#CUST#<custId>`          | `AFFILIATE`   | `affiliate`         | `APP#<app>#AFFS` / `<affId>`         |                         |
 //! | `APP#<app>#CODE#<CODE>`            | `CODE`        | `code`              |                                      |                         |
 //! | `APP#<app>#WHE#<wheId>`            | `WEBHOOK`     | `webhook_endpoint`  | `APP#<app>#WHES` / `<wheId>`         |                         |
-//! | `APP#<app>#WHD#<whdId>`            | `DELIVERY`    | `webhook_delivery`  | `APP#<app>#WHE#<wheId>#WHDS` / `<whdId>` |                     |
+//! | `APP#<app>#WHD#<whdId>`            | `DELIVERY`    | `webhook_delivery`  | `APP#<app>#WHE#<wheId>#WHDS` / `<whdId>` | (TTL: 30 days after the last attempt) |
 //! | `APP#<app>#CLK#<clkId>`            | `CLICK`       | `click`             | (TTL: deleted after the attribution window) |                  |
 //! | `APP#<app>#VISIT#<CODE>#<visitor>` | `VISIT`       | `visit`             | (a visitor's counted click of the last hour; TTL) |            |
 //! | `APP#<app>#AFF#<affId>#STATS#<n>`  | `STATS`       | `stats`             | (click / referral / conversion counters, 8 shards) |           |

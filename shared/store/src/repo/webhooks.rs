@@ -9,6 +9,9 @@ use super::{from_item, to_item, with_index};
 use crate::keys::{self, attr, entity};
 use crate::{Condition, Index, Query, Store, StoreError, StoreResult, WriteOp};
 
+/// How long a delivery (with its attempts) stays in the log after its last attempt.
+const KEEP_DELIVERIES: time::Duration = time::Duration::days(30);
+
 #[derive(Debug, Clone, Copy)]
 pub struct Webhooks<'a> {
     store: &'a Store,
@@ -153,6 +156,9 @@ impl Webhooks<'_> {
             delivery.id.to_string(),
         );
         item.insert("attemptCount".into(), Value::from(delivery.attempts.len()));
+        // The delivery log keeps 30 days; DynamoDB's TTL deletes older deliveries.
+        let expires = partner_domain::now() + KEEP_DELIVERIES;
+        item.insert(attr::TTL.into(), Value::from(expires.unix_timestamp()));
         let condition = if previous_attempts == 0 {
             Condition::NotExists
         } else {
