@@ -16,6 +16,8 @@ import tempfile
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import WebDriverWait
 
 sys.path.insert(0, os.path.dirname(__file__))
 import check  # noqa: E402  (the black-box helpers: Server, call, partnerctl)
@@ -82,7 +84,10 @@ def main():
                 driver.find_element(By.ID, "leadEmail").send_keys("ada@example.com")
                 driver.find_element(By.ID, "notes").send_keys("Met at a conference")
                 driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
-                deals = driver.find_element(By.ID, "deals").text
+                # The form posts, then redirects back to the portal: wait for that page.
+                WebDriverWait(driver, 15).until(expected_conditions.url_contains("notice="))
+                deals = WebDriverWait(driver, 15).until(
+                    expected_conditions.presence_of_element_located((By.ID, "deals"))).text
                 check.check("a deal registered through the form is listed", "Ada Lovelace" in deals, deals)
                 check.check("the page confirms the registration", "Deal registered" in driver.page_source)
 
