@@ -13,7 +13,7 @@ use partner_domain::{DeliveryId, FieldError, WebhookEndpointId};
 use partner_service::admin_auth::AdminApp;
 use partner_service::extract::{self, PathParam, QueryParams};
 use partner_service::views::ListPage;
-use partner_service::webhook_queue::{AttemptKind, AttemptMessage};
+use partner_service::webhook_queue::AttemptMessage;
 use partner_service::{ApiError, AppState};
 use serde::{Deserialize, Serialize};
 
@@ -354,13 +354,7 @@ pub(crate) async fn replay(
             "No webhook queue is configured.",
         )
     })?;
-    let message = AttemptMessage {
-        kind: AttemptKind::Replay,
-        event: delivery.event,
-        endpoint_id: endpoint.id,
-        attempt: delivery.attempts.len() as u32 + 1,
-        not_before: None,
-    };
+    let message = AttemptMessage::replay(&delivery);
     queue
         .send(&message, std::time::Duration::ZERO)
         .await

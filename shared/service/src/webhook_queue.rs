@@ -43,6 +43,20 @@ pub enum AttemptKind {
     Replay,
 }
 
+impl AttemptMessage {
+    /// The message that sends a recorded delivery again, now, with the same event
+    /// (and so the same `webhook-id`).
+    pub fn replay(delivery: &partner_domain::webhooks::Delivery) -> Self {
+        Self {
+            kind: AttemptKind::Replay,
+            event: delivery.event.clone(),
+            endpoint_id: delivery.endpoint_id.clone(),
+            attempt: delivery.attempts.len() as u32 + 1,
+            not_before: None,
+        }
+    }
+}
+
 /// What a message on the webhook queue asks for.
 #[derive(Debug, Clone, PartialEq)]
 pub enum WebhookWork {

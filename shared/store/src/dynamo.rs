@@ -37,14 +37,6 @@ impl DynamoTable {
             table: table.into(),
         }
     }
-
-    pub fn table_name(&self) -> &str {
-        &self.table
-    }
-
-    pub fn client(&self) -> &Client {
-        &self.client
-    }
 }
 
 /// Expression text plus the placeholders it uses.

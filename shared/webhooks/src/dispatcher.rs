@@ -240,14 +240,3 @@ fn jitter() -> f64 {
     partner_domain::random_bytes(&mut bytes);
     f64::from(u32::from_le_bytes(bytes)) / f64::from(u32::MAX) * 2.0 - 1.0
 }
-
-/// The attempt message that replays a delivery now.
-pub fn replay_message(delivery: &Delivery) -> AttemptMessage {
-    AttemptMessage {
-        kind: AttemptKind::Replay,
-        event: delivery.event.clone(),
-        endpoint_id: delivery.endpoint_id.clone(),
-        attempt: delivery.attempts.len() as u32 + 1,
-        not_before: None,
-    }
-}

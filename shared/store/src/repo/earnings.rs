@@ -5,9 +5,7 @@
 //! property test holds them to it) and reading them is one item.
 
 use partner_domain::events::Event;
-use partner_domain::ledger::{
-    Click, CommissionId, Entry, EntryStatus, Payout, PayoutId, PayoutStatus, Referral,
-};
+use partner_domain::ledger::{Click, CommissionId, Entry, EntryStatus, Payout, PayoutId, Referral};
 use partner_domain::records::{AffiliateStatus, ProgramSettings};
 use partner_domain::{AffiliateId, AppId, CustomerId, Money, ReferralCode, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -751,13 +749,5 @@ impl Earnings<'_> {
         query.limit = limit;
         let Page { items, .. } = self.store.query(&query).await?;
         items.into_iter().map(from_item).collect()
-    }
-}
-
-/// Payout status as stored text (for filters).
-pub fn payout_status(status: PayoutStatus) -> &'static str {
-    match status {
-        PayoutStatus::Pending => "pending",
-        PayoutStatus::Paid => "paid",
     }
 }
