@@ -5,39 +5,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-VENV=.venv
-REQUIREMENTS=tests/blackbox/requirements.txt
-STAMP="$VENV/.requirements.sha256"
+# shellcheck source=scripts/lib.sh
+source scripts/lib.sh
 
-step() { printf '\n==> %s\n' "$*"; }
-
-step "Python tools (moto, cfn-lint) in $VENV"
-wanted=$(sha256sum "$REQUIREMENTS" | cut -d' ' -f1)
-if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$STAMP" 2>/dev/null)" != "$wanted" ]; then
-  python3 -m venv "$VENV"
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$REQUIREMENTS"
-  echo "$wanted" > "$STAMP"
-fi
-
-step "moto on loopback"
-MOTO_PORT=$("$VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-mkdir -p target
-# moto with DynamoDB requests serialised, as DynamoDB's transactions are (see the script).
-"$VENV/bin/python" tests/blackbox/moto_server.py 127.0.0.1 "$MOTO_PORT" > target/moto.log 2>&1 &
-MOTO_PID=$!
-trap 'kill "$MOTO_PID" 2>/dev/null || true; wait "$MOTO_PID" 2>/dev/null || true' EXIT
-export MOTO_ENDPOINT="http://127.0.0.1:$MOTO_PORT"
-for _ in $(seq 1 100); do
-  if "$VENV/bin/python" -c "import urllib.request,sys; urllib.request.urlopen('$MOTO_ENDPOINT/moto-api/', timeout=1)" 2>/dev/null; then
-    break
-  fi
-  sleep 0.2
-done
-"$VENV/bin/python" -c "import urllib.request; urllib.request.urlopen('$MOTO_ENDPOINT/moto-api/', timeout=2)" \
-  || { echo "moto did not start; its log:"; cat target/moto.log; exit 1; }
-echo "moto at $MOTO_ENDPOINT"
-# Dummy credentials for the SDK clients that talk to moto.
-export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=us-east-1 AWS_REGION=us-east-1
+ensure_venv
+start_moto
 
 step "cargo fmt --check"
 cargo fmt --all -- --check

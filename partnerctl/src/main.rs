@@ -17,6 +17,9 @@ use partner_service::config::{AdminJwtConfig, StoreConfig};
 use partner_store::Store;
 use partner_store::repo::apps::Revoked;
 use serde_json::json;
+use tracing::Level;
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -150,12 +153,14 @@ enum CliError {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    let filter = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|directives| directives.parse().ok())
+        .unwrap_or_else(|| tracing_subscriber::filter::Targets::new().with_default(Level::WARN));
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
         .with_writer(std::io::stderr)
+        .finish()
+        .with(filter)
         .init();
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
@@ -294,7 +299,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                     "table create works on DynamoDB: pass --table or set TABLE_NAME (the embedded store creates itself)".into(),
                 ));
             };
-            let client = partner_service::state::dynamodb_client().await;
+            let client = dynamodb_client().await;
             partner_store::dynamo::create_table(&client, &table).await?;
             print(
                 json_output,
@@ -312,7 +317,28 @@ async fn open(config: &StoreConfig) -> Result<Store, CliError> {
             "--memory only makes sense with serve".into(),
         ));
     }
-    Ok(partner_service::state::open_store(config).await?)
+    Ok(open_store(config).await?)
+}
+
+/// The store `config` names. DynamoDB goes through aws-config's whole credential
+/// chain (profiles, SSO, …), as an operator's machine needs; the Lambdas read only
+/// the variables Lambda sets (`partner_service::aws`).
+pub(crate) async fn open_store(config: &StoreConfig) -> Result<Store, partner_store::StoreError> {
+    match config {
+        StoreConfig::DynamoDb { table } => {
+            Ok(Store::dynamodb(dynamodb_client().await, table.clone()))
+        }
+        StoreConfig::Sqlite { path } => Store::sqlite(path),
+        StoreConfig::Memory => Store::memory(),
+    }
+}
+
+async fn dynamodb_client() -> partner_store::dynamo::Client {
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(partner_store::aws_http::client())
+        .load()
+        .await;
+    partner_store::dynamo::Client::new(&config)
 }
 
 /// The admin JWT settings, with the secret from `ADMIN_JWT_SECRET` or, for the

@@ -37,7 +37,7 @@ pub async fn run(
         }));
     }
     config.store = store_config;
-    let store = partner_service::state::open_store(&config.store).await?;
+    let store = crate::open_store(&config.store).await?;
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
     if store.apps().list().await?.is_empty() {
@@ -68,8 +68,7 @@ pub async fn run(
     let client = SafeClient::new(
         config.webhooks.timeout,
         config.webhooks.allow_private_targets,
-    )
-    .map_err(|e| CliError::Usage(format!("building the webhook client: {e}")))?;
+    );
     let dispatcher = Dispatcher::new(
         store.clone(),
         client,

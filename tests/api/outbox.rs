@@ -197,14 +197,15 @@ async fn with_a_publisher_crashing_at_random_every_event_gets_out_with_its_id() 
         )))
     };
     let app = TestApp::with_bus(store.clone(), crashy()).await;
+    let events = partner_tests::stress_events(15);
     let mut applications = std::collections::BTreeSet::new();
-    for n in 0..15 {
+    for n in 0..events {
         applications.insert(app.applied(&format!("p{n}@example.com"), "P").await);
     }
     let mut config = partner_tests::test_config();
     config.relay_grace = std::time::Duration::ZERO;
     let relay = AppState::new(store.clone(), config, Some(crashy())).unwrap();
-    for _ in 0..60 {
+    for _ in 0..events * 4 {
         let _ = relay
             .publisher()
             .relay(&store, std::time::Duration::ZERO)
@@ -258,7 +259,7 @@ async fn with_a_publisher_crashing_at_random_every_event_gets_out_with_its_id() 
         "a republished event kept its id"
     );
     println!(
-        "15 events, publisher crashing at random: {} messages on the queue, all 15 events, every id stable",
+        "FIGURE outbox relay on moto, {events} events, publisher crashing at random: {} messages on the queue, all {events} events published, every republished event with its original id",
         messages.len()
     );
 }

@@ -87,8 +87,7 @@ impl TestApp {
         let client = partner_webhooks::client::SafeClient::new(
             config.webhooks.timeout,
             config.webhooks.allow_private_targets,
-        )
-        .expect("webhook client");
+        );
         let dispatcher = partner_webhooks::Dispatcher::new(
             store.clone(),
             client,
@@ -346,6 +345,7 @@ impl MotoAws {
         let endpoint = std::env::var(partner_store::testing::MOTO_ENDPOINT_VAR)
             .expect("MOTO_ENDPOINT (run the tests through `make test`, which starts moto)");
         let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .http_client(partner_store::aws_http::client())
             .region(aws_config::Region::new("us-east-1"))
             .endpoint_url(&endpoint)
             .credentials_provider(aws_sdk_sqs::config::Credentials::new(
@@ -577,6 +577,15 @@ impl Receiver {
         }
         self.received()
     }
+}
+
+/// How many events a fault test runs with: `default` in `make test`, `STRESS_EVENTS`
+/// under `make stress`.
+pub fn stress_events(default: usize) -> usize {
+    std::env::var("STRESS_EVENTS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(default)
 }
 
 /// The test configuration with webhooks on loopback and a fast retry schedule.

@@ -2,7 +2,7 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    lambda_http::tracing::init_default_subscriber();
+    partner_service::logging::init();
     let state = partner_service::AppState::from_env().await?;
     lambda_http::run(partner_service::http::finish(partner::routes(), state)).await
 }

@@ -9,14 +9,14 @@ use partner_webhooks::client::SafeClient;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    partner_service::logging::init();
     let state = partner_service::AppState::from_env().await?;
     let webhooks = &state.config().webhooks;
     let queue = state
         .webhook_queue()
         .cloned()
         .ok_or("WEBHOOK_QUEUE_URL and WEBHOOK_DLQ_URL must be set")?;
-    let client = SafeClient::new(webhooks.timeout, webhooks.allow_private_targets)?;
+    let client = SafeClient::new(webhooks.timeout, webhooks.allow_private_targets);
     let dispatcher = Arc::new(Dispatcher::new(
         state.store().clone(),
         client,

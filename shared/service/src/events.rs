@@ -11,6 +11,7 @@ use std::time::{Duration, SystemTime};
 use async_trait::async_trait;
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use partner_domain::events::Event;
+use partner_store::on_first_use::OnFirstUse;
 use partner_store::{Store, StoreError};
 use tokio::sync::broadcast;
 
@@ -37,14 +38,17 @@ pub trait EventBus: Send + Sync + std::fmt::Debug {
 /// reports as failed.
 #[derive(Debug, Clone)]
 pub struct EventBridgeBus {
-    client: aws_sdk_eventbridge::Client,
+    client: OnFirstUse<aws_sdk_eventbridge::Client>,
     bus_name: String,
 }
 
 impl EventBridgeBus {
-    pub fn new(client: aws_sdk_eventbridge::Client, bus_name: impl Into<String>) -> Self {
+    pub fn new(
+        client: impl Into<OnFirstUse<aws_sdk_eventbridge::Client>>,
+        bus_name: impl Into<String>,
+    ) -> Self {
         Self {
-            client,
+            client: client.into(),
             bus_name: bus_name.into(),
         }
     }
@@ -74,6 +78,7 @@ impl EventBus for EventBridgeBus {
             for attempt in 1..=PUT_EVENTS_ATTEMPTS {
                 let output = self
                     .client
+                    .get()
                     .put_events()
                     .set_entries(Some(pending.clone()))
                     .send()

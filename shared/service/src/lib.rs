@@ -9,12 +9,14 @@
 
 pub mod admin_auth;
 pub mod auth;
+pub mod aws;
 pub mod commands;
 pub mod config;
 pub mod csv;
 pub mod events;
 pub mod extract;
 pub mod http;
+pub mod logging;
 pub mod problem;
 pub mod session;
 pub mod state;

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use partner_store::Store;
+use partner_store::on_first_use::OnFirstUse;
 
 use crate::admin_auth::{AdminVerifier, TokenError};
 use crate::auth::ApiKeyCache;
@@ -71,23 +72,24 @@ impl AppState {
         let needs_aws = matches!(config.store, StoreConfig::DynamoDb { .. })
             || config.event_bus.is_some()
             || config.webhooks.queue_url.is_some();
-        // One AWS configuration for every client of the function.
-        let aws = if needs_aws {
-            Some(aws_config().await)
-        } else {
-            None
-        };
+        // One AWS configuration for every client of the function; each client is
+        // built on its first call (`OnFirstUse`), not here.
+        let aws = needs_aws.then(crate::aws::from_lambda_environment);
         let store = match (&config.store, &aws) {
             (StoreConfig::DynamoDb { table }, Some(aws)) => {
-                Store::dynamodb(partner_store::dynamo::Client::new(aws), table.clone())
+                let aws = aws.clone();
+                let client = OnFirstUse::new(move || partner_store::dynamo::Client::new(&aws));
+                Store::dynamodb(client, table.clone())
             }
-            (other, _) => open_store(other).await?,
+            (StoreConfig::Sqlite { path }, _) => Store::sqlite(path)?,
+            (_, _) => Store::memory()?,
         };
         let bus: Option<Arc<dyn EventBus>> = match (&config.event_bus, &aws) {
-            (Some(name), Some(aws)) => Some(Arc::new(EventBridgeBus::new(
-                aws_sdk_eventbridge::Client::new(aws),
-                name,
-            ))),
+            (Some(name), Some(aws)) => {
+                let aws = aws.clone();
+                let client = OnFirstUse::new(move || aws_sdk_eventbridge::Client::new(&aws));
+                Some(Arc::new(EventBridgeBus::new(client, name)))
+            }
             _ => None,
         };
         if bus.is_none() {
@@ -98,11 +100,11 @@ impl AppState {
             &config.webhooks.dead_letter_url,
             &aws,
         ) {
-            (Some(queue), Some(dead_letters), Some(aws)) => Some(Arc::new(SqsQueue::new(
-                aws_sdk_sqs::Client::new(aws),
-                queue,
-                dead_letters,
-            ))),
+            (Some(queue), Some(dead_letters), Some(aws)) => {
+                let aws = aws.clone();
+                let client = OnFirstUse::new(move || aws_sdk_sqs::Client::new(&aws));
+                Some(Arc::new(SqsQueue::new(client, queue, dead_letters)))
+            }
             _ => None,
         };
         let state = Self::with_webhook_queue(store, config, bus, queue)?;
@@ -135,28 +137,5 @@ impl AppState {
 
     pub fn config(&self) -> &Config {
         &self.inner.config
-    }
-}
-
-async fn aws_config() -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .load()
-        .await
-}
-
-/// A DynamoDB client configured from the environment (region, credentials, and
-/// `AWS_ENDPOINT_URL` for moto or DynamoDB Local).
-pub async fn dynamodb_client() -> partner_store::dynamo::Client {
-    partner_store::dynamo::Client::new(&aws_config().await)
-}
-
-/// Opens the configured store (a DynamoDB client is built here, once).
-pub async fn open_store(config: &StoreConfig) -> Result<Store, partner_store::StoreError> {
-    match config {
-        StoreConfig::DynamoDb { table } => {
-            Ok(Store::dynamodb(dynamodb_client().await, table.clone()))
-        }
-        StoreConfig::Sqlite { path } => Store::sqlite(path),
-        StoreConfig::Memory => Store::memory(),
     }
 }

@@ -12,6 +12,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use partner_domain::events::Event;
 use partner_domain::{Timestamp, WebhookEndpointId};
+use partner_store::on_first_use::OnFirstUse;
 use serde::{Deserialize, Serialize};
 
 /// SQS's longest per-message delay.
@@ -105,19 +106,19 @@ pub trait WebhookQueue: Send + Sync + std::fmt::Debug {
 /// The SQS queue the rule feeds, and its dead-letter queue.
 #[derive(Debug, Clone)]
 pub struct SqsQueue {
-    client: aws_sdk_sqs::Client,
+    client: OnFirstUse<aws_sdk_sqs::Client>,
     queue_url: String,
     dead_letter_url: String,
 }
 
 impl SqsQueue {
     pub fn new(
-        client: aws_sdk_sqs::Client,
+        client: impl Into<OnFirstUse<aws_sdk_sqs::Client>>,
         queue_url: impl Into<String>,
         dead_letter_url: impl Into<String>,
     ) -> Self {
         Self {
-            client,
+            client: client.into(),
             queue_url: queue_url.into(),
             dead_letter_url: dead_letter_url.into(),
         }
@@ -131,6 +132,7 @@ impl SqsQueue {
     ) -> Result<(), QueueError> {
         let body = serde_json::to_string(message).map_err(|e| QueueError::Send(Box::new(e)))?;
         self.client
+            .get()
             .send_message()
             .queue_url(url)
             .message_body(body)

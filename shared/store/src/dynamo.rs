@@ -16,6 +16,7 @@ use aws_sdk_dynamodb::types::{
 use std::collections::HashMap;
 
 use crate::keys::{SCHEMA, attr};
+use crate::on_first_use::OnFirstUse;
 use crate::table::{
     Condition, Index, Item, Key, Page, Query, SortKey, StoreError, StoreResult, Table, Update,
     WriteOp,
@@ -25,15 +26,15 @@ type AttributeMap = HashMap<String, AttributeValue>;
 
 #[derive(Debug, Clone)]
 pub struct DynamoTable {
-    client: Client,
+    client: OnFirstUse<Client>,
     table: String,
 }
 
 impl DynamoTable {
-    /// Wraps a client built once per cold start.
-    pub fn new(client: Client, table: impl Into<String>) -> Self {
+    /// Wraps the client of this process (built, or built on first use).
+    pub fn new(client: impl Into<OnFirstUse<Client>>, table: impl Into<String>) -> Self {
         Self {
-            client,
+            client: client.into(),
             table: table.into(),
         }
     }
@@ -226,6 +227,7 @@ impl Table for DynamoTable {
     async fn get(&self, key: &Key, consistent: bool) -> StoreResult<Option<Item>> {
         let output = self
             .client
+            .get()
             .get_item()
             .table_name(&self.table)
             .set_key(Some(key_attributes(key)))
@@ -257,6 +259,7 @@ impl Table for DynamoTable {
                 .map_err(StoreError::backend)?;
             let output = self
                 .client
+                .get()
                 .batch_get_item()
                 .request_items(&self.table, request)
                 .send()
@@ -290,6 +293,7 @@ impl Table for DynamoTable {
             WriteOp::Put { item, condition } => {
                 let condition = condition.as_ref().map(|c| expr.condition(c)).transpose()?;
                 self.client
+                    .get()
                     .put_item()
                     .table_name(&self.table)
                     .set_item(Some(to_attributes(&item)?))
@@ -310,6 +314,7 @@ impl Table for DynamoTable {
                 let condition = condition.as_ref().map(|c| expr.condition(c)).transpose()?;
                 let output = self
                     .client
+                    .get()
                     .update_item()
                     .table_name(&self.table)
                     .set_key(Some(key_attributes(&key)))
@@ -326,6 +331,7 @@ impl Table for DynamoTable {
             WriteOp::Delete { key, condition } => {
                 let condition = condition.as_ref().map(|c| expr.condition(c)).transpose()?;
                 self.client
+                    .get()
                     .delete_item()
                     .table_name(&self.table)
                     .set_key(Some(key_attributes(&key)))
@@ -351,6 +357,7 @@ impl Table for DynamoTable {
             .collect::<StoreResult<Vec<_>>>()?;
         let result = self
             .client
+            .get()
             .transact_write_items()
             .set_transact_items(Some(items))
             .send()
@@ -405,6 +412,7 @@ impl Table for DynamoTable {
         let limit = i32::try_from(query.limit.max(1)).unwrap_or(i32::MAX);
         let output = self
             .client
+            .get()
             .query()
             .table_name(&self.table)
             .set_index_name(index_name.map(str::to_owned))

@@ -22,6 +22,7 @@ pub fn moto_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .endpoint_url(endpoint)
+        .http_client(crate::aws_http::client())
         .credentials_provider(Credentials::new("test", "test", None, None, "moto"))
         .build();
     aws_sdk_dynamodb::Client::from_conf(config)

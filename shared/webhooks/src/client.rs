@@ -6,7 +6,7 @@
 //! request. Redirects are never followed, and each attempt has a time-out.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use partner_domain::webhooks::{Attempt, WebhookUrl, is_forbidden_ip, parse_retry_after};
@@ -66,27 +66,45 @@ impl Outcome {
     }
 }
 
+/// The client, built on its first request: building it reads and parses every root
+/// certificate on the machine, work that would otherwise sit in each cold start.
 #[derive(Debug, Clone)]
 pub struct SafeClient {
-    http: reqwest::Client,
+    http: Arc<OnceLock<Result<reqwest::Client, String>>>,
+    timeout: Duration,
     allow_private: bool,
 }
 
 impl SafeClient {
     /// Built once per process.
-    pub fn new(timeout: Duration, allow_private: bool) -> Result<Self, reqwest::Error> {
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(timeout)
-            .connect_timeout(timeout.min(Duration::from_secs(10)))
-            .no_proxy()
-            .user_agent("partner-program-webhooks/1")
-            .dns_resolver(Arc::new(SafeResolver { allow_private }))
-            .build()?;
-        Ok(Self {
-            http,
+    pub fn new(timeout: Duration, allow_private: bool) -> Self {
+        Self {
+            http: Arc::default(),
+            timeout,
             allow_private,
-        })
+        }
+    }
+
+    fn http(&self) -> Result<&reqwest::Client, &str> {
+        self.http
+            .get_or_init(|| {
+                // The same TLS stack as the AWS clients (rustls on ring; see
+                // `partner_store::aws_http`). An `Err` only means one is already set.
+                let _ = rustls::crypto::ring::default_provider().install_default();
+                reqwest::Client::builder()
+                    .redirect(reqwest::redirect::Policy::none())
+                    .timeout(self.timeout)
+                    .connect_timeout(self.timeout.min(Duration::from_secs(10)))
+                    .no_proxy()
+                    .user_agent("partner-program-webhooks/1")
+                    .dns_resolver(Arc::new(SafeResolver {
+                        allow_private: self.allow_private,
+                    }))
+                    .build()
+                    .map_err(|e| format!("the webhook HTTP client could not be built: {e}"))
+            })
+            .as_ref()
+            .map_err(String::as_str)
     }
 
     /// POSTs `body` with `headers` to `url`; never fails, the outcome says how it went.
@@ -114,7 +132,11 @@ impl SafeClient {
         {
             return failed(format!("{ip} is a private or reserved address"), started);
         }
-        let mut request = self.http.post(url.url().clone()).body(body);
+        let http = match self.http() {
+            Ok(http) => http,
+            Err(error) => return failed(error.to_owned(), started),
+        };
+        let mut request = http.post(url.url().clone()).body(body);
         for (name, value) in headers {
             request = request.header(*name, value);
         }
