@@ -50,7 +50,8 @@ struct Accepted {
     revenue: Vec<(usize, String)>,
     latencies: BTreeMap<Op, Vec<Duration>>,
     errors: BTreeMap<Op, u64>,
-    error_samples: Vec<String>,
+    /// The first few failures of each operation, as the server answered them.
+    error_samples: BTreeMap<Op, Vec<String>>,
 }
 
 /// What a request writes, once it is accepted.
@@ -350,12 +351,13 @@ async fn load(api: &Api, partners: &[Partner], worker: usize, deadline: Instant)
             },
             other => {
                 *seen.errors.entry(op).or_default() += 1;
-                if seen.error_samples.len() < 5 {
+                let samples = seen.error_samples.entry(op).or_default();
+                if samples.len() < 3 {
                     let what = match other {
                         Ok((status, body)) => format!("{status} {body}"),
                         Err(error) => error,
                     };
-                    seen.error_samples.push(format!("{op:?} {path}: {what}"));
+                    samples.push(format!("{op:?} {path}: {what}"));
                 }
             }
         }
@@ -395,7 +397,11 @@ fn load_table(seen: &[Accepted], elapsed: Duration, concurrency: usize) -> Strin
             errors.get(&op).copied().unwrap_or(0)
         ));
     }
-    for sample in seen.iter().flat_map(|w| w.error_samples.iter()).take(5) {
+    let mut samples: BTreeMap<Op, Vec<&String>> = BTreeMap::new();
+    for (op, worker_samples) in seen.iter().flat_map(|w| w.error_samples.iter()) {
+        samples.entry(*op).or_default().extend(worker_samples);
+    }
+    for sample in samples.values().flat_map(|s| s.iter().take(3)) {
         out.push_str(&format!("\nError: {sample}\n"));
     }
     out

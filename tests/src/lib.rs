@@ -421,11 +421,12 @@ impl MotoAws {
         (bus, queue_url)
     }
 
-    /// Every message that arrives on the queue within `wait`, as parsed JSON bodies.
+    /// Every message on the queue, as parsed JSON bodies: received (and deleted) until
+    /// none has arrived for `wait`.
     pub async fn drain(&self, queue_url: &str, wait: std::time::Duration) -> Vec<Value> {
-        let deadline = std::time::Instant::now() + wait;
+        let mut last_seen = std::time::Instant::now();
         let mut bodies = Vec::new();
-        while std::time::Instant::now() < deadline {
+        while last_seen.elapsed() < wait {
             let output = self
                 .sqs
                 .receive_message()
@@ -435,6 +436,9 @@ impl MotoAws {
                 .send()
                 .await
                 .expect("receive");
+            if !output.messages().is_empty() {
+                last_seen = std::time::Instant::now();
+            }
             for message in output.messages() {
                 bodies.push(
                     serde_json::from_str(message.body().unwrap_or("null")).expect("JSON body"),

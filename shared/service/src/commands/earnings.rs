@@ -16,9 +16,10 @@ use crate::{ApiError, AppState, Tenant};
 /// A visitor's clicks on one code count once per this window.
 pub const VISIT_WINDOW: time::Duration = time::Duration::hours(1);
 
-/// Attempts at recording revenue when a concurrent refund of the same customer
-/// changed what can be reversed.
-const REVENUE_ATTEMPTS: u32 = 3;
+/// Attempts at recording revenue when a concurrent payment or refund of the same
+/// customer changed what can be reversed. Under `make stress` (16 clients paying for
+/// 20 customers), 3 attempts without a pause left 1 in 2,000 payments with a 409.
+const REVENUE_ATTEMPTS: u32 = 8;
 
 /// At most this many entries go into one payout (one transaction).
 const ENTRIES_PER_PAYOUT: usize = 95;
@@ -195,7 +196,10 @@ pub async fn revenue(
 ) -> Result<(Value, bool), ApiError> {
     let app = &tenant.app_id;
     let earnings = state.store().earnings();
-    for _ in 0..REVENUE_ATTEMPTS {
+    for attempt in 0..REVENUE_ATTEMPTS {
+        if attempt > 0 {
+            back_off(attempt).await;
+        }
         let (earlier, referral, settings) = earnings
             .revenue_context(app, &request.event_id, &request.customer)
             .await?;
@@ -238,6 +242,16 @@ pub async fn revenue(
         "revenue_conflict",
         "Concurrent revenue events collided; try again.",
     ))
+}
+
+/// A short random pause before another attempt, growing with each one (up to
+/// 2^attempt ms), so colliding writers stop colliding in step.
+async fn back_off(attempt: u32) {
+    let mut byte = [0u8; 1];
+    partner_domain::random_bytes(&mut byte);
+    let ceiling_us = 1_000u64 << attempt.min(6);
+    let pause = ceiling_us * u64::from(byte[0]) / 255;
+    tokio::time::sleep(std::time::Duration::from_micros(pause)).await;
 }
 
 /// The ledger entry a revenue event makes, if any: a commission at the partner's
