@@ -11,7 +11,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params_from_i
 use serde_json::Value;
 use std::collections::HashSet;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use crate::keys::attr;
@@ -38,6 +38,9 @@ CREATE INDEX IF NOT EXISTS items_gsi2 ON items (gsi2pk, gsi2sk, pk, sk) WHERE gs
 /// How long a writer waits for another process's transaction before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How often the background thread copies the write-ahead log into the database.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+
 #[derive(Debug, Clone)]
 pub struct SqliteTable {
     conn: Arc<Mutex<Connection>>,
@@ -57,7 +60,19 @@ impl SqliteTable {
             .map_err(StoreError::backend)?;
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(StoreError::backend)?;
-        Self::with_schema(conn)
+        // Checkpoints (copying the log into the database file and fsyncing it) run
+        // on a thread of their own, not inside whichever commit crosses SQLite's
+        // 1,000-page threshold: that commit was the p99 of every write (BENCHMARKS.md).
+        let table = Self::with_schema(conn)?;
+        if spawn_checkpointer(path, Arc::downgrade(&table.conn)) {
+            let conn = table
+                .conn
+                .lock()
+                .map_err(|_| StoreError::Invalid("sqlite connection poisoned".into()))?;
+            conn.pragma_update(None, "wal_autocheckpoint", 0)
+                .map_err(StoreError::backend)?;
+        }
+        Ok(table)
     }
 
     /// A private, empty store that lives as long as this value (tests, `--memory`).
@@ -89,6 +104,32 @@ impl SqliteTable {
         .await
         .map_err(StoreError::backend)?
     }
+}
+
+/// Checkpoints the log of the store at `path` every [`CHECKPOINT_EVERY`] until the
+/// store (`owner`) is dropped. Passive checkpoints wait for no reader or writer, so
+/// requests never wait for them; other processes on the same file (`cargo lambda
+/// watch`) checkpoint too, which SQLite allows. `false` when no thread could start
+/// (SQLite then keeps checkpointing inside commits).
+fn spawn_checkpointer(path: &Path, owner: Weak<Mutex<Connection>>) -> bool {
+    let path = path.to_owned();
+    let spawned = std::thread::Builder::new()
+        .name("sqlite-checkpoint".into())
+        .spawn(move || {
+            let Ok(conn) = Connection::open(&path) else {
+                return;
+            };
+            while owner.strong_count() > 0 {
+                std::thread::sleep(CHECKPOINT_EVERY);
+                if let Err(err) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                    tracing::debug!(error = %err, "checkpoint skipped");
+                }
+            }
+        });
+    if let Err(err) = &spawned {
+        tracing::warn!(error = %err, "no checkpoint thread; commits checkpoint instead");
+    }
+    spawned.is_ok()
 }
 
 #[async_trait]

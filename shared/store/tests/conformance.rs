@@ -548,6 +548,32 @@ async fn an_embedded_store_file_is_shared_between_handles() {
     std::fs::remove_dir_all(dir).ok();
 }
 
+#[tokio::test]
+async fn an_embedded_store_file_checkpoints_its_log_in_the_background() {
+    let dir = std::env::temp_dir().join(format!("partner-store-{}", ulid::Ulid::generate()));
+    let path = dir.join("store.sqlite3");
+    let store = Store::sqlite(&path).unwrap();
+    let empty = std::fs::metadata(&path).unwrap().len();
+    let body = "x".repeat(2000);
+    for n in 0..300 {
+        store
+            .write(put_new(json!({"pk": "P", "sk": format!("{n}"), "body": body})))
+            .await
+            .unwrap();
+    }
+    // Commits no longer checkpoint (autocheckpoint is off); only the background thread
+    // copies the log into the database file, which therefore grows.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::fs::metadata(&path).unwrap().len() < empty + 300 * 2000
+        && std::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(std::fs::metadata(&path).unwrap().len() >= empty + 300 * 2000);
+    drop(store);
+    std::fs::remove_dir_all(dir).ok();
+}
+
 mod cursor_properties {
     use partner_store::{Index, Query, StoreError, testing};
     use proptest::prelude::*;
