@@ -121,7 +121,7 @@ async fn main() -> Result<(), String> {
                 warm::warm_table(&in_memory)
             );
             println!(
-                "Embedded store in a file (`partnerctl serve`; WAL, synchronous=NORMAL): adds SQLite's checkpoints, which write and fsync the database file every ~1000 pages of log.\n\n{}",
+                "Embedded store in a file (`partnerctl serve`; WAL, synchronous=NORMAL, checkpoints on a background thread): adds the file writes.\n\n{}",
                 warm::warm_table(&on_file)
             );
         }

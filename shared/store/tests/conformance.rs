@@ -557,7 +557,9 @@ async fn an_embedded_store_file_checkpoints_its_log_in_the_background() {
     let body = "x".repeat(2000);
     for n in 0..300 {
         store
-            .write(put_new(json!({"pk": "P", "sk": format!("{n}"), "body": body})))
+            .write(put_new(
+                json!({"pk": "P", "sk": format!("{n}"), "body": body}),
+            ))
             .await
             .unwrap();
     }
