@@ -10,34 +10,34 @@
 //!   request. Deferring it takes that work out of every cold start's init and does it
 //!   once, for all the function's clients, when a request first needs it.
 
-use std::sync::{Arc, OnceLock};
-
 use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
 use aws_smithy_runtime_api::client::http::{
     HttpClient, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector,
 };
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 
+use crate::on_first_use::OnFirstUse;
+
 /// A new client; build it once per process and share it (it pools connections).
 pub fn client() -> SharedHttpClient {
-    SharedHttpClient::new(OnFirstUse::default())
+    SharedHttpClient::new(Deferred(OnFirstUse::new(|| {
+        aws_smithy_http_client::Builder::new()
+            .tls_provider(Provider::Rustls(CryptoMode::Ring))
+            .build_https()
+    })))
 }
 
-#[derive(Debug, Default, Clone)]
-struct OnFirstUse(Arc<OnceLock<SharedHttpClient>>);
+/// The SDK asks an `HttpClient` for a connector per request; this one builds the
+/// real client the first time it is asked.
+#[derive(Debug, Clone)]
+struct Deferred(OnFirstUse<SharedHttpClient>);
 
-impl HttpClient for OnFirstUse {
+impl HttpClient for Deferred {
     fn http_connector(
         &self,
         settings: &HttpConnectorSettings,
         components: &RuntimeComponents,
     ) -> SharedHttpConnector {
-        self.0
-            .get_or_init(|| {
-                aws_smithy_http_client::Builder::new()
-                    .tls_provider(Provider::Rustls(CryptoMode::Ring))
-                    .build_https()
-            })
-            .http_connector(settings, components)
+        self.0.get().http_connector(settings, components)
     }
 }

@@ -1,4 +1,5 @@
-//! SDK clients built on their first call rather than at cold start.
+//! Clients built on their first call rather than at cold start: the AWS SDK
+//! service clients, the HTTPS client under them, and the webhook client.
 //!
 //! Constructing an AWS SDK client parses its service's endpoint partition table
 //! (JSON) and compiles its regular expressions: under callgrind, about 0.7 million

@@ -6,10 +6,11 @@
 //! request. Redirects are never followed, and each attempt has a time-out.
 
 use std::net::SocketAddr;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use partner_domain::webhooks::{Attempt, WebhookUrl, is_forbidden_ip, parse_retry_after};
+use partner_store::on_first_use::OnFirstUse;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
 /// The longest response excerpt kept in the delivery log.
@@ -70,41 +71,35 @@ impl Outcome {
 /// certificate on the machine, work that would otherwise sit in each cold start.
 #[derive(Debug, Clone)]
 pub struct SafeClient {
-    http: Arc<OnceLock<Result<reqwest::Client, String>>>,
-    timeout: Duration,
+    http: OnFirstUse<Result<reqwest::Client, String>>,
     allow_private: bool,
 }
 
 impl SafeClient {
     /// Built once per process.
     pub fn new(timeout: Duration, allow_private: bool) -> Self {
+        let http = OnFirstUse::new(move || {
+            // The same TLS stack as the AWS clients (rustls on ring; see
+            // `partner_store::aws_http`). An `Err` only means one is already set.
+            let _ = rustls::crypto::ring::default_provider().install_default();
+            reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .timeout(timeout)
+                .connect_timeout(timeout.min(Duration::from_secs(10)))
+                .no_proxy()
+                .user_agent("partner-program-webhooks/1")
+                .dns_resolver(Arc::new(SafeResolver { allow_private }))
+                .build()
+                .map_err(|e| format!("the webhook HTTP client could not be built: {e}"))
+        });
         Self {
-            http: Arc::default(),
-            timeout,
+            http,
             allow_private,
         }
     }
 
     fn http(&self) -> Result<&reqwest::Client, &str> {
-        self.http
-            .get_or_init(|| {
-                // The same TLS stack as the AWS clients (rustls on ring; see
-                // `partner_store::aws_http`). An `Err` only means one is already set.
-                let _ = rustls::crypto::ring::default_provider().install_default();
-                reqwest::Client::builder()
-                    .redirect(reqwest::redirect::Policy::none())
-                    .timeout(self.timeout)
-                    .connect_timeout(self.timeout.min(Duration::from_secs(10)))
-                    .no_proxy()
-                    .user_agent("partner-program-webhooks/1")
-                    .dns_resolver(Arc::new(SafeResolver {
-                        allow_private: self.allow_private,
-                    }))
-                    .build()
-                    .map_err(|e| format!("the webhook HTTP client could not be built: {e}"))
-            })
-            .as_ref()
-            .map_err(String::as_str)
+        self.http.get().as_ref().map_err(String::as_str)
     }
 
     /// POSTs `body` with `headers` to `url`; never fails, the outcome says how it went.
