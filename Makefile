@@ -1,8 +1,16 @@
 # Developer entry points. `make test` is the one test command (CI runs it).
-.PHONY: test bench stress fuzz serve lint fmt clean-data
+.PHONY: test test-rust check bench stress fuzz serve lint fmt clean-data
 
 test:
 	scripts/test.sh
+
+# The inner loop: moto and the Rust tests only; ARGS go to nextest
+# (`make test-rust ARGS="-E 'test(/apply/)'"`).
+test-rust:
+	scripts/test-rust.sh $(ARGS)
+
+# Formatting and lints, as CI checks them.
+check: lint
 
 # The figures of BENCHMARKS.md (minutes; not part of `make test`): target/bench/report.md.
 bench:

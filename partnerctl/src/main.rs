@@ -12,6 +12,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+use partner_domain::api_key::KeyKind;
 use partner_domain::{ApiKeyId, AppId};
 use partner_service::config::{AdminJwtConfig, StoreConfig};
 use partner_store::Store;
@@ -98,12 +99,16 @@ enum AppsCommand {
 
 #[derive(Debug, Subcommand)]
 enum KeysCommand {
-    /// Create another API key for an app; the secret is shown only now.
+    /// Create another API key for an app (a secret key unless --publishable); the
+    /// key is shown only now.
     Create {
         #[arg(long)]
         app: String,
         #[arg(long)]
         label: Option<String>,
+        /// A publishable key (web pages: apply and track only).
+        #[arg(long)]
+        publishable: bool,
     },
     List {
         #[arg(long)]
@@ -201,11 +206,19 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                     let created = store.apps().create(&name).await?;
                     print(
                         json_output,
-                        json!({"appId": created.app.id, "name": created.app.name, "apiKey": created.api_key.secret(), "keyId": created.key.id}),
+                        json!({
+                            "appId": created.app.id,
+                            "name": created.app.name,
+                            "apiKey": created.api_key.secret(),
+                            "keyId": created.key.id,
+                            "publishableKey": created.publishable_key.secret(),
+                            "publishableKeyId": created.publishable.id,
+                        }),
                         format!(
-                            "app:     {}\napi key: {}  (shown only now)",
+                            "app:             {}\nsecret key:      {}  (your server only; shown only now)\npublishable key: {}  (web pages: apply, track)",
                             created.app.id,
-                            created.api_key.secret()
+                            created.api_key.secret(),
+                            created.publishable_key.secret()
                         ),
                     );
                 }
@@ -224,19 +237,31 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Keys(command) => {
             let store = open(&store_config).await?;
             match command {
-                KeysCommand::Create { app, label } => {
+                KeysCommand::Create {
+                    app,
+                    label,
+                    publishable,
+                } => {
                     let app = parse_app(&app)?;
-                    let Some((record, secret)) =
-                        store.apps().create_api_key(&app, label.as_deref()).await?
+                    let kind = if publishable {
+                        KeyKind::Publishable
+                    } else {
+                        KeyKind::Secret
+                    };
+                    let Some((record, secret)) = store
+                        .apps()
+                        .create_api_key(&app, kind, label.as_deref())
+                        .await?
                     else {
                         return Err(CliError::Usage(format!("no app {app}")));
                     };
                     print(
                         json_output,
-                        json!({"appId": app, "keyId": record.id, "apiKey": secret.secret()}),
+                        json!({"appId": app, "keyId": record.id, "kind": kind, "apiKey": secret.secret()}),
                         format!(
-                            "key:     {}\napi key: {}  (shown only now)",
+                            "key:     {} ({})\napi key: {}  (shown only now)",
                             record.id,
+                            kind.as_str(),
                             secret.secret()
                         ),
                     );
@@ -252,8 +277,9 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                                 "active"
                             };
                             format!(
-                                "{}  {}…  {}  {}",
+                                "{}  {:<11}  {}…  {}  {}",
                                 k.id,
+                                k.kind.as_str(),
                                 k.display_prefix,
                                 state,
                                 k.label.as_deref().unwrap_or("")

@@ -23,7 +23,8 @@ pub async fn run(
     store_config: StoreConfig,
     addr: SocketAddr,
 ) -> Result<(), CliError> {
-    let mut config = Config::from_env().map_err(|e| CliError::Usage(e.to_string()))?;
+    let mut config = Config::from_env_with_store(store_config.clone())
+        .map_err(|e| CliError::Usage(e.to_string()))?;
     if config.admin_jwt.secret.is_none() {
         config.admin_jwt.secret = Some(match store_config {
             StoreConfig::Memory => partner_domain::api_key::random_base62(48),
@@ -36,7 +37,6 @@ pub async fn run(
             _ => admin_secret::load_or_create_named(&target.data, admin_secret::SESSION)?,
         }));
     }
-    config.store = store_config;
     let store = crate::open_store(&config.store).await?;
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
@@ -48,10 +48,17 @@ pub async fn run(
             std::slice::from_ref(&created.app.id),
             std::time::Duration::from_secs(24 * 3600),
         )?;
-        println!("Created a demo app (the API key is shown only now):");
-        println!("  app id:      {}", created.app.id);
-        println!("  api key:     {}", created.api_key.secret());
-        println!("  admin token: {token}");
+        println!("Created a demo app (the keys are shown only now):");
+        println!("  app id:          {}", created.app.id);
+        println!(
+            "  secret key:      {}   (your server only)",
+            created.api_key.secret()
+        );
+        println!(
+            "  publishable key: {}   (web pages: apply, track)",
+            created.publishable_key.secret()
+        );
+        println!("  admin token:     {token}");
         println!("Try:");
         println!(
             "  curl -X POST http://{local}/v1/affiliate/apply -H 'x-api-key: {}' -H 'content-type: application/json' -d '{{\"email\": \"partner@example.com\", \"name\": \"Jane Smith\"}}'",

@@ -237,9 +237,13 @@ async fn a_revoked_key_is_refused_once_its_cache_entry_expires() {
     let app = TestApp::with_config(partner_store::testing::memory(), config).await;
     assert_eq!(app.apply(&seed_application()).await.status, 201);
     let keys = app.store.apps().list_api_keys(&app.app_id).await.unwrap();
+    let secret = keys
+        .iter()
+        .find(|k| k.kind == partner_domain::api_key::KeyKind::Secret)
+        .unwrap();
     app.store
         .apps()
-        .revoke_api_key(&app.app_id, &keys[0].id)
+        .revoke_api_key(&app.app_id, &secret.id)
         .await
         .unwrap();
     app.apply(&json!({"email": "late@example.com", "name": "Late"}))
@@ -253,11 +257,15 @@ async fn every_key_of_an_app_works_and_applications_are_per_app() {
     let (second_key_record, second_key) = app
         .store
         .apps()
-        .create_api_key(&app.app_id, Some("second"))
+        .create_api_key(
+            &app.app_id,
+            partner_domain::api_key::KeyKind::Secret,
+            Some("second"),
+        )
         .await
         .unwrap()
         .unwrap();
-    assert!(second_key_record.display_prefix.starts_with("pk_live_"));
+    assert!(second_key_record.display_prefix.starts_with("sk_live_"));
     assert_eq!(app.apply(&seed_application()).await.status, 201);
     let again = app
         .post_json(

@@ -41,7 +41,7 @@ fn the_openapi_description_lists_exactly_the_routes_the_routers_serve() {
     for (path, item) in spec["paths"].as_mapping().unwrap() {
         for (method, _) in item.as_mapping().unwrap() {
             let method = method.as_str().unwrap();
-            if ["get", "post", "put", "patch", "delete"].contains(&method) {
+            if ["get", "post", "put", "patch", "delete", "options"].contains(&method) {
                 documented.insert((method.to_uppercase(), path.as_str().unwrap().to_owned()));
             }
         }

@@ -53,6 +53,16 @@ const EXPECTED_STATUS: &[(&str, u16)] = &[
     ("conversions-referral-unknown-code", 404),
     // A customer nobody referred: recorded, nothing earned.
     ("conversions-revenue", 201),
+    // CORS preflights need no credentials.
+    ("apply-preflight", 204),
+    ("track-preflight", 204),
+    ("partner-affiliate-preflight", 204),
+    ("partner-dashboard-preflight", 204),
+    ("partner-portal-link-preflight", 204),
+    ("partner-deals-preflight", 204),
+    ("admin-api-keys", 200),
+    ("admin-create-api-key", 201),
+    ("admin-revoke-api-key-unknown", 404),
 ];
 
 /// Functions that are not HTTP functions; their samples are run by their own tests
@@ -144,6 +154,7 @@ async fn every_sample_event_runs_through_its_handler() {
             &partner_service::Tenant {
                 app_id: created.app.id.clone(),
                 key_id: created.key.id.clone(),
+                kind: partner_domain::api_key::KeyKind::Secret,
             },
             partner_domain::records::ApplicationForm {
                 email: partner_domain::Email::parse("email", "existing@example.com").unwrap(),
@@ -152,6 +163,7 @@ async fn every_sample_event_runs_through_its_handler() {
                 website: None,
                 reason: None,
             },
+            None,
         )
         .await
         .unwrap();

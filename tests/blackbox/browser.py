@@ -4,14 +4,19 @@
 Starts `partnerctl serve`, makes a partner with a branded app, a click, a referral
 and a commission, opens a fresh portal link, checks the app's name, the code and
 the balances, registers a deal through the form and sees it listed, checks the page
-fits a phone screen, and that a tampered link shows the error page. Screenshots go
-to .test-artifacts/. Usage: browser.py PATH_TO_PARTNERCTL
+fits a phone screen, and that a tampered link shows the error page. Then browser
+access (CORS): pages served from two loopback origins call the API with fetch(),
+and only the origin in the app's allowedOrigins gets through. Screenshots go to
+.test-artifacts/. Usage: browser.py PATH_TO_PARTNERCTL
 """
 
+import http.server
 import json
 import os
 import sys
 import tempfile
+import threading
+import urllib.parse
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
@@ -36,6 +41,145 @@ def browser():
     ]:
         options.add_argument(flag)
     return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+
+
+# A site's page: applies with the publishable key and, given a session token, loads
+# the partner's dashboard, writing each outcome (a status, the code, or "blocked"
+# when the browser hides the answer: fetch throws a TypeError) into the page.
+PAGE = """<!doctype html>
+<html><head><meta charset="utf-8"><title>Partner program</title></head>
+<body><h1>Join our partner program</h1>
+<div>apply: <pre id="result"></pre></div>
+<div>dashboard: <pre id="code"></pre></div>
+<script>
+const CONFIG = __CONFIG__;
+async function attempt(request) {
+  try {
+    return await request();
+  } catch (error) {
+    return error instanceof TypeError ? "blocked" : "error: " + error;
+  }
+}
+(async () => {
+  document.getElementById("result").textContent = await attempt(async () => {
+    const response = await fetch(CONFIG.base + "/v1/affiliate/apply", {
+      method: "POST",
+      headers: {"content-type": "application/json", "x-api-key": CONFIG.key},
+      body: JSON.stringify({email: CONFIG.email, name: "Web Visitor"}),
+    });
+    return String(response.status);
+  });
+  document.getElementById("code").textContent = !CONFIG.session ? "none" : await attempt(async () => {
+    const response = await fetch(CONFIG.base + "/v1/affiliate/dashboard", {
+      headers: {"authorization": "Bearer " + CONFIG.session},
+    });
+    const body = await response.json();
+    return response.ok ? body.affiliate.code : "status " + response.status;
+  });
+})();
+</script></body></html>
+"""
+
+
+class Site:
+    """One static page on its own loopback origin (a free port), served by a thread."""
+
+    def __init__(self, html):
+        page = html.encode()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                found = self.path.split("?")[0] == "/"
+                self.send_response(200 if found else 404)
+                self.send_header("content-type", "text/html; charset=utf-8")
+                self.end_headers()
+                self.wfile.write(page if found else b"not found")
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.origin = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def page(base, key, email, session=None):
+    config = {"base": base, "key": key, "email": email, "session": session}
+    # Inlined in a <script>: keep "</" out of it.
+    return PAGE.replace("__CONFIG__", json.dumps(config).replace("</", "<\\/"))
+
+
+def filled(driver, element_id, seconds=15):
+    """The element's text once the page's script has written it."""
+    return WebDriverWait(driver, seconds).until(lambda d: d.find_element(By.ID, element_id).text.strip())
+
+
+def cors(env):
+    """Browser access: a page on an allowed origin applies with the publishable key and
+    reads the dashboard with a session token; a page on any other origin gets nothing
+    back and writes nothing."""
+    label = "browser access (CORS)"
+    print(f"\n{label}")
+    with tempfile.TemporaryDirectory() as data_dir:
+        target = ["--data", data_dir]
+        app = check.partnerctl([*target, "--json", "apps", "create", "--name", "Web"], env)
+        token = check.partnerctl([*target, "--json", "token", "admin", "--app", app["appId"]], env)["token"]
+        secret, publishable = app["apiKey"], app["publishableKey"]
+        check.check(f"{label}: apps create gives a secret and a publishable key",
+                    secret.startswith("sk_live_") and publishable.startswith("pk_live_"), app)
+        with check.Server(target, env) as server:
+            base = server.base
+            call = check.call
+            _, _, applied = call(base, "POST", "/v1/affiliate/apply", secret, {"email": "dash@example.com", "name": "Dana"})
+            _, _, approved = call(base, "POST", f"/v1/apps/{app['appId']}/affiliates/applications/{applied['id']}/review",
+                                  token=token, body={"action": "approve", "code": "WEB20"})
+            _, _, session = call(base, "POST", "/v1/sessions", secret, {"customerId": approved["affiliate"]["customer_id"]})
+
+            def applied_status(email):
+                query = urllib.parse.urlencode({"email": email})
+                return call(base, "GET", f"/v1/affiliate/apply/status?{query}", secret)
+
+            allowed = Site(page(base, publishable, "web-a@example.com", session["token"]))
+            other = Site(page(base, publishable, "web-b@example.com", session["token"]))
+            driver = None
+            try:
+                status, _, settings = call(base, "PUT", f"/v1/apps/{app['appId']}/affiliates/settings", token=token,
+                                           body={"allowedOrigins": [allowed.origin]})
+                check.check(f"{label}: page A's origin is put in allowedOrigins",
+                            status == 200 and settings.get("allowedOrigins") == [allowed.origin], (status, settings))
+
+                driver = browser()
+                driver.get(allowed.origin + "/")
+                result = filled(driver, "result")
+                check.check(f"{label}: a page on an allowed origin applies with the publishable key -> 201",
+                            result == "201", result)
+                status, _, body = applied_status("web-a@example.com")
+                check.check(f"{label}: the allowed page's application exists",
+                            status == 200 and body.get("applied") is True, (status, body))
+                code = filled(driver, "code")
+                check.check(f"{label}: the allowed page reads the dashboard with a session token",
+                            code == "WEB20", code)
+                driver.save_screenshot(os.path.join(ARTIFACTS, "cors-allowed.png"))
+
+                driver.get(other.origin + "/")
+                result = filled(driver, "result")
+                check.check(f"{label}: a page on another origin cannot read the answer (fetch fails)",
+                            result == "blocked", result)
+                status, _, body = applied_status("web-b@example.com")
+                check.check(f"{label}: the other origin's application was not written",
+                            status == 200 and body == {"applied": False}, (status, body))
+                code = filled(driver, "code")
+                check.check(f"{label}: the other origin cannot read the dashboard either", code == "blocked", code)
+                driver.save_screenshot(os.path.join(ARTIFACTS, "cors-blocked.png"))
+            finally:
+                if driver is not None:
+                    driver.quit()
+                allowed.close()
+                other.close()
 
 
 def main():
@@ -105,6 +249,8 @@ def main():
                 driver.save_screenshot(os.path.join(ARTIFACTS, "portal-invalid.png"))
             finally:
                 driver.quit()
+
+    cors(env)
 
     passed = sum(1 for _, ok in RESULTS if ok)
     failed = len(RESULTS) - passed

@@ -25,7 +25,10 @@ pub struct TestApp {
     pub state: AppState,
     pub bus: LocalBus,
     pub app_id: AppId,
+    /// The app's secret key (`sk_live_…`).
     pub api_key: String,
+    /// The app's publishable key (`pk_live_…`): apply and track only.
+    pub publishable_key: String,
 }
 
 /// The admin JWT secret of every test app.
@@ -114,6 +117,7 @@ impl TestApp {
             store,
             app_id: created.app.id,
             api_key: created.api_key.secret().to_owned(),
+            publishable_key: created.publishable_key.secret().to_owned(),
         };
         (app, queue)
     }
@@ -133,6 +137,7 @@ impl TestApp {
             store,
             app_id: created.app.id,
             api_key: created.api_key.secret().to_owned(),
+            publishable_key: created.publishable_key.secret().to_owned(),
         }
     }
 

@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use partner_domain::records::{Application, ApplicationStatus};
-use partner_domain::text::required_text;
+use partner_domain::text::optional_text;
 use partner_domain::{ApplicationId, FieldError, ReferralCode};
 use partner_service::admin_auth::AdminApp;
 use partner_service::commands::review::{self, Decision};
@@ -71,7 +71,7 @@ pub(crate) async fn get(
     Ok(Json(application))
 }
 
-/// `{"action": "approve", "code"?}` or `{"action": "reject", "rejectionReason"}`.
+/// `{"action": "approve", "code"?}` or `{"action": "reject", "rejectionReason"?}`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub(crate) struct ReviewBody {
@@ -101,11 +101,8 @@ impl ReviewBody {
                 if self.code.is_some() {
                     return Err(FieldError::new("code", "is only for action approve"));
                 }
-                let reason = required_text(
-                    "rejectionReason",
-                    self.rejection_reason.as_deref().unwrap_or(""),
-                    1000,
-                )?;
+                let reason =
+                    optional_text("rejectionReason", self.rejection_reason.as_deref(), 1000)?;
                 Ok(Decision::Reject { reason })
             }
             _ => Err(FieldError::new("action", "must be approve or reject")),

@@ -1,6 +1,7 @@
 //! The admin function: application review, program settings and partner
 //! management, behind admin JWTs whose `app_ids` claim grants the app in the path.
 
+mod api_keys;
 mod applications;
 mod deals;
 mod earnings;
@@ -28,6 +29,8 @@ pub const WEBHOOKS: &str = "/v1/apps/{appId}/webhooks";
 pub const WEBHOOK: &str = "/v1/apps/{appId}/webhooks/{id}";
 pub const ROTATE_SECRET: &str = "/v1/apps/{appId}/webhooks/{id}/rotate-secret";
 pub const DELIVERIES: &str = "/v1/apps/{appId}/webhooks/{id}/deliveries";
+pub const API_KEYS: &str = "/v1/apps/{appId}/api-keys";
+pub const API_KEY: &str = "/v1/apps/{appId}/api-keys/{keyId}";
 pub const REPLAY: &str = "/v1/apps/{appId}/webhooks/{id}/deliveries/{deliveryId}/replay";
 
 pub const ROUTES: &[Route] = &[
@@ -53,6 +56,9 @@ pub const ROUTES: &[Route] = &[
     Route::post(ROTATE_SECRET),
     Route::get(DELIVERIES),
     Route::post(REPLAY),
+    Route::get(API_KEYS),
+    Route::post(API_KEYS),
+    Route::delete(API_KEY),
 ];
 
 pub fn routes() -> Router<AppState> {
@@ -81,6 +87,8 @@ pub fn routes() -> Router<AppState> {
         .route(ROTATE_SECRET, axum::routing::post(webhooks::rotate))
         .route(DELIVERIES, get(webhooks::deliveries))
         .route(REPLAY, axum::routing::post(webhooks::replay))
+        .route(API_KEYS, get(api_keys::list).post(api_keys::create))
+        .route(API_KEY, axum::routing::delete(api_keys::revoke))
 }
 
 /// `limit` and `cursor` of a listing.

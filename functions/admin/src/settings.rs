@@ -25,6 +25,19 @@ pub(crate) struct SettingsBody {
     cookie_duration_days: Option<u32>,
     currency: Option<String>,
     branding: Option<BrandingBody>,
+    allowed_origins: Option<Vec<String>>,
+    /// Absent: unchanged; `null`: rejected applicants never apply again.
+    #[serde(default, deserialize_with = "present")]
+    reapply_after_days: Option<Option<u32>>,
+}
+
+/// A field that may be `null` on purpose: present (even as `null`) → `Some`.
+fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
 }
 
 #[derive(Debug, Deserialize)]
@@ -108,6 +121,20 @@ impl SettingsBody {
                     })
                 })
                 .transpose()?,
+            allowed_origins: self
+                .allowed_origins
+                .as_deref()
+                .map(|o| partner_domain::text::web_origins("allowedOrigins", o))
+                .transpose()?,
+            reapply_after_days: match self.reapply_after_days {
+                Some(Some(days)) if days > 3650 => {
+                    return Err(FieldError::new(
+                        "reapplyAfterDays",
+                        "must be from 0 to 3650 days, or null for never",
+                    ));
+                }
+                other => other,
+            },
         })
     }
 }
@@ -129,9 +156,7 @@ pub(crate) async fn put(
     extract::Json(body): extract::Json<SettingsBody>,
 ) -> Result<Json<SettingsView>, ApiError> {
     let change = body.parse()?;
-    Ok(Json(
-        settings::change(state.store(), &admin.app_id, change)
-            .await?
-            .into(),
-    ))
+    let changed = settings::change(state.store(), &admin.app_id, change).await?;
+    state.origins().forget(&admin.app_id);
+    Ok(Json(changed.into()))
 }

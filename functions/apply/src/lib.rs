@@ -1,46 +1,63 @@
 //! `POST /v1/affiliate/apply`: anyone applies to become a partner, through the app's
-//! site and its API key. No account is needed.
+//! site. No account is needed: a web page posts with the publishable key (CORS
+//! allowed for the app's origins); the app's server may post with the secret key
+//! and name the signed-in user applying (`customerId`).
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
+use partner_domain::api_key::KeyKind;
 use partner_domain::records::{ApplicationForm, ApplicationStatus};
 use partner_domain::text::{optional_text, optional_website, required_text};
-use partner_domain::{ApplicationId, Email, FieldError};
+use partner_domain::{ApplicationId, CustomerId, Email, FieldError};
+use partner_service::auth::publishable_key_not_allowed;
 use partner_service::extract::Json;
 use partner_service::http::Route;
-use partner_service::{ApiError, AppState, Tenant, commands};
+use partner_service::{ApiError, AppState, PublicTenant, commands, cors};
 use serde::{Deserialize, Serialize};
 
 pub const APPLY: &str = "/v1/affiliate/apply";
-pub const ROUTES: &[Route] = &[Route::post(APPLY)];
+pub const ROUTES: &[Route] = &[Route::post(APPLY), Route::options(APPLY)];
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route(APPLY, post(apply))
+    cors::browser_routes(Router::new().route(
+        APPLY,
+        post(apply).options(|headers: HeaderMap| async move {
+            cors::preflight(&headers, "POST, OPTIONS")
+        }),
+    ))
 }
 
 /// The seed's body. Unknown fields are refused (400) so a typo such as `emial`
 /// is caught instead of silently dropped.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct ApplyBody {
     email: String,
     name: String,
     company: Option<String>,
     website: Option<String>,
     reason: Option<String>,
+    /// The app's own id of the signed-in user applying (secret key only).
+    customer_id: Option<String>,
 }
 
 impl ApplyBody {
-    fn parse(self) -> Result<ApplicationForm, FieldError> {
-        Ok(ApplicationForm {
+    fn parse(self) -> Result<(ApplicationForm, Option<CustomerId>), FieldError> {
+        let form = ApplicationForm {
             email: Email::parse("email", &self.email)?,
             name: required_text("name", &self.name, 200)?,
             company: optional_text("company", self.company.as_deref(), 200)?,
             website: optional_website("website", self.website.as_deref())?,
             reason: optional_text("reason", self.reason.as_deref(), 2000)?,
-        })
+        };
+        let customer = self
+            .customer_id
+            .as_deref()
+            .map(|id| CustomerId::parse("customerId", id))
+            .transpose()?;
+        Ok((form, customer))
     }
 }
 
@@ -56,11 +73,15 @@ struct Applied {
 
 async fn apply(
     State(state): State<AppState>,
-    tenant: Tenant,
+    PublicTenant(tenant): PublicTenant,
     Json(body): Json<ApplyBody>,
 ) -> Result<(StatusCode, axum::Json<Applied>), ApiError> {
-    let form = body.parse()?;
-    let application = commands::apply(&state, &tenant, form).await?;
+    let (form, customer) = body.parse()?;
+    // Only the app's server knows who is signed in; a web page could name anyone.
+    if customer.is_some() && tenant.kind == KeyKind::Publishable {
+        return Err(publishable_key_not_allowed().with_field("customerId"));
+    }
+    let application = commands::apply(&state, &tenant, form, customer).await?;
     Ok((
         StatusCode::CREATED,
         axum::Json(Applied {

@@ -5,7 +5,7 @@ mod portal;
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use partner_domain::text::{optional_text, required_text};
 use partner_domain::{CustomerId, Email, FieldError};
@@ -14,7 +14,7 @@ use partner_service::extract::Json;
 use partner_service::http::Route;
 use partner_service::session::{self, Session, Subject};
 use partner_service::views::PartnerInfo;
-use partner_service::{ApiError, AppState, Tenant, commands};
+use partner_service::{ApiError, AppState, Tenant, commands, cors};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -29,23 +29,41 @@ pub const PORTAL_DEALS: &str = "/portal/deals";
 pub const ROUTES: &[Route] = &[
     Route::post(SESSIONS),
     Route::get(AFFILIATE),
+    Route::options(AFFILIATE),
     Route::get(DASHBOARD),
+    Route::options(DASHBOARD),
     Route::get(PORTAL_LINK),
+    Route::options(PORTAL_LINK),
     Route::post(DEALS),
     Route::get(DEALS),
+    Route::options(DEALS),
     Route::get(PORTAL),
     Route::post(PORTAL_DEALS),
 ];
 
 pub fn routes() -> Router<AppState> {
+    let get_only = |headers: HeaderMap| async move { cors::preflight(&headers, "GET, OPTIONS") };
+    // The session routes are called from the app's web pages (CORS); the rest are
+    // for its server (sessions) or are pages of their own (the portal).
+    let browser = cors::browser_routes(
+        Router::new()
+            .route(AFFILIATE, get(affiliate).options(get_only))
+            .route(DASHBOARD, get(dashboard).options(get_only))
+            .route(PORTAL_LINK, get(portal_link).options(get_only))
+            .route(
+                DEALS,
+                post(register_deal)
+                    .get(list_deals)
+                    .options(|headers: HeaderMap| async move {
+                        cors::preflight(&headers, "GET, POST, OPTIONS")
+                    }),
+            ),
+    );
     Router::new()
         .route(SESSIONS, post(create_session))
-        .route(AFFILIATE, get(affiliate))
-        .route(DASHBOARD, get(dashboard))
-        .route(PORTAL_LINK, get(portal_link))
-        .route(DEALS, post(register_deal).get(list_deals))
         .route(PORTAL, get(portal::page))
         .route(PORTAL_DEALS, post(portal::register_deal))
+        .merge(browser)
 }
 
 fn session_secret(state: &AppState) -> Option<&str> {

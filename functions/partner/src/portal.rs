@@ -167,12 +167,7 @@ fn chart(d: &Dashboard, colour: &str) -> String {
 fn render(d: &Dashboard, token: &str, notice: Option<&str>, error: Option<&str>) -> Response {
     let n = nonce();
     let currency = d.settings.currency.as_str();
-    let brand = d
-        .settings
-        .branding
-        .name
-        .clone()
-        .unwrap_or_else(|| "Partner program".to_owned());
+    let brand = d.program_name().to_owned();
     let colour = d
         .settings
         .branding
@@ -239,6 +234,7 @@ fn render(d: &Dashboard, token: &str, notice: Option<&str>, error: Option<&str>)
         }
     };
     let banner = match (notice, error) {
+        _ if d.suspended() => r#"<p class="banner error" role="status" id="suspended">Your partner account is suspended: your figures are shown read-only, you earn no new commissions and cannot register deals. Contact the program if you think this is a mistake.</p>"#.to_owned(),
         (_, Some("deal_exists")) => r#"<p class="banner error" role="alert">That lead is already registered.</p>"#.to_owned(),
         (_, Some(_)) => r#"<p class="banner error" role="alert">The deal could not be registered: check the lead's email and name.</p>"#.to_owned(),
         (Some("registered"), None) => r#"<p class="banner ok" role="status">Deal registered.</p>"#.to_owned(),
@@ -280,11 +276,7 @@ svg{{width:100%;height:160px}}
 <section aria-labelledby="com-h"><h2 id="com-h">Recent commissions</h2><table><thead><tr><th scope="col">Date</th><th scope="col">Amount</th><th scope="col">Status</th></tr></thead><tbody>{commissions}</tbody></table></section>
 <section aria-labelledby="pay-h"><h2 id="pay-h">Payouts</h2><table><thead><tr><th scope="col">Date</th><th scope="col">Amount</th><th scope="col">Status</th></tr></thead><tbody>{payouts}</tbody></table></section>
 <section aria-labelledby="deal-h"><h2 id="deal-h">Your deals</h2><table id="deals"><thead><tr><th scope="col">Lead</th><th scope="col">Email</th><th scope="col">Status</th></tr></thead><tbody>{deals}</tbody></table>
-<form method="post" action="{portal_deals}?token={token}"><h3>Register a deal</h3>
-<label for="leadName">Lead's name</label><input id="leadName" name="leadName" required maxlength="200" autocomplete="off">
-<label for="leadEmail">Lead's email</label><input id="leadEmail" name="leadEmail" type="email" required maxlength="254" autocomplete="off">
-<label for="notes">Notes (optional)</label><textarea id="notes" name="notes" rows="3" maxlength="2000"></textarea>
-<button type="submit">Register deal</button></form></section>
+{deal_form}</section>
 </main>
 <script nonce="{n}">
 var b=document.getElementById('copy');if(b){{b.addEventListener('click',function(){{var i=document.getElementById('link');i.select();(navigator.clipboard?navigator.clipboard.writeText(i.value):Promise.reject()).then(function(){{b.textContent='Copied'}},function(){{document.execCommand('copy');b.textContent='Copied'}});}});}}
@@ -303,10 +295,25 @@ var b=document.getElementById('copy');if(b){{b.addEventListener('click',function
         commissions = empty(&commissions, "commissions"),
         payouts = empty(&payouts, "payouts"),
         deals = empty(&deals, "deals"),
-        portal_deals = crate::PORTAL_DEALS,
-        token = esc(token),
+        deal_form = deal_form(d, token),
     );
     html(StatusCode::OK, &n, body)
+}
+
+/// The deal registration form; none for a suspended partner.
+fn deal_form(d: &Dashboard, token: &str) -> String {
+    if d.suspended() {
+        return String::new();
+    }
+    format!(
+        r#"<form method="post" action="{portal_deals}?token={token}"><h3>Register a deal</h3>
+<label for="leadName">Lead's name</label><input id="leadName" name="leadName" required maxlength="200" autocomplete="off">
+<label for="leadEmail">Lead's email</label><input id="leadEmail" name="leadEmail" type="email" required maxlength="254" autocomplete="off">
+<label for="notes">Notes (optional)</label><textarea id="notes" name="notes" rows="3" maxlength="2000"></textarea>
+<button type="submit">Register deal</button></form>"#,
+        portal_deals = crate::PORTAL_DEALS,
+        token = esc(token),
+    )
 }
 
 /// `GET /portal?token=…`: the portal, or an error page (and no data) for a link that
@@ -407,6 +414,7 @@ pub(crate) async fn register_deal(
     match partner::register_deal(&state, &affiliate, email, name, notes).await {
         Ok(_) => back_to_portal(&token, "notice=registered"),
         Err(err) if err.code() == "deal_exists" => back_to_portal(&token, "error=deal_exists"),
+        Err(err) if err.code() == "partner_suspended" => back_to_portal(&token, "error=suspended"),
         Err(err) => {
             tracing::warn!(error = %err, "portal deal registration failed");
             back_to_portal(&token, "error=failed")

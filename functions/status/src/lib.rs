@@ -5,7 +5,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
 use partner_domain::records::{Application, ApplicationStatus};
-use partner_domain::{ApplicationId, Email, FieldError};
+use partner_domain::{AffiliateId, ApplicationId, CustomerId, Email, FieldError};
 use partner_service::extract::QueryParams;
 use partner_service::http::Route;
 use partner_service::{ApiError, AppState, Tenant, commands};
@@ -45,11 +45,19 @@ struct AppliedStatus {
     reviewed_at: Option<partner_domain::Timestamp>,
     #[serde(skip_serializing_if = "Option::is_none")]
     rejection_reason: Option<String>,
+    /// Once approved: the customer the partner is attached to, and the partner.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    customer_id: Option<CustomerId>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    affiliate_id: Option<AffiliateId>,
 }
 
 impl From<Application> for AppliedStatus {
     fn from(application: Application) -> Self {
+        let approved = application.status == ApplicationStatus::Approved;
         Self {
+            customer_id: application.customer_id.filter(|_| approved),
+            affiliate_id: application.affiliate_id.filter(|_| approved),
             applied: true,
             id: application.id,
             status: application.status,

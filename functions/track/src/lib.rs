@@ -1,8 +1,9 @@
-//! `POST /v1/affiliate/track`: a referral click on a partner's link.
+//! `POST /v1/affiliate/track`: a referral click on a partner's link, from the app's
+//! server (secret key) or straight from its web page (publishable key, CORS).
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use partner_domain::ledger::ClickId;
 use partner_domain::text::optional_text;
@@ -10,14 +11,19 @@ use partner_domain::{FieldError, ReferralCode};
 use partner_service::commands::earnings::{self, TrackRequest};
 use partner_service::extract::Json;
 use partner_service::http::Route;
-use partner_service::{ApiError, AppState, Tenant};
+use partner_service::{ApiError, AppState, PublicTenant, cors};
 use serde::{Deserialize, Serialize};
 
 pub const TRACK: &str = "/v1/affiliate/track";
-pub const ROUTES: &[Route] = &[Route::post(TRACK)];
+pub const ROUTES: &[Route] = &[Route::post(TRACK), Route::options(TRACK)];
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route(TRACK, post(track))
+    cors::browser_routes(Router::new().route(
+        TRACK,
+        post(track).options(|headers: HeaderMap| async move {
+            cors::preflight(&headers, "POST, OPTIONS")
+        }),
+    ))
 }
 
 #[derive(Debug, Deserialize)]
@@ -87,7 +93,7 @@ struct Tracked {
 
 async fn track(
     State(state): State<AppState>,
-    tenant: Tenant,
+    PublicTenant(tenant): PublicTenant,
     Json(body): Json<TrackBody>,
 ) -> Result<(StatusCode, axum::Json<Tracked>), ApiError> {
     let click = earnings::track(&state, &tenant, body.parse()?).await?;

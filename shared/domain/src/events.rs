@@ -116,8 +116,13 @@ impl Event {
         )
     }
 
-    /// `partner_application_rejected`: the seed's `application` (id, email, name, reason).
-    pub fn application_rejected(application: &Application, reason: &str, at: Timestamp) -> Self {
+    /// `partner_application_rejected`: the `application` (id, email, name, reason —
+    /// `null` when the admin gave none).
+    pub fn application_rejected(
+        application: &Application,
+        reason: Option<&str>,
+        at: Timestamp,
+    ) -> Self {
         Self::new(
             EventType::PartnerApplicationRejected,
             application.app_id.clone(),
@@ -146,7 +151,7 @@ mod tests {
             website: None,
             reason: None,
         };
-        Application::submit(AppId::generate(), form, crate::now())
+        Application::submit(AppId::generate(), form, None, crate::now())
     }
 
     #[test]
@@ -181,7 +186,8 @@ mod tests {
 
     #[test]
     fn the_rejected_payload_carries_the_reason() {
-        let event = Event::application_rejected(&application(), "Not a good fit", crate::now());
+        let event =
+            Event::application_rejected(&application(), Some("Not a good fit"), crate::now());
         assert_eq!(event.data["application"]["reason"], "Not a good fit");
         assert_eq!(event.event.as_str(), "partner_application_rejected");
     }

@@ -1,4 +1,5 @@
-//! Prefixed, sortable identifiers (`app_…`, `apl_…`, `cust_…`, `aff_…`, `key_…`).
+//! Prefixed, sortable identifiers (`app_…`, `apl_…`, `aff_…`, `key_…`), and the
+//! customer id, which is the app's own.
 //!
 //! New ids are a ULID behind the prefix, so they sort by creation time; that is what
 //! makes "newest first" a plain key-order query. Parsing accepts any id with the
@@ -92,13 +93,70 @@ prefixed_id!(
     ApplicationId, "apl"
 );
 prefixed_id!(
-    /// A customer account of an app.
-    CustomerId, "cust"
-);
-prefixed_id!(
     /// A partner (affiliate) record.
     AffiliateId, "aff"
 );
+/// A customer (user) of an app, by the id the app itself uses for it: `user_42`,
+/// `auth0|abc123`, a UUID or `4711` alike. 1–128 letters, digits and `_ . : @ | -`
+/// (nothing that needs escaping in a key or a log line). When an approval has to
+/// create a customer the app never named, it generates `cust_<ULID>`.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CustomerId(String);
+
+impl CustomerId {
+    pub const MAX_LEN: usize = 128;
+
+    /// A fresh `cust_<ULID>`, for a customer the app did not name.
+    pub fn generate() -> Self {
+        Self(format!("cust_{}", ulid::Ulid::generate()))
+    }
+
+    pub fn parse(field: &'static str, raw: &str) -> Result<Self, crate::FieldError> {
+        let ok = !raw.is_empty()
+            && raw.len() <= Self::MAX_LEN
+            && raw
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_.:@|-".contains(&b));
+        if ok {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(crate::FieldError::new(
+                field,
+                "must be 1 to 128 letters, digits or _ . : @ | -",
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl ::std::fmt::Display for CustomerId {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl ::std::fmt::Debug for CustomerId {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl ::serde::Serialize for CustomerId {
+    fn serialize<S: ::serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<'de> ::serde::Deserialize<'de> for CustomerId {
+    fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = <String as ::serde::Deserialize>::deserialize(d)?;
+        Self::parse("customerId", &raw).map_err(serde::de::Error::custom)
+    }
+}
+
 prefixed_id!(
     /// An API key's public identifier (never the secret).
     ApiKeyId, "key"
@@ -177,24 +235,39 @@ mod tests {
     }
 
     #[test]
-    fn seed_style_customer_ids_are_well_formed() {
-        assert!(CustomerId::parse("id", "cust_123").is_ok());
+    fn the_apps_own_customer_ids_are_well_formed() {
+        for raw in [
+            "cust_123",
+            "user_42",
+            "auth0|abc123",
+            "4711",
+            "u-1001",
+            "jane@example.com",
+            "3f2b8a1c-9d4e-4c1a-8f2e-1b2c3d4e5f60",
+            "google-oauth2:1234.5",
+        ] {
+            assert!(CustomerId::parse("id", raw).is_ok(), "{raw:?} refused");
+        }
+        assert!(CustomerId::generate().as_str().starts_with("cust_"));
+        assert!(CustomerId::parse("id", &"a".repeat(128)).is_ok());
     }
 
     #[test]
-    fn wrong_prefix_empty_tail_and_unsafe_characters_are_refused() {
-        for raw in [
-            "app_123",
-            "cust_",
-            "cust",
-            "cust_12#3",
-            "cust_a/b",
-            "",
-            "cust_ 1",
-        ] {
+    fn empty_long_or_unsafe_customer_ids_are_refused() {
+        for raw in ["", "cust 1", "a/b", "a#b", "a?b", "é", "a\nb", "%41"] {
             assert!(CustomerId::parse("id", raw).is_err(), "{raw:?} accepted");
         }
-        let long = format!("cust_{}", "a".repeat(65));
-        assert!(CustomerId::parse("id", &long).is_err());
+        assert!(CustomerId::parse("id", &"a".repeat(129)).is_err());
+    }
+
+    #[test]
+    fn prefixed_ids_refuse_the_wrong_prefix_an_empty_tail_and_unsafe_characters() {
+        for raw in [
+            "app_123", "apl_", "apl", "apl_12#3", "apl_a/b", "", "apl_ 1",
+        ] {
+            assert!(ApplicationId::parse("id", raw).is_err(), "{raw:?} accepted");
+        }
+        let long = format!("apl_{}", "a".repeat(65));
+        assert!(ApplicationId::parse("id", &long).is_err());
     }
 }

@@ -3,6 +3,7 @@
 //! Field names are camelCase because these are also the stored attribute names and
 //! close to what the API shows; keys and entity types are added by the store.
 
+use crate::api_key::KeyKind;
 use crate::{
     AffiliateId, ApiKeyId, AppId, ApplicationId, Currency, CustomerId, Email, Money, RateBps,
     ReferralCode, Timestamp,
@@ -31,6 +32,34 @@ pub struct ProgramSettings {
     pub cookie_duration_days: u32,
     pub currency: Currency,
     pub branding: Branding,
+    /// Web origins (`https://shop.example.com`) whose pages may call the browser
+    /// routes with a publishable key or a session token. Empty: none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed_origins: Vec<String>,
+    /// Days after a rejection before the same email may apply again; `None`: never.
+    #[serde(default = "default_reapply_after_days")]
+    pub reapply_after_days: Option<u32>,
+}
+
+/// A rejected applicant may apply again after 30 days unless the app says otherwise.
+pub const DEFAULT_REAPPLY_AFTER_DAYS: u32 = 30;
+
+fn default_reapply_after_days() -> Option<u32> {
+    Some(DEFAULT_REAPPLY_AFTER_DAYS)
+}
+
+impl ProgramSettings {
+    /// When an application rejected at `rejected_at` may be followed by a new one
+    /// from the same email; `None`: never.
+    pub fn reapply_from(&self, rejected_at: Timestamp) -> Option<Timestamp> {
+        self.reapply_after_days
+            .map(|days| rejected_at + time::Duration::days(i64::from(days)))
+    }
+
+    /// Whether a page of `origin` may call the browser routes.
+    pub fn allows_origin(&self, origin: &str) -> bool {
+        self.allowed_origins.iter().any(|o| o == origin)
+    }
 }
 
 impl Default for ProgramSettings {
@@ -43,6 +72,8 @@ impl Default for ProgramSettings {
             cookie_duration_days: 30,
             currency: Currency::usd(),
             branding: Branding::default(),
+            allowed_origins: Vec::new(),
+            reapply_after_days: default_reapply_after_days(),
         }
     }
 }
@@ -69,6 +100,9 @@ pub struct Branding {
 pub struct ApiKeyRecord {
     pub id: ApiKeyId,
     pub app_id: AppId,
+    /// Absent on keys stored before kinds existed: those are secret keys.
+    #[serde(default)]
+    pub kind: KeyKind,
     /// The first characters of the key, for telling keys apart in listings.
     pub display_prefix: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -134,15 +168,22 @@ pub struct Application {
     pub reviewed_at: Option<Timestamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rejection_reason: Option<String>,
-    /// Set on approval: the partner record and customer account it created or used.
+    /// Set on approval: the partner record it created.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub affiliate_id: Option<AffiliateId>,
+    /// The app's customer the partner is (or will be) attached to: the signed-in
+    /// user who applied (an apply with `customerId`), else set on approval.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub customer_id: Option<CustomerId>,
 }
 
 impl Application {
-    pub fn submit(app_id: AppId, form: ApplicationForm, at: Timestamp) -> Self {
+    pub fn submit(
+        app_id: AppId,
+        form: ApplicationForm,
+        customer_id: Option<CustomerId>,
+        at: Timestamp,
+    ) -> Self {
         Self {
             id: ApplicationId::generate(),
             app_id,
@@ -152,7 +193,7 @@ impl Application {
             reviewed_at: None,
             rejection_reason: None,
             affiliate_id: None,
-            customer_id: None,
+            customer_id,
         }
     }
 }
@@ -207,6 +248,20 @@ mod tests {
         assert_eq!(settings.min_payout_amount, Money(5000));
         assert_eq!(settings.cookie_duration_days, 30);
         assert_eq!(settings.currency.as_str(), "usd");
+        assert_eq!(settings.reapply_after_days, Some(30));
+        assert!(settings.allowed_origins.is_empty());
+    }
+
+    #[test]
+    fn settings_stored_before_reapplying_existed_wait_30_days_and_null_means_never() {
+        let mut json = serde_json::to_value(ProgramSettings::default()).unwrap();
+        json.as_object_mut().unwrap().remove("reapplyAfterDays");
+        let old: ProgramSettings = serde_json::from_value(json.clone()).unwrap();
+        assert_eq!(old.reapply_after_days, Some(30));
+        json["reapplyAfterDays"] = serde_json::Value::Null;
+        let never: ProgramSettings = serde_json::from_value(json).unwrap();
+        assert_eq!(never.reapply_after_days, None);
+        assert_eq!(never.reapply_from(crate::now()), None);
     }
 
     #[test]
@@ -218,7 +273,7 @@ mod tests {
             website: Some("https://acme.com".into()),
             reason: None,
         };
-        let application = Application::submit(AppId::generate(), form, crate::now());
+        let application = Application::submit(AppId::generate(), form, None, crate::now());
         let json = serde_json::to_value(&application).unwrap();
         assert_eq!(json["status"], "pending");
         assert_eq!(json["email"], "jane@example.com");

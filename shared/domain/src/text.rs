@@ -131,6 +131,65 @@ impl fmt::Debug for ReferralCode {
     }
 }
 
+/// At most this many allowed web origins per app.
+pub const MAX_ALLOWED_ORIGINS: usize = 20;
+
+/// A web origin a browser sends in `Origin`: `https://host[:port]`, or plain
+/// `http://` for `localhost` and `127.0.0.1` only (local development). No path, no
+/// wildcard; scheme and host lower-cased as browsers send them.
+pub fn web_origin(field: &'static str, raw: &str) -> Result<String, FieldError> {
+    let value = raw.trim().to_ascii_lowercase();
+    let invalid = || {
+        FieldError::new(
+            field,
+            "must be origins like https://shop.example.com (http:// only for localhost or 127.0.0.1), without a path",
+        )
+    };
+    let (scheme, rest) = value.split_once("://").ok_or_else(invalid)?;
+    let (host, port) = match rest.rsplit_once(':') {
+        Some((host, port)) => (host, Some(port)),
+        None => (rest, None),
+    };
+    let port_ok =
+        port.is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()));
+    let host_ok = !host.is_empty()
+        && host.len() <= 253
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+        && !host.starts_with('.')
+        && !host.ends_with('.');
+    let scheme_ok = match scheme {
+        "https" => true,
+        "http" => host == "localhost" || host == "127.0.0.1",
+        _ => false,
+    };
+    if port_ok && host_ok && scheme_ok {
+        Ok(value)
+    } else {
+        Err(invalid())
+    }
+}
+
+/// The allowed origins of a settings change: each a [`web_origin`], at most
+/// [`MAX_ALLOWED_ORIGINS`], duplicates dropped.
+pub fn web_origins(field: &'static str, raw: &[String]) -> Result<Vec<String>, FieldError> {
+    if raw.len() > MAX_ALLOWED_ORIGINS {
+        return Err(FieldError::new(
+            field,
+            format!("may list at most {MAX_ALLOWED_ORIGINS} origins"),
+        ));
+    }
+    let mut origins: Vec<String> = Vec::with_capacity(raw.len());
+    for origin in raw {
+        let origin = web_origin(field, origin)?;
+        if !origins.contains(&origin) {
+            origins.push(origin);
+        }
+    }
+    Ok(origins)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -192,5 +251,49 @@ mod tests {
                 "{raw:?} accepted"
             );
         }
+    }
+
+    #[test]
+    fn web_origins_are_https_or_local_http_without_a_path() {
+        for ok in [
+            "https://shop.example.com",
+            "https://example.com:8443",
+            "http://localhost:3000",
+            "http://127.0.0.1:5173",
+            "http://localhost",
+            "HTTPS://Shop.Example.com",
+        ] {
+            assert!(web_origin("o", ok).is_ok(), "{ok} refused");
+        }
+        assert_eq!(
+            web_origin("o", "HTTPS://Shop.Example.com").unwrap(),
+            "https://shop.example.com"
+        );
+        for bad in [
+            "http://shop.example.com",
+            "https://shop.example.com/",
+            "https://shop.example.com/path",
+            "*",
+            "https://*.example.com",
+            "shop.example.com",
+            "ftp://localhost",
+            "https://",
+            "https://a.com:",
+            "https://a.com:99999999",
+            "http://192.168.0.1",
+            "null",
+        ] {
+            assert!(web_origin("o", bad).is_err(), "{bad} accepted");
+        }
+    }
+
+    #[test]
+    fn at_most_twenty_origins_and_duplicates_count_once() {
+        let many: Vec<String> = (0..21)
+            .map(|i| format!("https://a{i}.example.com"))
+            .collect();
+        assert!(web_origins("o", &many).is_err());
+        let twice = vec!["https://a.com".to_owned(), "HTTPS://A.COM".to_owned()];
+        assert_eq!(web_origins("o", &twice).unwrap(), vec!["https://a.com"]);
     }
 }

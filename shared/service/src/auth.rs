@@ -1,10 +1,17 @@
-//! API-key authentication: `x-api-key` → the tenant (app) it belongs to.
+//! API-key authentication: `x-api-key` → the tenant (app) it belongs to, and what
+//! the key may do.
 //!
-//! The tenant of a request always comes from here, never from a body. A verified
-//! key is remembered for a short time (`API_KEY_CACHE_SECONDS`, default 60 s) so a
-//! warm function spends no store round trip on it; the price is that a revoked key
-//! keeps working on warm functions until its entry expires. Unknown keys are not
-//! cached, so a key becomes usable the moment it is created.
+//! The tenant of a request always comes from here, never from a body. Two
+//! extractors: [`Tenant`] admits secret keys only (every server-side route);
+//! [`PublicTenant`] also admits publishable keys (the routes a web page calls:
+//! apply and track). A publishable key anywhere else is `403
+//! publishable_key_not_allowed`.
+//!
+//! A verified key is remembered for a short time (`API_KEY_CACHE_SECONDS`, default
+//! 60 s) so a warm function spends no store round trip on it; the price is that a
+//! key revoked on another instance keeps working there until its entry expires (on
+//! the instance that revoked it, at once). Unknown keys are not cached, so a key
+//! becomes usable the moment it is created.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -12,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use partner_domain::api_key::ApiKeyHash;
+use partner_domain::api_key::{ApiKeyHash, KeyKind};
 use partner_domain::{ApiKeyId, AppId};
 
 use crate::{ApiError, AppState};
@@ -22,12 +29,18 @@ pub const API_KEY_HEADER: &str = "x-api-key";
 /// Entries kept at most; beyond it expired entries are dropped, then all.
 const CACHE_CAPACITY: usize = 1024;
 
-/// The app a request acts for, proven by its API key.
+/// The app a request acts for, proven by its API key, and the key's kind.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tenant {
     pub app_id: AppId,
     pub key_id: ApiKeyId,
+    pub kind: KeyKind,
 }
+
+/// A tenant proven by a secret **or** a publishable key: for the routes a web page
+/// may call. The handler still decides what a publishable key may ask for there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicTenant(pub Tenant);
 
 #[derive(Debug)]
 pub struct ApiKeyCache {
@@ -67,6 +80,14 @@ impl ApiKeyCache {
         }
     }
 
+    /// Drops a revoked key from this instance's cache, so it stops working here at
+    /// once (other instances follow within the cache's time to live).
+    pub fn forget(&self, key: &ApiKeyId) {
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.retain(|_, (tenant, _)| tenant.key_id != *key);
+        }
+    }
+
     /// The tenant of a presented key, from the cache or with one store read.
     pub async fn authenticate(
         &self,
@@ -84,6 +105,7 @@ impl ApiKeyCache {
                 let tenant = Tenant {
                     app_id: record.app_id,
                     key_id: record.id,
+                    kind: record.kind,
                 };
                 self.remember(hash, tenant.clone());
                 Ok(tenant)
@@ -97,20 +119,47 @@ fn invalid_key() -> ApiError {
     ApiError::unauthorized("The API key is not valid.")
 }
 
+/// The key's tenant, whatever its kind; a browser route's `Origin` is checked too.
+async fn any_key(parts: &Parts, state: &AppState) -> Result<Tenant, ApiError> {
+    let Some(value) = parts.headers.get(API_KEY_HEADER) else {
+        return Err(ApiError::unauthorized(
+            "Send your app's API key in the x-api-key header.",
+        ));
+    };
+    let presented = value.to_str().map_err(|_| invalid_key())?;
+    let tenant = state
+        .api_keys()
+        .authenticate(state.store(), presented.trim())
+        .await?;
+    crate::cors::check_origin(parts, state, &tenant.app_id).await?;
+    Ok(tenant)
+}
+
+/// The refusal of a publishable key where only a secret key will do.
+pub fn publishable_key_not_allowed() -> ApiError {
+    ApiError::forbidden(
+        "publishable_key_not_allowed",
+        "A publishable key cannot do this; use a secret key (sk_live_…) from your server.",
+    )
+}
+
 impl FromRequestParts<AppState> for Tenant {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let Some(value) = parts.headers.get(API_KEY_HEADER) else {
-            return Err(ApiError::unauthorized(
-                "Send your app's API key in the x-api-key header.",
-            ));
-        };
-        let presented = value.to_str().map_err(|_| invalid_key())?;
-        state
-            .api_keys()
-            .authenticate(state.store(), presented.trim())
-            .await
+        let tenant = any_key(parts, state).await?;
+        match tenant.kind {
+            KeyKind::Secret => Ok(tenant),
+            KeyKind::Publishable => Err(publishable_key_not_allowed()),
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for PublicTenant {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        any_key(parts, state).await.map(PublicTenant)
     }
 }
 

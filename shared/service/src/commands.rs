@@ -7,30 +7,106 @@ pub mod review;
 pub mod settings;
 
 use partner_domain::events::Event;
-use partner_domain::records::{Application, ApplicationForm};
-use partner_domain::{AppId, CustomerId, Email};
+use partner_domain::records::{Application, ApplicationForm, ApplicationStatus};
+use partner_domain::{AppId, CustomerId, Email, Timestamp};
 use partner_store::repo::applications::SubmitError;
-use partner_store::{Store, StoreResult};
+use partner_store::{Store, StoreError, StoreResult};
 
 use crate::views::PartnerInfo;
 use crate::{AppState, Tenant};
 
+/// Why an application was not accepted.
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    #[error("the partner program is disabled")]
+    ProgramDisabled,
+    /// The email has an application; after a rejection, `retry_after` says when a
+    /// new one will be accepted (`None`: pending, approved, or never again).
+    #[error("an application with this email exists")]
+    ApplicationExists { retry_after: Option<Timestamp> },
+    #[error("the customer is already a partner")]
+    CustomerAlreadyPartner,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<SubmitError> for ApplyError {
+    fn from(err: SubmitError) -> Self {
+        match err {
+            SubmitError::ProgramDisabled => Self::ProgramDisabled,
+            SubmitError::EmailTaken => Self::ApplicationExists { retry_after: None },
+            SubmitError::CustomerAlreadyPartner => Self::CustomerAlreadyPartner,
+            SubmitError::Store(err) => Self::Store(err),
+        }
+    }
+}
+
 /// Submits a partner application: one transactional write (the application, its
 /// email marker and the `partner_application_submitted` event), then the publish.
+/// `customer` is the signed-in user applying, when the app's server says so.
+///
+/// An email whose application was rejected may apply again once the program's
+/// `reapplyAfterDays` have passed: that costs one read and a second write, only on
+/// that path.
 pub async fn apply(
     state: &AppState,
     tenant: &Tenant,
     form: ApplicationForm,
-) -> Result<Application, SubmitError> {
-    let application = Application::submit(tenant.app_id.clone(), form, partner_domain::now());
+    customer: Option<CustomerId>,
+) -> Result<Application, ApplyError> {
+    let now = partner_domain::now();
+    let application = Application::submit(tenant.app_id.clone(), form, customer, now);
     let event = Event::application_submitted(&application);
-    state
-        .store()
-        .applications()
-        .submit(&application, &event)
-        .await?;
+    let applications = state.store().applications();
+    match applications.submit(&application, &event, None).await {
+        Ok(()) => {}
+        Err(SubmitError::EmailTaken) => {
+            let (existing, settings) = applications
+                .by_email_with_settings(&tenant.app_id, &application.form.email)
+                .await?;
+            let Some(existing) = existing else {
+                // The application that held the email is gone: an ordinary retry.
+                return Err(ApplyError::ApplicationExists { retry_after: None });
+            };
+            if existing.status != ApplicationStatus::Rejected {
+                return Err(ApplyError::ApplicationExists { retry_after: None });
+            }
+            let rejected_at = existing.reviewed_at.unwrap_or(existing.submitted_at);
+            let Some(from) = settings.unwrap_or_default().reapply_from(rejected_at) else {
+                return Err(ApplyError::ApplicationExists { retry_after: None });
+            };
+            if now < from {
+                return Err(ApplyError::ApplicationExists {
+                    retry_after: Some(from),
+                });
+            }
+            applications
+                .submit(&application, &event, Some(&existing.id))
+                .await?;
+        }
+        Err(other) => return Err(other.into()),
+    }
     state.publisher().publish(state.store(), &[event]).await;
     Ok(application)
+}
+
+/// Revokes an API key of the app: at once on this instance, within the key cache's
+/// time to live on every other.
+pub async fn revoke_api_key(
+    state: &AppState,
+    app: &AppId,
+    key: &partner_domain::ApiKeyId,
+) -> Result<(), crate::ApiError> {
+    match state.store().apps().revoke_api_key(app, key).await? {
+        partner_store::repo::apps::Revoked::Revoked => {
+            state.api_keys().forget(key);
+            Ok(())
+        }
+        partner_store::repo::apps::Revoked::NotFound => Err(crate::ApiError::not_found(
+            "api_key_not_found",
+            "No API key with this id in this app.",
+        )),
+    }
 }
 
 /// The application of an email in the tenant's app, if any: one consistent read.

@@ -245,9 +245,16 @@ fn data_dir_secret(store: &StoreConfig, file: &str) -> Option<String> {
 
 impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_env_with_store(StoreConfig::from_env()?)
+    }
+
+    /// The environment's configuration on `store` (which a command line may have
+    /// chosen): the local secrets fallback reads `store`'s data directory, never
+    /// the one the environment would have named.
+    pub fn from_env_with_store(store: StoreConfig) -> Result<Self, ConfigError> {
         let api_key_cache = seconds("API_KEY_CACHE_SECONDS", DEFAULT_API_KEY_CACHE)?;
         let mut config = Self {
-            store: StoreConfig::from_env()?,
+            store,
             api_key_cache,
             admin_jwt: AdminJwtConfig::from_env(),
             event_bus: var("EVENT_BUS_NAME"),

@@ -115,6 +115,15 @@ fn leak_field_name(field: &str) -> Option<&'static str> {
         "action",
         "rejectionReason",
         "customerId",
+        "leadEmail",
+        "leadName",
+        "notes",
+        "eventId",
+        "amount",
+        "kind",
+        "label",
+        "allowedOrigins",
+        "reapplyAfterDays",
     ];
     KNOWN.iter().copied().find(|known| *known == field)
 }

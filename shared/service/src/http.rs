@@ -31,6 +31,8 @@ pub enum RouteMethod {
     Put,
     Patch,
     Delete,
+    /// A CORS preflight of a browser route.
+    Options,
 }
 
 impl RouteMethod {
@@ -41,6 +43,7 @@ impl RouteMethod {
             Self::Put => Method::PUT,
             Self::Patch => Method::PATCH,
             Self::Delete => Method::DELETE,
+            Self::Options => Method::OPTIONS,
         }
     }
 }
@@ -77,6 +80,13 @@ impl Route {
     pub const fn delete(path: &'static str) -> Self {
         Self {
             method: RouteMethod::Delete,
+            path,
+        }
+    }
+
+    pub const fn options(path: &'static str) -> Self {
+        Self {
+            method: RouteMethod::Options,
             path,
         }
     }

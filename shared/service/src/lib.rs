@@ -12,6 +12,7 @@ pub mod auth;
 pub mod aws;
 pub mod commands;
 pub mod config;
+pub mod cors;
 pub mod csv;
 pub mod events;
 pub mod extract;
@@ -23,6 +24,6 @@ pub mod state;
 pub mod views;
 pub mod webhook_queue;
 
-pub use auth::Tenant;
+pub use auth::{PublicTenant, Tenant};
 pub use problem::ApiError;
 pub use state::AppState;

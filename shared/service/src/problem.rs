@@ -5,11 +5,11 @@
 //! errors the offending `field`. Server errors log their cause chain and send a
 //! generic detail: nothing internal ever reaches a response.
 
+use crate::commands::ApplyError;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use partner_domain::FieldError;
 use partner_store::StoreError;
-use partner_store::repo::applications::SubmitError;
 use serde::Serialize;
 
 pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
@@ -20,6 +20,8 @@ pub struct ApiError {
     code: &'static str,
     detail: String,
     field: Option<&'static str>,
+    /// When trying again makes sense (a problem extension member, RFC 3339).
+    retry_after: Option<partner_domain::Timestamp>,
     source: Option<Box<dyn std::error::Error + Send + Sync>>,
 }
 
@@ -33,6 +35,12 @@ struct ProblemBody<'a> {
     code: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     field: Option<&'a str>,
+    #[serde(
+        rename = "retryAfter",
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    retry_after: Option<partner_domain::Timestamp>,
 }
 
 impl ApiError {
@@ -42,6 +50,7 @@ impl ApiError {
             code,
             detail: detail.into(),
             field: None,
+            retry_after: None,
             source: None,
         }
     }
@@ -92,6 +101,11 @@ impl ApiError {
 
     pub fn with_field(mut self, field: &'static str) -> Self {
         self.field = Some(field);
+        self
+    }
+
+    pub fn with_retry_after(mut self, at: Option<partner_domain::Timestamp>) -> Self {
+        self.retry_after = at;
         self
     }
 
@@ -148,6 +162,7 @@ impl IntoResponse for ApiError {
             detail: &self.detail,
             code: self.code,
             field: self.field,
+            retry_after: self.retry_after,
         };
         let json = serde_json::to_vec(&body).unwrap_or_default();
         let mut response = (self.status, json).into_response();
@@ -178,19 +193,30 @@ impl From<FieldError> for ApiError {
     }
 }
 
-impl From<SubmitError> for ApiError {
-    fn from(err: SubmitError) -> Self {
+impl From<ApplyError> for ApiError {
+    fn from(err: ApplyError) -> Self {
         match err {
-            SubmitError::ProgramDisabled => Self::forbidden(
+            ApplyError::ProgramDisabled => Self::forbidden(
                 "program_disabled",
                 "The partner program of this app is not accepting applications.",
             ),
-            SubmitError::EmailTaken => Self::conflict(
+            ApplyError::ApplicationExists { retry_after } => Self::conflict(
                 "application_exists",
-                "An application with this email already exists.",
+                match retry_after {
+                    Some(_) => {
+                        "This email's application was rejected; it may apply again from retryAfter."
+                    }
+                    None => "An application with this email already exists.",
+                },
             )
-            .with_field("email"),
-            SubmitError::Store(err) => err.into(),
+            .with_field("email")
+            .with_retry_after(retry_after),
+            ApplyError::CustomerAlreadyPartner => Self::conflict(
+                "customer_already_partner",
+                "This customer is already a partner.",
+            )
+            .with_field("customerId"),
+            ApplyError::Store(err) => err.into(),
         }
     }
 }

@@ -130,16 +130,17 @@ impl FromRequestParts<AppState> for Session {
                 "Send a customer session token as Authorization: Bearer <token>.",
             )
         })?;
-        verify(
+        let subject = verify(
             state.config().session_secret.as_ref().map(|s| s.as_str()),
             SESSION_AUDIENCE,
             token,
         )
-        .map(Session)
         .map_err(|err| {
             tracing::info!(reason = %err, "session token refused");
             ApiError::unauthorized("The session token is not valid.")
-        })
+        })?;
+        crate::cors::check_origin(parts, state, &subject.app_id).await?;
+        Ok(Session(subject))
     }
 }
 

@@ -8,6 +8,7 @@ use partner_store::on_first_use::OnFirstUse;
 use crate::admin_auth::{AdminVerifier, TokenError};
 use crate::auth::ApiKeyCache;
 use crate::config::{Config, StoreConfig};
+use crate::cors::OriginCache;
 use crate::events::{EventBridgeBus, EventBus, Publisher};
 use crate::webhook_queue::{SqsQueue, WebhookQueue};
 
@@ -20,6 +21,7 @@ pub struct AppState {
 struct Inner {
     store: Store,
     api_keys: ApiKeyCache,
+    origins: OriginCache,
     admin_verifier: AdminVerifier,
     publisher: Publisher,
     webhook_queue: Option<Arc<dyn WebhookQueue>>,
@@ -57,6 +59,7 @@ impl AppState {
         Ok(Self {
             inner: Arc::new(Inner {
                 api_keys: ApiKeyCache::new(config.api_key_cache),
+                origins: OriginCache::new(config.api_key_cache),
                 admin_verifier: AdminVerifier::from_config(&config.admin_jwt)?,
                 publisher: Publisher::new(bus),
                 webhook_queue,
@@ -120,6 +123,11 @@ impl AppState {
 
     pub fn api_keys(&self) -> &ApiKeyCache {
         &self.inner.api_keys
+    }
+
+    /// The apps' allowed web origins, cached like the keys.
+    pub fn origins(&self) -> &OriginCache {
+        &self.inner.origins
     }
 
     pub fn admin_verifier(&self) -> &AdminVerifier {

@@ -82,6 +82,8 @@ pub struct SettingsView {
     cookie_duration_days: u32,
     currency: String,
     branding: partner_domain::records::Branding,
+    allowed_origins: Vec<String>,
+    reapply_after_days: Option<u32>,
 }
 
 impl From<ProgramSettings> for SettingsView {
@@ -94,6 +96,8 @@ impl From<ProgramSettings> for SettingsView {
             cookie_duration_days: settings.cookie_duration_days,
             currency: settings.currency.as_str().to_owned(),
             branding: settings.branding,
+            allowed_origins: settings.allowed_origins,
+            reapply_after_days: settings.reapply_after_days,
         }
     }
 }

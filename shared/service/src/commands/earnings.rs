@@ -139,13 +139,31 @@ pub async fn refer(
     if target.status != AffiliateStatus::Active {
         return Err(code_not_found());
     }
-    if target.customer_id == customer {
-        return Err(ApiError::new(
+    let self_referral = |field| {
+        ApiError::new(
             axum::http::StatusCode::UNPROCESSABLE_ENTITY,
             "self_referral",
-            "A partner cannot refer its own customer account.",
+            "A partner cannot refer itself.",
         )
-        .with_field("customerId"));
+        .with_field(field)
+    };
+    if target.customer_id == customer {
+        return Err(self_referral("customerId"));
+    }
+    if let Some(email) = &email {
+        let partner_email = match &target.email {
+            Some(known) => Some(known.clone()),
+            // A code approved before its marker kept the email: one more read.
+            None => state
+                .store()
+                .customers()
+                .get(app, &target.customer_id)
+                .await?
+                .map(|c| c.email),
+        };
+        if partner_email.as_ref() == Some(email) {
+            return Err(self_referral("email"));
+        }
     }
     let referral = Referral {
         customer_id: customer,
@@ -217,10 +235,11 @@ pub async fn revenue(
             )));
         }
         let entry = match referral {
-            None => None,
+            None => Err(NoCommission::NotReferred),
             Some(referral) => entry_for(state, app, &request, &referral, &settings).await?,
         };
-        let result = revenue_result(&request, entry.as_ref().map(|e| &e.entry));
+        let result = revenue_result(&request, &entry);
+        let entry = entry.ok();
         match earnings
             .record_revenue(app, &request.event_id, &result, entry.as_ref())
             .await
@@ -254,27 +273,49 @@ async fn back_off(attempt: u32) {
     tokio::time::sleep(std::time::Duration::from_micros(pause)).await;
 }
 
-/// The ledger entry a revenue event makes, if any: a commission at the partner's
-/// rate for a payment, a reversal (up to what the customer's commissions earned)
-/// for a refund. Nothing for a suspended partner.
+/// Why a revenue event made no ledger entry (the `reason` beside `commission: null`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoCommission {
+    /// No partner referred the customer.
+    NotReferred,
+    /// The referring partner is suspended: its customers' payments are recorded but
+    /// earn it nothing, until it is reactivated (and then only from then on).
+    PartnerSuspended,
+    /// The payment earns nothing at the rate, or the refund finds nothing to reverse.
+    NothingToEarn,
+}
+
+impl NoCommission {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::NotReferred => "not_referred",
+            Self::PartnerSuspended => "partner_suspended",
+            Self::NothingToEarn => "nothing_to_earn",
+        }
+    }
+}
+
+/// The ledger entry a revenue event makes: a commission at the partner's rate for
+/// a payment, a reversal (up to what the customer's commissions earned) for a
+/// refund, or why there is none (a suspended partner earns nothing new).
 async fn entry_for(
     state: &AppState,
     app: &AppId,
     request: &RevenueRequest,
     referral: &Referral,
     settings: &ProgramSettings,
-) -> Result<Option<NewEntry>, ApiError> {
+) -> Result<Result<NewEntry, NoCommission>, ApiError> {
     let Some((affiliate, _, _)) = state
         .store()
         .affiliates()
         .by_customer(app, &referral.affiliate_customer_id)
         .await?
     else {
-        return Ok(None);
+        return Ok(Err(NoCommission::NotReferred));
     };
     // A suspended partner earns nothing new, but refunds still reverse what it earned.
     if affiliate.status != AffiliateStatus::Active && request.kind == RevenueKind::Payment {
-        return Ok(None);
+        return Ok(Err(NoCommission::PartnerSuspended));
     }
     let rate = affiliate
         .commission_rate
@@ -296,7 +337,7 @@ async fn entry_for(
         }
     };
     if amount == Money::ZERO {
-        return Ok(None);
+        return Ok(Err(NoCommission::NothingToEarn));
     }
     let now = partner_domain::now();
     let holding = time::Duration::days(i64::from(settings.holding_period_days));
@@ -335,7 +376,7 @@ async fn entry_for(
         json!({"commission": entry_view(&entry)}),
         now,
     );
-    Ok(Some(NewEntry {
+    Ok(Ok(NewEntry {
         entry,
         event,
         referral_customer: request.customer.clone(),
@@ -383,7 +424,11 @@ fn rfc3339(at: Timestamp) -> String {
         .unwrap_or_default()
 }
 
-fn revenue_result(request: &RevenueRequest, entry: Option<&Entry>) -> Value {
+fn revenue_result(request: &RevenueRequest, entry: &Result<NewEntry, NoCommission>) -> Value {
+    let (commission, reason) = match entry {
+        Ok(new) => (Some(entry_view(&new.entry)), None),
+        Err(why) => (None, Some(why.as_str())),
+    };
     json!({
         "eventId": request.event_id,
         "customerId": request.customer,
@@ -391,7 +436,8 @@ fn revenue_result(request: &RevenueRequest, entry: Option<&Entry>) -> Value {
         "amount": request.amount.to_major_f64(),
         "currency": request.currency,
         "occurredAt": request.occurred_at.map(rfc3339),
-        "commission": entry.map(entry_view),
+        "commission": commission,
+        "reason": reason,
     })
 }
 
@@ -440,6 +486,10 @@ pub async fn create_payouts(state: &AppState, app: &AppId) -> Result<Vec<Payout>
     loop {
         let (affiliates, next) = store.affiliates().list(app, 100, cursor).await?;
         for affiliate in affiliates {
+            // A suspended partner is paid nothing while suspended; its balance waits.
+            if affiliate.status != AffiliateStatus::Active {
+                continue;
+            }
             let balance = store
                 .earnings()
                 .balances(app, &affiliate.customer_id)

@@ -4,7 +4,7 @@
 use partner_domain::deals::{Deal, DealId, DealStatus};
 use partner_domain::events::{Event, EventType};
 use partner_domain::ledger::{Balances, Entry, Payout};
-use partner_domain::records::{Affiliate, ProgramSettings};
+use partner_domain::records::{Affiliate, AffiliateStatus, ProgramSettings};
 use partner_domain::{AppId, CustomerId, Email};
 use partner_store::repo::deals::DealError;
 use partner_store::repo::earnings::Stats;
@@ -19,6 +19,8 @@ pub const RECENT: u32 = 10;
 /// Everything on a partner's dashboard.
 #[derive(Debug, Clone)]
 pub struct Dashboard {
+    /// The app's name: the portal's title when branding names none.
+    pub app_name: String,
     pub affiliate: Affiliate,
     pub settings: ProgramSettings,
     pub balances: Balances,
@@ -44,8 +46,10 @@ pub async fn dashboard(
     customer: &CustomerId,
 ) -> Result<Option<Dashboard>, ApiError> {
     let store = state.store();
-    let Some((affiliate, settings, balances)) =
-        store.affiliates().by_customer(app, customer).await?
+    let Some(((affiliate, settings, balances), app_record)) = store
+        .affiliates()
+        .by_customer_with_app(app, customer)
+        .await?
     else {
         return Ok(None);
     };
@@ -58,6 +62,7 @@ pub async fn dashboard(
         deals.of_affiliate(app, &affiliate.id, RECENT),
     );
     Ok(Some(Dashboard {
+        app_name: app_record.name,
         stats: stats?,
         recent_commissions: recent?,
         payouts: payouts?,
@@ -69,6 +74,20 @@ pub async fn dashboard(
 }
 
 impl Dashboard {
+    /// The program's name as partners see it: the branding name, else the app's.
+    pub fn program_name(&self) -> &str {
+        self.settings
+            .branding
+            .name
+            .as_deref()
+            .unwrap_or(&self.app_name)
+    }
+
+    /// Whether the partner is suspended: its figures stay visible, read-only.
+    pub fn suspended(&self) -> bool {
+        self.affiliate.status != AffiliateStatus::Active
+    }
+
     /// The partner's referral link: the app's website with `?ref=CODE`, if the app set one.
     pub fn referral_link(&self) -> Option<String> {
         let site = self.settings.branding.website_url.as_deref()?;
@@ -95,11 +114,19 @@ impl Dashboard {
             },
             "stats": {"clicks": self.stats.clicks, "referrals": self.stats.referrals, "conversions": self.stats.conversions},
             "referralLink": self.referral_link(),
+            "programName": self.program_name(),
             "recentCommissions": self.recent_commissions.iter().map(entry_view).collect::<Vec<_>>(),
             "payouts": self.payouts.iter().map(payout_view).collect::<Vec<_>>(),
             "deals": self.deals.iter().map(deal_view).collect::<Vec<_>>(),
         })
     }
+}
+
+pub fn partner_suspended() -> ApiError {
+    ApiError::forbidden(
+        "partner_suspended",
+        "This partner is suspended and cannot register deals.",
+    )
 }
 
 pub fn deal_view(deal: &Deal) -> Value {
@@ -127,6 +154,9 @@ pub async fn register_deal(
     lead_name: String,
     notes: Option<String>,
 ) -> Result<Deal, ApiError> {
+    if affiliate.status != AffiliateStatus::Active {
+        return Err(partner_suspended());
+    }
     let now = partner_domain::now();
     let deal = Deal {
         id: DealId::generate(),

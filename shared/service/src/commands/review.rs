@@ -17,7 +17,7 @@ const APPROVAL_ATTEMPTS: u32 = 6;
 #[derive(Debug, Clone)]
 pub enum Decision {
     Approve { code: Option<ReferralCode> },
-    Reject { reason: String },
+    Reject { reason: Option<String> },
 }
 
 #[derive(Debug, Clone)]
@@ -62,10 +62,10 @@ pub async fn review(
             let rejected = Application {
                 status: ApplicationStatus::Rejected,
                 reviewed_at: Some(now),
-                rejection_reason: Some(reason.clone()),
+                rejection_reason: reason.clone(),
                 ..application
             };
-            let event = Event::application_rejected(&rejected, &reason, now);
+            let event = Event::application_rejected(&rejected, reason.as_deref(), now);
             store
                 .applications()
                 .reject(&rejected, &event)
@@ -89,15 +89,21 @@ async fn approve(
 ) -> Result<Reviewed, ApiError> {
     let store = state.store();
     let app = &application.app_id;
-    // Optimistically a new customer: the common case costs no extra read. If one
-    // exists, the transaction says so and the approval is retried with it.
-    let mut customer = CustomerAccount::New(Customer {
-        id: CustomerId::generate(),
+    let new_customer = |id: CustomerId| Customer {
+        id,
         app_id: app.clone(),
         email: application.form.email.clone(),
         name: Some(application.form.name.clone()),
         created_at: now,
-    });
+    };
+    // An applicant who applied as a customer becomes a partner on that account (one
+    // read to see whether it, or the email, is known). Otherwise, optimistically a
+    // new customer: the common case costs no extra read. If one exists for the
+    // email, the transaction says so and the approval is retried with it.
+    let mut customer = match &application.customer_id {
+        Some(id) => named_account(state, &application, id, new_customer(id.clone())).await?,
+        None => CustomerAccount::New(new_customer(CustomerId::generate())),
+    };
     let generated = requested_code.is_none();
     let mut code = requested_code.unwrap_or_else(|| generate_code(&application.form.name, 0));
     for attempt in 1..=APPROVAL_ATTEMPTS {
@@ -131,6 +137,11 @@ async fn approve(
                     affiliate: Some(affiliate),
                 });
             }
+            Err(ReviewError::CustomerExists) if application.customer_id.is_some() => {
+                let id = customer.customer().id.clone();
+                customer =
+                    named_account(state, &application, &id, new_customer(id.clone())).await?;
+            }
             Err(ReviewError::CustomerExists) => {
                 if let Some(existing) = store
                     .customers()
@@ -152,6 +163,26 @@ async fn approve(
     ))
 }
 
+/// The account of a customer the app named: the stored one, or a new one under the
+/// app's id (listed by email unless another account already has the email).
+async fn named_account(
+    state: &AppState,
+    application: &Application,
+    id: &CustomerId,
+    new: Customer,
+) -> Result<CustomerAccount, ApiError> {
+    let (by_id, by_email) = state
+        .store()
+        .customers()
+        .by_id_and_email(&application.app_id, id, &application.form.email)
+        .await?;
+    Ok(match (by_id, by_email) {
+        (Some(existing), _) => CustomerAccount::Existing(existing),
+        (None, None) => CustomerAccount::New(new),
+        (None, Some(_)) => CustomerAccount::NewUnlisted(new),
+    })
+}
+
 fn review_error(err: ReviewError) -> ApiError {
     match err {
         ReviewError::NotPending => already_reviewed(),
@@ -161,8 +192,8 @@ fn review_error(err: ReviewError) -> ApiError {
         )
         .with_field("code"),
         ReviewError::AlreadyPartner => ApiError::conflict(
-            "already_partner",
-            "The customer with this email is already a partner.",
+            "customer_already_partner",
+            "The applicant's customer account is already a partner.",
         ),
         ReviewError::CustomerExists => ApiError::conflict(
             "approval_conflict",

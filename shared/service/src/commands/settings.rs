@@ -17,6 +17,9 @@ pub struct SettingsChange {
     pub cookie_duration_days: Option<u32>,
     pub currency: Option<Currency>,
     pub branding: Option<Branding>,
+    pub allowed_origins: Option<Vec<String>>,
+    /// `Some(None)`: rejected applicants never apply again.
+    pub reapply_after_days: Option<Option<u32>>,
 }
 
 fn missing_settings(app: &AppId) -> ApiError {
@@ -48,6 +51,8 @@ pub async fn change(
         cookie_duration_days,
         currency,
         branding,
+        allowed_origins,
+        reapply_after_days,
     } = change;
     if let Some(v) = enabled {
         settings.enabled = v;
@@ -85,6 +90,12 @@ pub async fn change(
     }
     if let Some(v) = branding {
         settings.branding = v;
+    }
+    if let Some(v) = allowed_origins {
+        settings.allowed_origins = v;
+    }
+    if let Some(v) = reapply_after_days {
+        settings.reapply_after_days = v;
     }
     if !store.apps().put_settings(app, &settings).await? {
         return Err(missing_settings(app));

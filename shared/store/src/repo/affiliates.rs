@@ -1,7 +1,7 @@
 //! Partner (affiliate) records, keyed beside their customer and listed through GSI1.
 
 use partner_domain::ledger::Balances;
-use partner_domain::records::{Affiliate, ProgramSettings};
+use partner_domain::records::{Affiliate, App, ProgramSettings};
 
 use super::earnings::StoredBalances;
 use partner_domain::{AffiliateId, AppId, CustomerId};
@@ -35,22 +35,29 @@ impl Affiliates<'_> {
             keys::settings(app),
             keys::balance(app, customer),
         ];
-        let mut items = self.store.get_many(&keys, false).await?.into_iter();
-        let (Some(affiliate), settings, balance) = (
-            items.next().flatten(),
-            items.next().flatten(),
-            items.next().flatten(),
-        ) else {
-            return Ok(None);
-        };
-        let settings =
-            settings.ok_or_else(|| StoreError::Corrupt(format!("app {app} has no settings")))?;
-        let balance: StoredBalances = balance.map(from_item).transpose()?.unwrap_or_default();
-        Ok(Some((
-            from_item(affiliate)?,
-            from_item(settings)?,
-            balance.into(),
-        )))
+        let items = self.store.get_many(&keys, false).await?;
+        Ok(partner_of(app, items)?.map(|(partner, _)| partner))
+    }
+
+    /// [`Affiliates::by_customer`] plus the app itself (its name brands the portal),
+    /// still in one round trip.
+    pub async fn by_customer_with_app(
+        &self,
+        app: &AppId,
+        customer: &CustomerId,
+    ) -> StoreResult<Option<((Affiliate, ProgramSettings, Balances), App)>> {
+        let keys = [
+            keys::affiliate_of_customer(app, customer),
+            keys::settings(app),
+            keys::balance(app, customer),
+            keys::app(app),
+        ];
+        let items = self.store.get_many(&keys, false).await?;
+        match partner_of(app, items)? {
+            Some((partner, Some(app_item))) => Ok(Some((partner, from_item(app_item)?))),
+            Some((_, None)) => Err(StoreError::Corrupt(format!("app {app} is missing"))),
+            None => Ok(None),
+        }
     }
 
     /// A partner by its id (one index query; admin paths only).
@@ -119,4 +126,30 @@ impl Affiliates<'_> {
             Err(err) => Err(err),
         }
     }
+}
+
+type Partner = (Affiliate, ProgramSettings, Balances);
+
+/// The partner, its settings and balances from a batch read of (partner, settings,
+/// balance, …), and the item after them if one was asked for.
+fn partner_of(
+    app: &AppId,
+    items: Vec<Option<crate::Item>>,
+) -> StoreResult<Option<(Partner, Option<crate::Item>)>> {
+    let mut items = items.into_iter();
+    let (Some(affiliate), settings, balance, extra) = (
+        items.next().flatten(),
+        items.next().flatten(),
+        items.next().flatten(),
+        items.next().flatten(),
+    ) else {
+        return Ok(None);
+    };
+    let settings =
+        settings.ok_or_else(|| StoreError::Corrupt(format!("app {app} has no settings")))?;
+    let balance: StoredBalances = balance.map(from_item).transpose()?.unwrap_or_default();
+    Ok(Some((
+        (from_item(affiliate)?, from_item(settings)?, balance.into()),
+        extra,
+    )))
 }

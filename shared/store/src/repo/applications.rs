@@ -2,7 +2,9 @@
 //! and the approve / reject transactions.
 
 use partner_domain::events::Event;
-use partner_domain::records::{Affiliate, Application, ApplicationStatus, Customer};
+use partner_domain::records::{
+    Affiliate, Application, ApplicationStatus, Customer, ProgramSettings,
+};
 use partner_domain::{AppId, ApplicationId, Email};
 use serde::Serialize;
 use serde_json::Value;
@@ -17,6 +19,8 @@ pub enum SubmitError {
     ProgramDisabled,
     #[error("an application with this email already exists")]
     EmailTaken,
+    #[error("the customer is already a partner")]
+    CustomerAlreadyPartner,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -41,6 +45,9 @@ pub enum ReviewError {
 pub enum CustomerAccount {
     /// Create it (with its email marker) in the approval's transaction.
     New(Customer),
+    /// Create it under the app's own id without an email marker: another customer
+    /// account of the app already has the email.
+    NewUnlisted(Customer),
     /// It exists already; the transaction only checks it is still there.
     Existing(Customer),
 }
@@ -48,7 +55,7 @@ pub enum CustomerAccount {
 impl CustomerAccount {
     pub fn customer(&self) -> &Customer {
         match self {
-            Self::New(c) | Self::Existing(c) => c,
+            Self::New(c) | Self::NewUnlisted(c) | Self::Existing(c) => c,
         }
     }
 }
@@ -62,6 +69,8 @@ struct CodeMarker<'a> {
     affiliate_id: &'a partner_domain::AffiliateId,
     customer_id: &'a partner_domain::CustomerId,
     status: partner_domain::records::AffiliateStatus,
+    /// The partner's email, so a referral of that email is recognised as its own.
+    email: &'a Email,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -115,36 +124,64 @@ impl Applications<'_> {
     /// Stores a new application and its `partner_application_submitted` event in one
     /// transaction: the program must be enabled (a condition on the settings item, so
     /// no read is needed), and no application may exist for the email (a marker item
-    /// that carries a copy of the application, which makes status-by-email one read).
+    /// that carries a copy of the application, which makes status-by-email one read)
+    /// — unless `replacing` names the rejected application the marker holds now (a
+    /// re-application; the old application item stays for the admins). An applicant
+    /// applying as a customer (`customerId`) must not be a partner already.
     pub async fn submit(
         &self,
         application: &Application,
         event: &Event,
+        replacing: Option<&ApplicationId>,
     ) -> Result<(), SubmitError> {
-        let result = self
-            .store
-            .transact(vec![
-                WriteOp::Check {
-                    key: keys::settings(&application.app_id),
-                    condition: Condition::Equals("enabled", Value::Bool(true)),
-                },
-                WriteOp::Put {
-                    item: marker_item(application)?,
-                    condition: Some(Condition::NotExists),
-                },
-                WriteOp::Put {
-                    item: application_item(application)?,
-                    condition: Some(Condition::NotExists),
-                },
-                super::outbox::put_event(event)?,
-            ])
-            .await;
-        match result {
+        let marker_condition = match replacing {
+            None => Condition::NotExists,
+            Some(old) => Condition::Equals("id", Value::String(old.to_string())),
+        };
+        let mut ops = vec![
+            WriteOp::Check {
+                key: keys::settings(&application.app_id),
+                condition: Condition::Equals("enabled", Value::Bool(true)),
+            },
+            WriteOp::Put {
+                item: marker_item(application)?,
+                condition: Some(marker_condition),
+            },
+            WriteOp::Put {
+                item: application_item(application)?,
+                condition: Some(Condition::NotExists),
+            },
+            super::outbox::put_event(event)?,
+        ];
+        if let Some(customer) = &application.customer_id {
+            ops.push(WriteOp::Check {
+                key: keys::affiliate_of_customer(&application.app_id, customer),
+                condition: Condition::NotExists,
+            });
+        }
+        match self.store.transact(ops).await {
             Ok(()) => Ok(()),
             Err(StoreError::ConditionFailed { index: 0 }) => Err(SubmitError::ProgramDisabled),
             Err(StoreError::ConditionFailed { index: 1 }) => Err(SubmitError::EmailTaken),
+            Err(StoreError::ConditionFailed { index: 4 }) => {
+                Err(SubmitError::CustomerAlreadyPartner)
+            }
             Err(err) => Err(err.into()),
         }
+    }
+
+    /// The application an email holds now and the program settings, in one read
+    /// (what deciding on a re-application needs).
+    pub async fn by_email_with_settings(
+        &self,
+        app: &AppId,
+        email: &Email,
+    ) -> StoreResult<(Option<Application>, Option<ProgramSettings>)> {
+        let keys = [keys::application_by_email(app, email), keys::settings(app)];
+        let mut items = self.store.get_many(&keys, true).await?.into_iter();
+        let application = items.next().flatten().map(from_item).transpose()?;
+        let settings = items.next().flatten().map(from_item).transpose()?;
+        Ok((application, settings))
     }
 
     /// The application for an email, read consistently so a status check right after
@@ -222,6 +259,10 @@ impl Applications<'_> {
                     condition: Some(Condition::NotExists),
                 });
             }
+            CustomerAccount::NewUnlisted(new) => ops.push(WriteOp::Put {
+                item: to_item(&keys::customer(app, &new.id), entity::CUSTOMER, new)?,
+                condition: Some(Condition::NotExists),
+            }),
             CustomerAccount::Existing(existing) => ops.push(WriteOp::Check {
                 key: keys::customer(app, &existing.id),
                 condition: Condition::Exists,
@@ -248,6 +289,7 @@ impl Applications<'_> {
             affiliate_id: &affiliate.id,
             customer_id: &affiliate.customer_id,
             status: affiliate.status,
+            email: &approved.form.email,
         };
         ops.push(WriteOp::Put {
             item: to_item(
@@ -263,7 +305,12 @@ impl Applications<'_> {
             Ok(()) => Ok(()),
             Err(StoreError::ConditionFailed { index }) => Err(match index {
                 0 => ReviewError::NotPending,
-                i if i == customer_index && matches!(customer, CustomerAccount::New(_)) => {
+                i if i == customer_index
+                    && matches!(
+                        customer,
+                        CustomerAccount::New(_) | CustomerAccount::NewUnlisted(_)
+                    ) =>
+                {
                     ReviewError::CustomerExists
                 }
                 i if i == affiliate_index => ReviewError::AlreadyPartner,

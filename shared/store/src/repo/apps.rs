@@ -1,6 +1,6 @@
 //! Apps (tenants), their program settings and their API keys.
 
-use partner_domain::api_key::{ApiKeyHash, NewApiKey};
+use partner_domain::api_key::{ApiKeyHash, KeyKind, NewApiKey};
 use partner_domain::records::{ApiKeyRecord, App, ProgramSettings};
 use partner_domain::{ApiKeyId, AppId};
 use serde_json::Value;
@@ -11,12 +11,15 @@ use crate::{
     Condition, Index, Key, Query, SortKey, Store, StoreError, StoreResult, Update, WriteOp,
 };
 
-/// Everything `apps create` hands back: the secret is in `api_key` and nowhere else.
+/// Everything `apps create` hands back: the secrets are in `api_key` (the secret
+/// key) and `publishable_key`, and nowhere else.
 #[derive(Debug)]
 pub struct CreatedApp {
     pub app: App,
     pub key: ApiKeyRecord,
     pub api_key: NewApiKey,
+    pub publishable: ApiKeyRecord,
+    pub publishable_key: NewApiKey,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,7 +40,8 @@ impl Store {
 }
 
 impl Apps<'_> {
-    /// Creates an app with default settings and its first API key, atomically.
+    /// Creates an app with default settings, a secret key for its servers and a
+    /// publishable key for its web pages, atomically.
     pub async fn create(&self, name: &str) -> StoreResult<CreatedApp> {
         let app = App {
             id: AppId::generate(),
@@ -56,7 +60,9 @@ impl Apps<'_> {
             entity::SETTINGS,
             &ProgramSettings::default(),
         )?;
-        let (key, api_key, key_item) = new_key_item(&app.id, Some("default"))?;
+        let (key, api_key, key_item) = new_key_item(&app.id, KeyKind::Secret, Some("default"))?;
+        let (publishable, publishable_key, publishable_item) =
+            new_key_item(&app.id, KeyKind::Publishable, Some("default"))?;
         self.store
             .transact(vec![
                 WriteOp::Put {
@@ -71,9 +77,19 @@ impl Apps<'_> {
                     item: key_item,
                     condition: Some(Condition::NotExists),
                 },
+                WriteOp::Put {
+                    item: publishable_item,
+                    condition: Some(Condition::NotExists),
+                },
             ])
             .await?;
-        Ok(CreatedApp { app, key, api_key })
+        Ok(CreatedApp {
+            app,
+            key,
+            api_key,
+            publishable,
+            publishable_key,
+        })
     }
 
     pub async fn get(&self, app: &AppId) -> StoreResult<Option<App>> {
@@ -118,9 +134,10 @@ impl Apps<'_> {
     pub async fn create_api_key(
         &self,
         app: &AppId,
+        kind: KeyKind,
         label: Option<&str>,
     ) -> StoreResult<Option<(ApiKeyRecord, NewApiKey)>> {
-        let (record, secret, item) = new_key_item(app, label)?;
+        let (record, secret, item) = new_key_item(app, kind, label)?;
         let result = self
             .store
             .transact(vec![
@@ -196,12 +213,14 @@ fn format_time(at: partner_domain::Timestamp) -> StoreResult<String> {
 
 fn new_key_item(
     app: &AppId,
+    kind: KeyKind,
     label: Option<&str>,
 ) -> StoreResult<(ApiKeyRecord, NewApiKey, crate::Item)> {
-    let secret = NewApiKey::generate();
+    let secret = NewApiKey::generate(app, kind);
     let record = ApiKeyRecord {
         id: ApiKeyId::generate(),
         app_id: app.clone(),
+        kind,
         display_prefix: secret.display_prefix(),
         label: label.map(str::to_owned),
         created_at: partner_domain::now(),

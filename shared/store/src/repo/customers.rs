@@ -1,7 +1,7 @@
 //! Customer accounts of an app, unique by email.
 
 use partner_domain::records::Customer;
-use partner_domain::{AppId, Email};
+use partner_domain::{AppId, CustomerId, Email};
 
 use super::from_item;
 use crate::keys;
@@ -26,5 +26,28 @@ impl Customers<'_> {
             .await?
             .map(from_item)
             .transpose()
+    }
+
+    pub async fn get(&self, app: &AppId, id: &CustomerId) -> StoreResult<Option<Customer>> {
+        self.store
+            .get(&keys::customer(app, id), false)
+            .await?
+            .map(from_item)
+            .transpose()
+    }
+
+    /// The customer account with the app's own id, and the one holding an email,
+    /// in one read (what approving an applicant who applied as a customer needs).
+    pub async fn by_id_and_email(
+        &self,
+        app: &AppId,
+        id: &CustomerId,
+        email: &Email,
+    ) -> StoreResult<(Option<Customer>, Option<Customer>)> {
+        let keys = [keys::customer(app, id), keys::customer_by_email(app, email)];
+        let mut items = self.store.get_many(&keys, true).await?.into_iter();
+        let by_id = items.next().flatten().map(from_item).transpose()?;
+        let by_email = items.next().flatten().map(from_item).transpose()?;
+        Ok((by_id, by_email))
     }
 }

@@ -7,7 +7,7 @@
 use partner_domain::events::Event;
 use partner_domain::ledger::{Click, CommissionId, Entry, EntryStatus, Payout, PayoutId, Referral};
 use partner_domain::records::{AffiliateStatus, ProgramSettings};
-use partner_domain::{AffiliateId, AppId, CustomerId, Money, ReferralCode, Timestamp};
+use partner_domain::{AffiliateId, AppId, CustomerId, Email, Money, ReferralCode, Timestamp};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -27,6 +27,9 @@ pub struct CodeTarget {
     pub customer_id: CustomerId,
     #[serde(default = "active")]
     pub status: AffiliateStatus,
+    /// The partner's email (absent on codes approved before it was recorded).
+    #[serde(default)]
+    pub email: Option<Email>,
 }
 
 fn active() -> AffiliateStatus {

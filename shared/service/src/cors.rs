@@ -1,0 +1,167 @@
+//! Browser access (CORS) for the routes a web page calls: apply and track with a
+//! publishable key, and the session routes with a session token.
+//!
+//! A preflight (`OPTIONS`) carries no credentials, so it cannot name the app: it is
+//! answered for any origin, echoing it (never `*`). The real request then names the
+//! app through its key or session, and an `Origin` that app has not listed in
+//! `allowedOrigins` is refused with `403 origin_not_allowed` **before** the handler
+//! runs, so nothing is written. An allowed origin gets `Access-Control-Allow-Origin`.
+//! Routes for servers only (secret keys, admin tokens) have no CORS at all, so a
+//! browser never reads their responses.
+//!
+//! The allowed origins are read from the app's settings only for requests that
+//! carry an `Origin` (server-side calls never do), and kept per instance for
+//! `API_KEY_CACHE_SECONDS` like the keys.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::Request;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use partner_domain::AppId;
+
+use crate::{ApiError, AppState};
+
+/// Request headers a browser may send on the browser routes.
+pub const ALLOWED_HEADERS: &str = "content-type, x-api-key, authorization";
+/// How long a browser may reuse a preflight answer (seconds).
+pub const MAX_AGE_SECONDS: &str = "600";
+
+/// Set by [`check_origin`] when the request's origin is allowed; read by the layer
+/// to answer with `Access-Control-Allow-Origin`. Its presence marks a browser route.
+#[derive(Debug, Clone, Default)]
+struct AllowedOrigin(Arc<OnceLock<HeaderValue>>);
+
+/// Makes `routes` browser routes: every response varies on `Origin` and an allowed
+/// origin is told so. The routes must also answer `OPTIONS` with [`preflight`].
+pub fn browser_routes(routes: Router<AppState>) -> Router<AppState> {
+    routes.route_layer(middleware::from_fn(answer_origin))
+}
+
+async fn answer_origin(mut request: Request, next: Next) -> Response {
+    let slot = AllowedOrigin::default();
+    request.extensions_mut().insert(slot.clone());
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.append(header::VARY, HeaderValue::from_static("Origin"));
+    if let Some(origin) = slot.0.get() {
+        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
+    }
+    response
+}
+
+/// The answer to a preflight of a browser route that accepts `methods`
+/// (e.g. `"POST, OPTIONS"`).
+pub fn preflight(headers: &HeaderMap, methods: &'static str) -> Response {
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    let out = response.headers_mut();
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        out.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
+        out.insert(
+            header::ACCESS_CONTROL_ALLOW_METHODS,
+            HeaderValue::from_static(methods),
+        );
+        out.insert(
+            header::ACCESS_CONTROL_ALLOW_HEADERS,
+            HeaderValue::from_static(ALLOWED_HEADERS),
+        );
+        out.insert(
+            header::ACCESS_CONTROL_MAX_AGE,
+            HeaderValue::from_static(MAX_AGE_SECONDS),
+        );
+    }
+    response
+}
+
+fn origin_not_allowed() -> ApiError {
+    ApiError::forbidden(
+        "origin_not_allowed",
+        "This web origin is not in the app's allowedOrigins.",
+    )
+}
+
+/// On a browser route, refuses a request whose `Origin` the app has not allowed
+/// (and marks an allowed one for the response). Elsewhere, and for requests without
+/// an `Origin`, it does nothing and costs nothing.
+pub async fn check_origin(parts: &Parts, state: &AppState, app: &AppId) -> Result<(), ApiError> {
+    let Some(slot) = parts.extensions.get::<AllowedOrigin>() else {
+        return Ok(());
+    };
+    let Some(origin) = parts.headers.get(header::ORIGIN) else {
+        return Ok(());
+    };
+    let text = origin.to_str().map_err(|_| origin_not_allowed())?;
+    if state.origins().allows(state.store(), app, text).await? {
+        let _ = slot.0.set(origin.clone());
+        Ok(())
+    } else {
+        Err(origin_not_allowed())
+    }
+}
+
+/// An app's allowed origins and when they were read.
+type CachedOrigins = (Arc<Vec<String>>, Instant);
+
+/// The allowed origins of each app, kept for a short time per instance.
+#[derive(Debug)]
+pub struct OriginCache {
+    ttl: Duration,
+    entries: Mutex<HashMap<AppId, CachedOrigins>>,
+}
+
+/// Apps whose origins are kept at most; beyond it the cache starts again.
+const CACHE_CAPACITY: usize = 1024;
+
+impl OriginCache {
+    pub fn new(ttl: Duration) -> Self {
+        Self {
+            ttl,
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Whether `origin` is one of the app's allowed origins: one read, or none
+    /// while the app's list is cached.
+    pub async fn allows(
+        &self,
+        store: &partner_store::Store,
+        app: &AppId,
+        origin: &str,
+    ) -> Result<bool, ApiError> {
+        let cached = self.entries.lock().ok().and_then(|entries| {
+            entries
+                .get(app)
+                .filter(|(_, at)| at.elapsed() < self.ttl)
+                .map(|(origins, _)| origins.clone())
+        });
+        let origins = match cached {
+            Some(origins) => origins,
+            None => {
+                let settings = store.apps().settings(app).await?;
+                let origins = Arc::new(settings.map(|s| s.allowed_origins).unwrap_or_default());
+                if !self.ttl.is_zero()
+                    && let Ok(mut entries) = self.entries.lock()
+                {
+                    if entries.len() >= CACHE_CAPACITY {
+                        entries.clear();
+                    }
+                    entries.insert(app.clone(), (origins.clone(), Instant::now()));
+                }
+                origins
+            }
+        };
+        Ok(origins.iter().any(|o| o == origin))
+    }
+
+    /// Forgets an app's list after its settings changed on this instance.
+    pub fn forget(&self, app: &AppId) {
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.remove(app);
+        }
+    }
+}
