@@ -24,6 +24,9 @@ else
   cargo test --workspace --locked --no-fail-fast
 fi
 
+step "every link in the docs resolves"
+python3 scripts/check-links.py
+
 step "cfn-lint template.yaml"
 "$VENV/bin/cfn-lint" template.yaml
 

@@ -44,7 +44,7 @@ enum Command {
         #[arg(long, default_value_t = 5000)]
         iterations: usize,
     },
-    /// Store calls per warm request, against DESIGN.md's budgets.
+    /// Store calls per warm request, against the round-trip budgets (ARCHITECTURE.md).
     RoundTrips,
     /// Webhook deliveries per invocation to a receiver answering after 100 ms.
     Dispatcher {

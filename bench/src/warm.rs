@@ -127,7 +127,7 @@ impl Fixture {
     }
 }
 
-/// The endpoints measured, with their budgets from DESIGN.md.
+/// The endpoints measured, with their round-trip budgets (ARCHITECTURE.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Endpoint {
     Apply,
@@ -271,7 +271,7 @@ pub async fn round_trips(store: Store) -> Result<Vec<(Endpoint, Calls)>, String>
     Ok(results)
 }
 
-/// DESIGN.md's budget for an endpoint, and whether `calls` keeps to it.
+/// The round-trip budget of an endpoint, and whether `calls` keeps to it.
 fn budget(endpoint: Endpoint, calls: &Calls) -> (&'static str, bool) {
     match endpoint {
         // The write marking the outbox event published comes after the response's
@@ -297,7 +297,7 @@ fn budget(endpoint: Endpoint, calls: &Calls) -> (&'static str, bool) {
 
 pub fn round_trip_table(results: &[(Endpoint, Calls)]) -> String {
     let mut out = String::from(
-        "| Endpoint | Reads (Get/BatchGet) | Writes | Transactions | Queries | Total | Budget (DESIGN.md) | Within |\n|---|---|---|---|---|---|---|---|\n",
+        "| Endpoint | Reads (Get/BatchGet) | Writes | Transactions | Queries | Total | Budget | Within |\n|---|---|---|---|---|---|---|---|\n",
     );
     for (endpoint, calls) in results {
         let (budget, within) = budget(*endpoint, calls);

@@ -2,7 +2,9 @@
 
 use axum::http::Method;
 use partner_domain::AppId;
-use partner_tests::{ADMIN_SECRET, TestApp, admin_token_for, on_both_backends, seed_application};
+use partner_tests::{
+    ADMIN_SECRET, TestApp, admin_token_for, example_application, on_both_backends,
+};
 use serde_json::{Value, json};
 
 fn applications_path(app: &TestApp) -> String {
@@ -164,7 +166,7 @@ async fn review_is_one_read_and_one_transaction_plus_the_publish(app: TestApp) {
     );
 }
 
-async fn the_approved_event_has_the_seed_payload(app: TestApp) {
+async fn the_approved_event_has_the_documented_payload(app: TestApp) {
     let id = app.applied("partner@example.com", "Jane Smith").await;
     let mut events = app.bus.subscribe();
     let response = app
@@ -226,7 +228,7 @@ async fn applications_list_newest_first_by_status_with_cursors(app: TestApp) {
     assert_eq!(all.body["data"].as_array().unwrap().len(), 5);
 }
 
-async fn settings_default_to_the_seed_values_and_disabling_stops_applications(app: TestApp) {
+async fn settings_default_to_the_documented_values_and_disabling_stops_applications(app: TestApp) {
     let path = format!("/v1/apps/{}/affiliates/settings", app.app_id);
     let token = app.admin_token();
     let settings = app.admin(Method::GET, &path, Some(&token), None).await;
@@ -251,7 +253,7 @@ async fn settings_default_to_the_seed_values_and_disabling_stops_applications(ap
         changed.body["defaultCommissionRate"], 20.0,
         "unchanged fields keep their value"
     );
-    app.apply(&seed_application())
+    app.apply(&example_application())
         .await
         .assert_problem(403, "program_disabled");
 }
@@ -325,9 +327,9 @@ on_both_backends!(
     a_code_taken_in_another_case_is_409,
     eight_concurrent_approvals_let_exactly_one_win_with_one_event,
     review_is_one_read_and_one_transaction_plus_the_publish,
-    the_approved_event_has_the_seed_payload,
+    the_approved_event_has_the_documented_payload,
     applications_list_newest_first_by_status_with_cursors,
-    settings_default_to_the_seed_values_and_disabling_stops_applications,
+    settings_default_to_the_documented_values_and_disabling_stops_applications,
     partners_can_be_listed_suspended_and_given_their_own_rate,
 );
 

@@ -1,10 +1,10 @@
 //! `POST /v1/affiliate/apply`.
 
-use partner_tests::{TestApp, on_both_backends, request, seed_application};
+use partner_tests::{TestApp, example_application, on_both_backends, request};
 use serde_json::json;
 
-async fn the_seed_example_creates_a_pending_application(app: TestApp) {
-    let response = app.apply(&seed_application()).await;
+async fn the_documented_example_creates_a_pending_application(app: TestApp) {
+    let response = app.apply(&example_application()).await;
     assert_eq!(response.status, 201, "{:#}", response.body);
     assert_eq!(response.content_type(), "application/json");
     assert_eq!(response.body["status"], "pending");
@@ -13,7 +13,7 @@ async fn the_seed_example_creates_a_pending_application(app: TestApp) {
 }
 
 async fn applying_twice_with_the_same_email_in_another_case_returns_409(app: TestApp) {
-    assert_eq!(app.apply(&seed_application()).await.status, 201);
+    assert_eq!(app.apply(&example_application()).await.status, 201);
     let again = app
         .apply(&json!({"email": "  PARTNER@Example.com ", "name": "Someone Else"}))
         .await;
@@ -61,7 +61,7 @@ async fn apply_is_one_transaction_plus_the_publish_when_the_key_is_cached(app: T
         201
     );
     let before = app.calls();
-    assert_eq!(app.apply(&seed_application()).await.status, 201);
+    assert_eq!(app.apply(&example_application()).await.status, 201);
     let calls = app.calls().since(before);
     // One transaction (settings check, application, email marker, outbox event),
     // then the publish marks the event published: one write.
@@ -106,7 +106,7 @@ async fn a_disabled_program_refuses_applications_with_403(app: TestApp) {
             .await
             .unwrap()
     );
-    app.apply(&seed_application())
+    app.apply(&example_application())
         .await
         .assert_problem(403, "program_disabled");
     let status = app.status_of("partner@example.com").await;
@@ -114,7 +114,7 @@ async fn a_disabled_program_refuses_applications_with_403(app: TestApp) {
 }
 
 on_both_backends!(
-    the_seed_example_creates_a_pending_application,
+    the_documented_example_creates_a_pending_application,
     applying_twice_with_the_same_email_in_another_case_returns_409,
     twenty_concurrent_applies_with_one_email_create_exactly_one,
     apply_is_one_transaction_plus_the_publish_when_the_key_is_cached,
@@ -203,7 +203,7 @@ async fn a_non_json_content_type_is_415() {
         .uri("/v1/affiliate/apply")
         .header("x-api-key", &app.api_key)
         .header("content-type", "text/plain")
-        .body(axum::body::Body::from(seed_application().to_string()))
+        .body(axum::body::Body::from(example_application().to_string()))
         .unwrap();
     app.send(request)
         .await
@@ -213,17 +213,17 @@ async fn a_non_json_content_type_is_415() {
 #[tokio::test]
 async fn no_key_or_a_wrong_key_is_401() {
     let app = TestApp::memory().await;
-    app.post_json("/v1/affiliate/apply", None, &seed_application())
+    app.post_json("/v1/affiliate/apply", None, &example_application())
         .await
         .assert_problem(401, "unauthorized");
     let forged = format!("pk_live_{}", "A".repeat(40));
-    app.post_json("/v1/affiliate/apply", Some(&forged), &seed_application())
+    app.post_json("/v1/affiliate/apply", Some(&forged), &example_application())
         .await
         .assert_problem(401, "unauthorized");
     app.post_json(
         "/v1/affiliate/apply",
         Some("Bearer nonsense"),
-        &seed_application(),
+        &example_application(),
     )
     .await
     .assert_problem(401, "unauthorized");
@@ -235,7 +235,7 @@ async fn a_revoked_key_is_refused_once_its_cache_entry_expires() {
         partner_service::config::Config::for_store(partner_service::config::StoreConfig::Memory);
     config.api_key_cache = std::time::Duration::ZERO;
     let app = TestApp::with_config(partner_store::testing::memory(), config).await;
-    assert_eq!(app.apply(&seed_application()).await.status, 201);
+    assert_eq!(app.apply(&example_application()).await.status, 201);
     let keys = app.store.apps().list_api_keys(&app.app_id).await.unwrap();
     let secret = keys
         .iter()
@@ -266,19 +266,23 @@ async fn every_key_of_an_app_works_and_applications_are_per_app() {
         .unwrap()
         .unwrap();
     assert!(second_key_record.display_prefix.starts_with("sk_live_"));
-    assert_eq!(app.apply(&seed_application()).await.status, 201);
+    assert_eq!(app.apply(&example_application()).await.status, 201);
     let again = app
         .post_json(
             "/v1/affiliate/apply",
             Some(second_key.secret()),
-            &seed_application(),
+            &example_application(),
         )
         .await;
     again.assert_problem(409, "application_exists");
     // The same email applies to another app independently.
     let (_, other_key) = app.second_app().await;
     let other = app
-        .post_json("/v1/affiliate/apply", Some(&other_key), &seed_application())
+        .post_json(
+            "/v1/affiliate/apply",
+            Some(&other_key),
+            &example_application(),
+        )
         .await;
     assert_eq!(other.status, 201);
 }
@@ -286,6 +290,6 @@ async fn every_key_of_an_app_works_and_applications_are_per_app() {
 #[tokio::test]
 async fn every_response_is_marked_uncacheable() {
     let app = TestApp::memory().await;
-    let response = app.apply(&seed_application()).await;
+    let response = app.apply(&example_application()).await;
     assert_eq!(response.headers["cache-control"], "no-store");
 }

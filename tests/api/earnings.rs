@@ -553,35 +553,6 @@ async fn a_suspended_partners_customers_refunds_still_reverse() {
 }
 
 #[tokio::test]
-async fn a_partner_with_many_small_commissions_is_paid_in_chunks() {
-    let app = TestApp::memory().await;
-    settings(&app, json!({"holdingPeriodDays": 0})).await;
-    let (partner_customer, code) = partner(&app, "partner@example.com", "JANE20").await;
-    refer(&app, "cust_buyer1", &code).await;
-    // 300 commissions of 0.20: 60.00 available, more entries than one payout holds.
-    for n in 0..300 {
-        revenue(&app, &format!("pay_{n}"), "cust_buyer1", 1.00, "payment").await;
-    }
-    assert_eq!(
-        figures(&app, &partner_customer).await["availableBalance"],
-        60.0
-    );
-    let run = app
-        .admin(
-            Method::POST,
-            &format!("/v1/apps/{}/affiliates/payouts", app.app_id),
-            Some(&app.admin_token()),
-            None,
-        )
-        .await;
-    assert_eq!(run.body["data"][0]["amount"], 19.0, "{:#}", run.body);
-    assert_eq!(
-        figures(&app, &partner_customer).await["availableBalance"],
-        41.0
-    );
-}
-
-#[tokio::test]
 async fn the_currency_cannot_change_once_money_exists() {
     let app = TestApp::memory().await;
     let path = format!("/v1/apps/{}/affiliates/settings", app.app_id);

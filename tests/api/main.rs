@@ -13,6 +13,7 @@ mod isolation;
 mod ledger_property;
 mod outbox;
 mod partner;
+mod payouts;
 mod status;
 mod webhooks;
 mod webhooks_moto;

@@ -1,6 +1,6 @@
 //! `GET /v1/affiliate/apply/status`.
 
-use partner_tests::{TestApp, on_both_backends, seed_application};
+use partner_tests::{TestApp, example_application, on_both_backends};
 use serde_json::json;
 
 async fn an_unknown_email_has_not_applied(app: TestApp) {
@@ -10,7 +10,7 @@ async fn an_unknown_email_has_not_applied(app: TestApp) {
 }
 
 async fn an_applicant_sees_its_pending_application_in_any_case(app: TestApp) {
-    let applied = app.apply(&seed_application()).await;
+    let applied = app.apply(&example_application()).await;
     let response = app.status_of("Partner@EXAMPLE.com").await;
     assert_eq!(response.status, 200);
     assert_eq!(response.body["applied"], true);
@@ -22,7 +22,7 @@ async fn an_applicant_sees_its_pending_application_in_any_case(app: TestApp) {
 }
 
 async fn status_is_one_read_when_the_key_is_cached(app: TestApp) {
-    app.apply(&seed_application()).await;
+    app.apply(&example_application()).await;
     let before = app.calls();
     app.status_of("partner@example.com").await;
     let calls = app.calls().since(before);
@@ -30,7 +30,7 @@ async fn status_is_one_read_when_the_key_is_cached(app: TestApp) {
 }
 
 async fn another_apps_key_never_sees_this_apps_applications(app: TestApp) {
-    app.apply(&seed_application()).await;
+    app.apply(&example_application()).await;
     let (_, other_key) = app.second_app().await;
     let response = app
         .get(
@@ -69,7 +69,7 @@ async fn checking_status_changes_nothing() {
     app.status_of("partner@example.com").await;
     let calls = app.calls().since(before);
     assert_eq!((calls.writes, calls.transactions), (0, 0));
-    assert_eq!(app.apply(&seed_application()).await.status, 201);
+    assert_eq!(app.apply(&example_application()).await.status, 201);
 }
 
 #[tokio::test]

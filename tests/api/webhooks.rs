@@ -168,7 +168,7 @@ async fn private_and_metadata_targets_are_refused_by_default() {
 }
 
 #[tokio::test]
-async fn an_approval_is_delivered_signed_with_the_seed_payload() {
+async fn an_approval_is_delivered_signed_with_the_documented_payload() {
     let (app, _) =
         TestApp::with_webhooks(partner_store::testing::memory(), webhook_config("0")).await;
     let receiver = Receiver::start(vec![]).await;

@@ -2,9 +2,10 @@
 """Black-box checks of `partnerctl serve`, with a client that is not the project's.
 
 Starts the real server (on the embedded store, then on DynamoDB through moto),
-talks plain HTTP to it with Python's standard library, and checks what the seed
-and SPEC.md promise a site developer. Usage: check.py PATH_TO_PARTNERCTL
-(MOTO_ENDPOINT set for the DynamoDB run). Ends with "N passed, N failed".
+talks plain HTTP to it with Python's standard library, and checks what the API
+documentation (docs/api.md, openapi.yaml) promises a site developer.
+Usage: check.py PATH_TO_PARTNERCTL (MOTO_ENDPOINT set for the DynamoDB run).
+Ends with "N passed, N failed".
 """
 
 import concurrent.futures
@@ -186,7 +187,7 @@ def webhook_suite(env):
             except WebhookVerificationError as err:
                 payload, verified = str(err), False
             check(f"{label}: the signature verifies with the official standardwebhooks library", verified, payload)
-            check(f"{label}: the payload has the seed's shape",
+            check(f"{label}: the payload has the documented approved-event shape",
                   verified and payload["event"] == "partner_application_approved"
                   and payload["data"]["application"]["email"] == "partner@example.com"
                   and payload["data"]["affiliate"] == approved["affiliate"], payload)
@@ -237,7 +238,7 @@ def suite(label, target_args, env):
         status, ctype, body = call(base, "POST", "/v1/affiliate/apply", key_a, SEED)
         application_id = body.get("id") if isinstance(body, dict) else None
         check(
-            f"{label}: the seed's apply example -> 201 {{id, status: pending, message}}",
+            f"{label}: the documented apply example -> 201 {{id, status: pending, message}}",
             status == 201 and ctype == "application/json" and body["status"] == "pending"
             and body["id"].startswith("apl_") and body["message"],
             (status, body),

@@ -306,8 +306,8 @@ pub fn encode_query(value: &str) -> String {
         .collect()
 }
 
-/// The seed's example application body.
-pub fn seed_application() -> Value {
+/// The documented example application body (README, docs/api.md).
+pub fn example_application() -> Value {
     serde_json::json!({
         "email": "partner@example.com",
         "name": "Jane Smith",

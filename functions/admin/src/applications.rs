@@ -129,7 +129,7 @@ pub(crate) async fn review(
     let reviewed = review::review(&state, &admin.app_id, &id, decision).await?;
     Ok(Json(ReviewResponse {
         application: reviewed.application,
-        // The seed's shape, as in the `partner_application_approved` webhook.
+        // The documented shape, as in the `partner_application_approved` webhook.
         affiliate: reviewed
             .affiliate
             .map(|a| json!({"id": a.id, "code": a.code, "customer_id": a.customer_id})),

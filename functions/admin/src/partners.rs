@@ -5,10 +5,11 @@ use axum::extract::State;
 use partner_domain::records::AffiliateStatus;
 use partner_domain::{AffiliateId, FieldError, RateBps};
 use partner_service::admin_auth::AdminApp;
+use partner_service::extract::present;
 use partner_service::extract::{self, PathParam, QueryParams};
 use partner_service::views::{AffiliateView, ListPage};
 use partner_service::{ApiError, AppState};
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use serde_json::Number;
 
 use crate::Paging;
@@ -59,14 +60,12 @@ pub(crate) async fn get(
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub(crate) struct PartnerChange {
-    status: Option<String>,
+    /// `null` is refused: a partner always has a status.
+    #[serde(default, deserialize_with = "present")]
+    status: Option<Option<String>>,
+    /// `null` returns the partner to the program's default rate.
     #[serde(default, deserialize_with = "present")]
     commission_rate: Option<Option<Number>>,
-}
-
-/// Tells `"commissionRate": null` (present, null) from a missing field.
-fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Option<Number>>, D::Error> {
-    Option::<Number>::deserialize(deserializer).map(Some)
 }
 
 /// `PATCH …/affiliates/{affiliateId}`.
@@ -77,10 +76,10 @@ pub(crate) async fn patch(
     extract::Json(change): extract::Json<PartnerChange>,
 ) -> Result<Json<AffiliateView>, ApiError> {
     let id = AffiliateId::parse("affiliateId", &id)?;
-    let status = match change.status.as_deref() {
+    let status = match change.status.as_ref().map(Option::as_deref) {
         None => None,
-        Some("active") => Some(AffiliateStatus::Active),
-        Some("suspended") => Some(AffiliateStatus::Suspended),
+        Some(Some("active")) => Some(AffiliateStatus::Active),
+        Some(Some("suspended")) => Some(AffiliateStatus::Suspended),
         Some(_) => return Err(FieldError::new("status", "must be active or suspended").into()),
     };
     let rate = change

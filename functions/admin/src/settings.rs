@@ -7,7 +7,7 @@ use partner_domain::text::optional_text;
 use partner_domain::{Currency, FieldError, Money, RateBps};
 use partner_service::admin_auth::AdminApp;
 use partner_service::commands::settings::{self, SettingsChange};
-use partner_service::extract;
+use partner_service::extract::{self, present};
 use partner_service::views::SettingsView;
 use partner_service::{ApiError, AppState};
 use serde::Deserialize;
@@ -29,15 +29,6 @@ pub(crate) struct SettingsBody {
     /// Absent: unchanged; `null`: rejected applicants never apply again.
     #[serde(default, deserialize_with = "present")]
     reapply_after_days: Option<Option<u32>>,
-}
-
-/// A field that may be `null` on purpose: present (even as `null`) → `Some`.
-fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Option::<T>::deserialize(deserializer).map(Some)
 }
 
 #[derive(Debug, Deserialize)]

@@ -29,7 +29,7 @@ pub fn routes() -> Router<AppState> {
     ))
 }
 
-/// The seed's body. Unknown fields are refused (400) so a typo such as `emial`
+/// The documented body. Unknown fields are refused (400) so a typo such as `emial`
 /// is caught instead of silently dropped.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]

@@ -1,7 +1,7 @@
 //! Events: what happened, in the envelope every consumer sees.
 //!
 //! `{"id": "evt_…", "event": "partner_application_approved", "createdAt": "…",
-//! "appId": "app_…", "data": {…}}`, where `data` has the seed's shapes. The id is
+//! "appId": "app_…", "data": {…}}`, where `data` has the documented shapes (see docs/api.md). The id is
 //! fixed when the event is written (with the state change, in one transaction), so a
 //! republished event is recognisably the same event.
 
@@ -98,7 +98,7 @@ impl Event {
         )
     }
 
-    /// `partner_application_approved`: the seed's `application` (id, email, name) and
+    /// `partner_application_approved`: the `application` (id, email, name) and
     /// `affiliate` (id, code, customer_id).
     pub fn application_approved(
         application: &Application,
@@ -155,7 +155,7 @@ mod tests {
     }
 
     #[test]
-    fn the_approved_payload_has_the_seed_shape() {
+    fn the_approved_payload_has_the_documented_shape() {
         let application = application();
         let affiliate = Affiliate {
             id: AffiliateId::generate(),

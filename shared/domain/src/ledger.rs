@@ -186,6 +186,12 @@ pub struct Payout {
     pub affiliate_customer_id: CustomerId,
     pub amount: Money,
     pub currency: crate::Currency,
+    /// How many entries it pays; each paid entry names its payout (`payoutId`).
+    #[serde(default)]
+    pub entry_count: u32,
+    /// The entries, on payouts made before entries named their payout (a list
+    /// would grow without bound with a partner's entries).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub entry_ids: Vec<CommissionId>,
     pub status: PayoutStatus,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -2,7 +2,7 @@
 //!
 //! Amounts are integer minor units (cents) with a currency; rates are basis points
 //! (20% = 2000 bps). Clients see major units as JSON numbers (`19.8` means $19.80),
-//! the way the seed shows `totalEarned`; the conversion to a JSON number happens only
+//! the way the API shows `totalEarned`; the conversion to a JSON number happens only
 //! when a response is written, never inside a computation.
 
 use crate::FieldError;
@@ -136,7 +136,7 @@ mod tests {
     use proptest::prelude::*;
 
     #[test]
-    fn major_units_display_like_the_seed() {
+    fn major_units_display_as_the_api_shows_them() {
         assert_eq!(
             serde_json::to_string(&Money(1980).to_major_f64()).unwrap(),
             "19.8"

@@ -20,7 +20,7 @@ pub struct App {
     pub created_at: Timestamp,
 }
 
-/// The program's settings for one app. Defaults are the seed's: 20%, 30 days
+/// The program's settings for one app. Defaults: 20%, 30 days
 /// holding, $50 minimum payout, 30 days attribution.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -240,7 +240,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn settings_default_to_the_seed_values() {
+    fn settings_default_to_the_documented_values() {
         let settings = ProgramSettings::default();
         assert!(settings.enabled);
         assert_eq!(settings.default_commission_rate, RateBps(2000));

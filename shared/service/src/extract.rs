@@ -99,6 +99,17 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     Ok(value)
 }
 
+/// For `#[serde(default, deserialize_with = "present")]` on an `Option<Option<T>>`:
+/// tells a field sent as `null` (`Some(None)`) from one left out (`None`), where
+/// `null` means something (such as "back to the default").
+pub fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    <Option<T> as serde::Deserialize>::deserialize(deserializer).map(Some)
+}
+
 /// Problem `field`s are `&'static str`; request field names are a small known set,
 /// so map them rather than allocate forever.
 fn leak_field_name(field: &str) -> Option<&'static str> {

@@ -239,11 +239,7 @@ impl Table for DynamoTable {
     }
 
     async fn get_many(&self, keys: &[Key], consistent: bool) -> StoreResult<Vec<Option<Item>>> {
-        if keys.len() > 100 {
-            return Err(StoreError::Invalid(
-                "get_many takes at most 100 keys".into(),
-            ));
-        }
+        crate::limits::check_batch_get(keys.len())?;
         let mut found: HashMap<Key, Item> = HashMap::with_capacity(keys.len());
         let mut pending: Vec<AttributeMap> = keys.iter().map(key_attributes).collect();
         pending.dedup();

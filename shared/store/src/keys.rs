@@ -28,6 +28,7 @@
 //! | `APP#<app>#COM#<comId>`            | `COMMISSION`  | `commission`        | `APP#<app>#AFF#<affId>#COMS` / `<comId>` | `APP#<app>#COMS` / `<comId>` |
 //! | `APPROVALS#<shard>`                | `<approvesAt>#<app>#<comId>` | `approval` | (pending entries by due time, for the approver) |       |
 //! | `APP#<app>#PAY#<payId>`            | `PAYOUT`      | `payout`            | `APP#<app>#AFF#<affId>#PAYS` / `<payId>` | `APP#<app>#PAYS` / `<payId>` |
+//! | `APP#<app>#CUST#<custId>`          | `OPENPAYOUT`  | `open_payout`       | (a payout run's progress for a partner, until it finishes) |  |
 //! | `APP#<app>#DEAL#<dealId>`          | `DEAL`        | `deal`              | `APP#<app>#AFF#<affId>#DEALS` / `<dealId>` | `APP#<app>#DEALS` / `<dealId>` |
 //! | `APP#<app>#LEAD#<email>`           | `LEAD`        | `lead`              | (one deal per lead email per app)        |                     |
 //! | `APP#<app>#EVT#<evtId>`            | `EVENT`       | `event`             | `OUTBOX#<shard>` / `<evtId>` while unpublished |               |
@@ -110,6 +111,7 @@ pub mod entity {
     pub const COMMISSION: &str = "commission";
     pub const APPROVAL: &str = "approval";
     pub const PAYOUT: &str = "payout";
+    pub const OPEN_PAYOUT: &str = "open_payout";
     pub const DEAL: &str = "deal";
     pub const LEAD: &str = "lead";
 }
@@ -238,6 +240,11 @@ pub fn approval_shard(shard: u8) -> String {
 pub fn approval(app: &AppId, id: &CommissionId, due: &str) -> Key {
     let shard = id.as_str().bytes().last().unwrap_or(0) % APPROVAL_SHARDS;
     Key::new(approval_shard(shard), format!("{due}#{app}#{id}"))
+}
+
+/// A payout run's progress for a partner, beside its balance.
+pub fn open_payout(app: &AppId, partner_customer: &CustomerId) -> Key {
+    Key::new(format!("APP#{app}#CUST#{partner_customer}"), "OPENPAYOUT")
 }
 
 pub fn payout(app: &AppId, id: &PayoutId) -> Key {

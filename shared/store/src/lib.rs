@@ -9,6 +9,7 @@ pub mod aws_http;
 pub mod cursor;
 pub mod dynamo;
 pub mod keys;
+pub mod limits;
 pub mod on_first_use;
 pub mod repo;
 pub mod sqlite;
@@ -61,7 +62,8 @@ struct CallCounter {
 /// How often a transaction that lost a race to another one is retried.
 const CONFLICT_RETRIES: u32 = 3;
 
-/// A table plus its round-trip counters. Cheap to clone; build one per process.
+/// A table plus its round-trip counters, and the gate that holds every request to
+/// DynamoDB's limits ([`limits`]) on both backends. Cheap to clone; build one per process.
 #[derive(Debug, Clone)]
 pub struct Store {
     table: Arc<dyn Table>,
@@ -98,6 +100,12 @@ impl Store {
         Self::new(dynamo::DynamoTable::new(client, table))
     }
 
+    /// The table behind this store, to wrap (tests inject faults this way: a
+    /// wrapper around the same table, behind a store of its own).
+    pub fn table(&self) -> Arc<dyn Table> {
+        self.table.clone()
+    }
+
     /// The round trips made through this store (and its clones) so far.
     pub fn calls(&self) -> Calls {
         Calls {
@@ -115,11 +123,13 @@ impl Store {
 
     /// Several items in one round trip (counted as one get).
     pub async fn get_many(&self, keys: &[Key], consistent: bool) -> StoreResult<Vec<Option<Item>>> {
+        limits::check_batch_get(keys.len())?;
         self.calls.gets.fetch_add(1, Ordering::Relaxed);
         self.table.get_many(keys, consistent).await
     }
 
     pub async fn write(&self, op: WriteOp) -> StoreResult<Option<Item>> {
+        limits::check_write(&op)?;
         self.calls.writes.fetch_add(1, Ordering::Relaxed);
         self.table.write(op).await
     }
@@ -129,6 +139,7 @@ impl Store {
     /// jittered pause; the retry then sees the winner's writes and its conditions
     /// decide. Every attempt counts as a round trip.
     pub async fn transact(&self, ops: Vec<WriteOp>) -> StoreResult<()> {
+        limits::check_transaction(&ops)?;
         let mut attempt = 0;
         loop {
             self.calls.transactions.fetch_add(1, Ordering::Relaxed);

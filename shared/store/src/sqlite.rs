@@ -282,6 +282,8 @@ fn apply(conn: &Connection, op: WriteOp) -> StoreResult<Option<Item>> {
         WriteOp::Update { key, update, .. } => {
             let current = load(conn, &key)?;
             let item = apply_update(&key, current, update)?;
+            // What DynamoDB refuses of an update: the item it would make too large.
+            crate::limits::check_item(&item)?;
             store(conn, &item)?;
             Ok(Some(item))
         }
@@ -407,13 +409,21 @@ fn run_query(conn: &Connection, query: &Query) -> StoreResult<Page> {
         .map_err(StoreError::backend)?;
     let mut items = Vec::with_capacity(limit);
     let mut more = false;
+    let mut bytes = 0;
     for row in rows {
         let body = row.map_err(StoreError::backend)?;
         if items.len() == limit {
             more = true;
             break;
         }
-        items.push(parse_body(&body)?);
+        let item = parse_body(&body)?;
+        // DynamoDB ends a page once it has read 1 MB; the rest comes with the cursor.
+        bytes += crate::limits::item_size(&item);
+        items.push(item);
+        if bytes >= crate::limits::MAX_QUERY_PAGE_BYTES {
+            more = true;
+            break;
+        }
     }
     let cursor = match (more, items.last()) {
         (true, Some(last)) => Some(crate::cursor::encode(query, last)?),

@@ -134,6 +134,9 @@ pub enum StoreError {
     /// The cursor was not produced by this query (tampered, or from another partition).
     #[error("invalid cursor")]
     InvalidCursor,
+    /// The request is over one of DynamoDB's hard limits (see [`crate::limits`]).
+    #[error("over DynamoDB's limits: {0}")]
+    LimitExceeded(#[from] crate::limits::Limit),
     /// The request itself was malformed (a programming error, not a client's).
     #[error("invalid store request: {0}")]
     Invalid(String),

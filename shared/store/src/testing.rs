@@ -6,7 +6,11 @@
 
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 
-use crate::{Store, StoreResult, dynamo};
+use partner_domain::ledger::{Entry, EntryStatus};
+
+use crate::limits::MAX_TRANSACTION_OPERATIONS;
+use crate::repo::earnings::{bump_balance, entry_item};
+use crate::{Condition, Store, StoreResult, WriteOp, dynamo};
 
 /// The environment variable the test harness sets to moto's URL.
 pub const MOTO_ENDPOINT_VAR: &str = "MOTO_ENDPOINT";
@@ -46,4 +50,43 @@ async fn moto_store() -> StoreResult<Store> {
     let table = format!("test-{}", ulid::Ulid::generate().to_string().to_lowercase());
     dynamo::create_table(&client, &table).await?;
     Ok(Store::dynamodb(client, table))
+}
+
+/// Stores ledger entries of one partner as they would be after their revenue was
+/// recorded (and, for approved ones, approved), with the partner's balance, in as
+/// few transactions as the limits allow: a partner with a thousand commissions in
+/// a dozen round trips instead of thousands. Only for setting up tests of what
+/// comes after (payouts, listings); the revenue path has tests of its own.
+pub async fn seed_entries(store: &Store, entries: &[Entry]) -> StoreResult<()> {
+    for chunk in entries.chunks(MAX_TRANSACTION_OPERATIONS - 1) {
+        let Some(first) = chunk.first() else {
+            continue;
+        };
+        let mut ops = Vec::with_capacity(chunk.len() + 1);
+        let mut by_status = [
+            (EntryStatus::Pending, 0),
+            (EntryStatus::Approved, 0),
+            (EntryStatus::Paid, 0),
+        ];
+        for entry in chunk {
+            ops.push(WriteOp::Put {
+                item: entry_item(entry)?,
+                condition: Some(Condition::NotExists),
+            });
+            for (status, sum) in &mut by_status {
+                if *status == entry.status {
+                    *sum += entry.amount.minor();
+                }
+            }
+        }
+        let earned = chunk.iter().map(|e| e.amount.minor()).sum();
+        ops.push(bump_balance(
+            &first.app_id,
+            &first.affiliate_customer_id,
+            &by_status,
+            earned,
+        ));
+        store.transact(ops).await?;
+    }
+    Ok(())
 }

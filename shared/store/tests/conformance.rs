@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use partner_store::limits::Limit;
 use partner_store::testing;
 use partner_store::{
     Condition, Index, Item, Key, Query, SortKey, Store, StoreError, Update, WriteOp,
@@ -499,6 +500,105 @@ async fn every_call_is_counted_by_kind(store: Store) {
     assert_eq!(delta.total(), 4);
 }
 
+fn big(pk: &str, sk: &str, bytes: usize) -> WriteOp {
+    put(json!({"pk": pk, "sk": sk, "blob": "x".repeat(bytes)}))
+}
+
+async fn a_transaction_of_101_operations_is_refused_and_100_pass(store: Store) {
+    let ops = |n: usize| -> Vec<WriteOp> {
+        (0..n)
+            .map(|i| put(json!({"pk": "T", "sk": format!("{i:03}")})))
+            .collect()
+    };
+    let before = store.calls();
+    match store.transact(ops(101)).await {
+        Err(StoreError::LimitExceeded(Limit::TransactionOperations(101))) => {}
+        other => panic!("101 operations: {other:?}"),
+    }
+    assert_eq!(
+        store.calls().since(before).total(),
+        0,
+        "a refused request is never sent"
+    );
+    assert!(
+        store
+            .query(&Query::partition(Index::Primary, "T"))
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+    store.transact(ops(100)).await.unwrap();
+}
+
+async fn an_item_over_400_kb_is_refused(store: Store) {
+    for op in [big("I", "S", 401 * 1024), big("I", "S", 400 * 1024)] {
+        match store.write(op.clone()).await {
+            Err(StoreError::LimitExceeded(Limit::ItemBytes(_))) => {}
+            other => panic!("a put over 400 KB: {other:?}"),
+        }
+        match store.transact(vec![op]).await {
+            Err(StoreError::LimitExceeded(Limit::ItemBytes(_))) => {}
+            other => panic!("a transaction with an item over 400 KB: {other:?}"),
+        }
+    }
+    store.write(big("I", "S", 300 * 1024)).await.unwrap();
+}
+
+async fn a_transaction_over_4_mb_is_refused(store: Store) {
+    let ops: Vec<WriteOp> = (0..11)
+        .map(|i| big("M", &format!("{i:02}"), 390 * 1024))
+        .collect();
+    match store.transact(ops).await {
+        Err(StoreError::LimitExceeded(Limit::TransactionBytes(_))) => {}
+        other => panic!("a 4.2 MB transaction: {other:?}"),
+    }
+}
+
+async fn a_batch_read_of_101_keys_is_refused(store: Store) {
+    let keys: Vec<Key> = (0..101).map(|i| Key::new("B", format!("{i}"))).collect();
+    match store.get_many(&keys, false).await {
+        Err(StoreError::LimitExceeded(Limit::BatchGetKeys(101))) => {}
+        other => panic!("101 keys: {other:?}"),
+    }
+    assert_eq!(
+        store.get_many(&keys[..100], false).await.unwrap().len(),
+        100
+    );
+}
+
+async fn a_query_page_reads_at_most_about_1_mb(store: Store) {
+    for i in 0..5 {
+        store
+            .write(big("Q", &format!("{i}"), 300 * 1024))
+            .await
+            .unwrap();
+    }
+    let mut query = Query::partition(Index::Primary, "Q");
+    let mut seen = Vec::new();
+    let mut pages = 0;
+    loop {
+        let page = store.query(&query).await.unwrap();
+        pages += 1;
+        let bytes: usize = page
+            .items
+            .iter()
+            .map(partner_store::limits::item_size)
+            .sum();
+        assert!(
+            bytes <= partner_store::limits::MAX_QUERY_PAGE_BYTES + 301 * 1024,
+            "a page of {bytes} bytes"
+        );
+        seen.extend(sk_list(&page.items));
+        match page.cursor {
+            Some(cursor) => query.cursor = Some(cursor),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ["0", "1", "2", "3", "4"]);
+    assert!(pages >= 2, "1.5 MB came in one page");
+}
+
 macro_rules! conformance {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -530,6 +630,11 @@ conformance!(
     updating_index_keys_moves_an_item_between_index_partitions,
     concurrent_conditional_puts_let_exactly_one_win,
     every_call_is_counted_by_kind,
+    a_transaction_of_101_operations_is_refused_and_100_pass,
+    an_item_over_400_kb_is_refused,
+    a_transaction_over_4_mb_is_refused,
+    a_batch_read_of_101_keys_is_refused,
+    a_query_page_reads_at_most_about_1_mb,
 );
 
 #[tokio::test]

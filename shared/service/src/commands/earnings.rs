@@ -6,9 +6,10 @@ use partner_domain::ledger::{
     Click, ClickId, CommissionId, Entry, EntryKind, EntryStatus, Payout, PayoutId, PayoutStatus,
     Referral, commission,
 };
-use partner_domain::records::{AffiliateStatus, ProgramSettings};
+use partner_domain::records::{Affiliate, AffiliateStatus, ProgramSettings};
 use partner_domain::{AppId, Currency, CustomerId, Email, Money, ReferralCode, Timestamp};
 use partner_store::repo::earnings::{CodeTarget, DueApproval, EarningsError, NewEntry};
+use partner_store::repo::payouts::{ENTRIES_PER_CHUNK, OpenPayout};
 use serde_json::{Value, json};
 
 use crate::{ApiError, AppState, Tenant};
@@ -20,9 +21,6 @@ pub const VISIT_WINDOW: time::Duration = time::Duration::hours(1);
 /// customer changed what can be reversed. Under `make stress` (16 clients paying for
 /// 20 customers), 3 attempts without a pause left 1 in 2,000 payments with a 409.
 const REVENUE_ATTEMPTS: u32 = 8;
-
-/// At most this many entries go into one payout (one transaction).
-const ENTRIES_PER_PAYOUT: usize = 95;
 
 fn code_not_found() -> ApiError {
     ApiError::not_found(
@@ -411,7 +409,7 @@ pub fn payout_view(payout: &Payout) -> Value {
         "affiliateId": payout.affiliate_id,
         "amount": payout.amount.to_major_f64(),
         "currency": payout.currency,
-        "commissionIds": payout.entry_ids,
+        "commissionCount": payout.entry_count.max(payout.entry_ids.len() as u32),
         "status": payout.status,
         "reference": payout.reference,
         "createdAt": rfc3339(payout.created_at),
@@ -472,8 +470,10 @@ pub async fn approve_due(state: &AppState, now: Timestamp) -> Result<usize, ApiE
     }
 }
 
-/// One payout per partner whose approved balance reaches `minPayoutAmount`,
-/// paying exactly its approved entries (oldest first).
+/// One payout per active partner whose available balance reaches
+/// `minPayoutAmount`, paying all of it: every approved entry created before the run
+/// started, however many (in chunks, see `partner_store::repo::payouts`). A payout
+/// an earlier run left open is finished first, whatever the balance.
 pub async fn create_payouts(state: &AppState, app: &AppId) -> Result<Vec<Payout>, ApiError> {
     let store = state.store();
     let settings = store
@@ -486,66 +486,146 @@ pub async fn create_payouts(state: &AppState, app: &AppId) -> Result<Vec<Payout>
     loop {
         let (affiliates, next) = store.affiliates().list(app, 100, cursor).await?;
         for affiliate in affiliates {
-            // A suspended partner is paid nothing while suspended; its balance waits.
-            if affiliate.status != AffiliateStatus::Active {
-                continue;
-            }
-            let balance = store
-                .earnings()
-                .balances(app, &affiliate.customer_id)
-                .await?;
-            if balance.available < settings.min_payout_amount.minor() || balance.available <= 0 {
-                continue;
-            }
-            let approved: Vec<Entry> = store
-                .earnings()
-                .entries_of_affiliate(app, &affiliate.id)
-                .await?
-                .into_iter()
-                .filter(|e| e.status == EntryStatus::Approved)
-                .take(ENTRIES_PER_PAYOUT)
-                .collect();
-            let amount = Money(approved.iter().map(|e| e.amount.minor()).sum());
-            // The minimum is checked on the balance above; a chunk only has to be positive
-            // (a partner with more than a chunk of small entries is paid over several runs).
-            if amount <= Money::ZERO {
-                continue;
-            }
-            let now = partner_domain::now();
-            let payout = Payout {
-                id: PayoutId::generate(),
-                app_id: app.clone(),
-                affiliate_id: affiliate.id.clone(),
-                affiliate_customer_id: affiliate.customer_id.clone(),
-                amount,
-                currency: settings.currency.clone(),
-                entry_ids: approved.iter().map(|e| e.id.clone()).collect(),
-                status: PayoutStatus::Pending,
-                reference: None,
-                created_at: now,
-                paid_at: None,
-            };
-            let event = Event::new(
-                EventType::PayoutCreated,
-                app.clone(),
-                json!({"payout": payout_view(&payout)}),
-                now,
-            );
-            match store.earnings().pay_out(&payout, &approved, &event).await {
-                Ok(()) => {
-                    state.publisher().publish(store, &[event]).await;
-                    payouts.push(payout);
-                }
-                // An entry changed meanwhile (a concurrent run): the next run pays it.
-                Err(EarningsError::Changed) => {}
-                Err(EarningsError::Store(err)) => return Err(err.into()),
-                Err(other) => return Err(ApiError::internal(other)),
+            if let Some(payout) = pay_partner(state, &settings, &affiliate).await? {
+                payouts.push(payout);
             }
         }
         match next {
             Some(c) => cursor = Some(c),
             None => return Ok(payouts),
         }
+    }
+}
+
+/// Pays one partner's available balance, or resumes the payout a run left open.
+async fn pay_partner(
+    state: &AppState,
+    settings: &ProgramSettings,
+    affiliate: &Affiliate,
+) -> Result<Option<Payout>, ApiError> {
+    let store = state.store();
+    let payouts = store.payouts();
+    let app = &affiliate.app_id;
+    let customer = &affiliate.customer_id;
+    let open = match payouts.open(app, customer).await? {
+        Some(open) => open,
+        None => {
+            // A suspended partner is paid nothing while suspended; its balance waits.
+            if affiliate.status != AffiliateStatus::Active {
+                return Ok(None);
+            }
+            let balance = store.earnings().balances(app, customer).await?;
+            if balance.available < settings.min_payout_amount.minor() || balance.available <= 0 {
+                return Ok(None);
+            }
+            let open = OpenPayout {
+                payout_id: PayoutId::generate(),
+                affiliate_id: affiliate.id.clone(),
+                started_at: partner_domain::now(),
+                amount: 0,
+                entries: 0,
+            };
+            match payouts.start(app, customer, &open).await {
+                Ok(()) => open,
+                // A concurrent run opened one first: it pays this partner.
+                Err(EarningsError::Changed) => return Ok(None),
+                Err(err) => return Err(earnings_error(err)),
+            }
+        }
+    };
+    // Full chunks across pages: the fewest transactions for the entries.
+    let mut waiting: Vec<Entry> = Vec::new();
+    let mut cursor = None;
+    loop {
+        let (payable, next) = payouts.payable_entries(app, &open, cursor).await?;
+        waiting.extend(payable);
+        while waiting.len() >= ENTRIES_PER_CHUNK || (next.is_none() && !waiting.is_empty()) {
+            let rest = waiting.split_off(waiting.len().min(ENTRIES_PER_CHUNK));
+            pay_chunk(state, affiliate, &open, &waiting).await?;
+            waiting = rest;
+        }
+        match next {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    // The running totals include what a run that died before this one paid.
+    let Some(paid) = payouts.open(app, customer).await? else {
+        return Ok(None);
+    };
+    if paid.entries == 0 {
+        payouts
+            .abandon(app, customer)
+            .await
+            .map_err(earnings_error)?;
+        return Ok(None);
+    }
+    let payout = Payout {
+        id: paid.payout_id.clone(),
+        app_id: app.clone(),
+        affiliate_id: affiliate.id.clone(),
+        affiliate_customer_id: customer.clone(),
+        amount: Money(paid.amount),
+        currency: settings.currency.clone(),
+        entry_count: paid.entries,
+        entry_ids: Vec::new(),
+        status: PayoutStatus::Pending,
+        reference: None,
+        created_at: paid.started_at,
+        paid_at: None,
+    };
+    let event = Event::new(
+        EventType::PayoutCreated,
+        app.clone(),
+        json!({"payout": payout_view(&payout)}),
+        partner_domain::now(),
+    );
+    match payouts.finish(&payout, &paid, &event).await {
+        Ok(()) => {
+            state.publisher().publish(store, &[event]).await;
+            Ok(Some(payout))
+        }
+        // A concurrent run finished it.
+        Err(EarningsError::Changed) => Ok(None),
+        Err(err) => Err(earnings_error(err)),
+    }
+}
+
+/// Pays one chunk into the open payout; if an entry changed meanwhile (a concurrent
+/// run paid it), pays those still approved.
+async fn pay_chunk(
+    state: &AppState,
+    affiliate: &Affiliate,
+    open: &OpenPayout,
+    chunk: &[Entry],
+) -> Result<(), ApiError> {
+    let payouts = state.store().payouts();
+    let (app, customer) = (&affiliate.app_id, &affiliate.customer_id);
+    match payouts.pay_chunk(app, customer, open, chunk).await {
+        Ok(()) => Ok(()),
+        Err(EarningsError::Changed) => {
+            let still: Vec<Entry> = payouts
+                .reread(app, chunk)
+                .await?
+                .into_iter()
+                .filter(|e| e.status == EntryStatus::Approved)
+                .collect();
+            if still.is_empty() {
+                return Ok(());
+            }
+            payouts
+                .pay_chunk(app, customer, open, &still)
+                .await
+                .map_err(earnings_error)
+        }
+        Err(err) => Err(earnings_error(err)),
+    }
+}
+
+fn earnings_error(err: EarningsError) -> ApiError {
+    match err {
+        EarningsError::Store(err) => err.into(),
+        other => ApiError::internal(other),
     }
 }
 

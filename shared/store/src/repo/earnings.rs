@@ -116,7 +116,7 @@ fn bump_stats(app: &AppId, affiliate: &AffiliateId, counters: &[(&'static str, i
 }
 
 /// Moves `amount` into the balance counters for `status` (and the total when `earned`).
-fn bump_balance(
+pub(crate) fn bump_balance(
     app: &AppId,
     partner_customer: &CustomerId,
     changes: &[(EntryStatus, i64)],
@@ -144,7 +144,7 @@ fn bump_balance(
     }
 }
 
-fn entry_item(entry: &Entry) -> StoreResult<Item> {
+pub(crate) fn entry_item(entry: &Entry) -> StoreResult<Item> {
     Ok(with_index(
         with_index(
             to_item(
@@ -184,7 +184,7 @@ fn approval_key(due: &DueApproval) -> StoreResult<Key> {
     ))
 }
 
-fn payout_item(payout: &Payout) -> StoreResult<Item> {
+pub(crate) fn payout_item(payout: &Payout) -> StoreResult<Item> {
     Ok(with_index(
         with_index(
             to_item(
@@ -649,54 +649,6 @@ impl Earnings<'_> {
             total.conversions += shard.conversions;
         }
         Ok(total)
-    }
-
-    /// Pays out `entries` (approved, of one partner) as one payout: the payout, every
-    /// entry's status and the balance move together, with `payout_created`.
-    pub async fn pay_out(
-        &self,
-        payout: &Payout,
-        entries: &[Entry],
-        event: &Event,
-    ) -> Result<(), EarningsError> {
-        let app = &payout.app_id;
-        let mut ops = vec![WriteOp::Put {
-            item: payout_item(payout)?,
-            condition: Some(Condition::NotExists),
-        }];
-        for entry in entries {
-            let mut update = Update::default();
-            update.set.insert(
-                "status".into(),
-                Value::String(EntryStatus::Paid.as_str().into()),
-            );
-            update
-                .set
-                .insert("payoutId".into(), Value::String(payout.id.to_string()));
-            ops.push(WriteOp::Update {
-                key: keys::entry(app, &entry.id),
-                update,
-                condition: Some(Condition::Equals(
-                    "status",
-                    Value::String(EntryStatus::Approved.as_str().into()),
-                )),
-            });
-        }
-        ops.push(bump_balance(
-            app,
-            &payout.affiliate_customer_id,
-            &[
-                (EntryStatus::Approved, -payout.amount.minor()),
-                (EntryStatus::Paid, payout.amount.minor()),
-            ],
-            0,
-        ));
-        ops.push(super::outbox::put_event(event)?);
-        match self.store.transact(ops).await {
-            Ok(()) => Ok(()),
-            Err(StoreError::ConditionFailed { .. }) => Err(EarningsError::Changed),
-            Err(err) => Err(err.into()),
-        }
     }
 
     pub async fn payout(&self, app: &AppId, id: &PayoutId) -> StoreResult<Option<Payout>> {

@@ -11,6 +11,7 @@ pub mod customers;
 pub mod deals;
 pub mod earnings;
 pub mod outbox;
+pub mod payouts;
 pub mod webhooks;
 
 use serde::Serialize;

@@ -1,0 +1,235 @@
+//! Payouts of any size: a partner's whole available balance in one run, in
+//! transactions that each stay inside DynamoDB's 100-operation limit.
+//!
+//! A run first opens the payout: an `OPENPAYOUT` item beside the partner's
+//! balance names the payout id and the run's start (no payout item yet, so
+//! listings never show a half-built payout). Then it pays the partner's approved
+//! entries created before that start in chunks: each chunk moves its entries to
+//! `paid` (pointing at the payout), the balance, and the open payout's running
+//! amount and count, atomically. Last, one transaction writes the payout item
+//! with the final amount, removes the open item and records `payout_created`.
+//!
+//! A run that dies midway leaves the open item; the next run resumes that same
+//! payout, so nothing is paid twice (an entry is only ever paid from `approved`)
+//! and the payout's amount always equals the sum of its entries.
+
+use partner_domain::events::Event;
+use partner_domain::ledger::{Entry, EntryStatus, Payout, PayoutId};
+use partner_domain::{AffiliateId, AppId, CustomerId, Timestamp};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::earnings::{EarningsError, bump_balance, payout_item};
+use super::{from_item, to_item};
+use crate::keys::{self, entity};
+use crate::limits::MAX_TRANSACTION_OPERATIONS;
+use crate::{Condition, Index, Query, Store, StoreError, StoreResult, Update, WriteOp};
+
+/// Entries one chunk pays: the rest of its transaction is the balance and the
+/// open payout.
+pub const ENTRIES_PER_CHUNK: usize = MAX_TRANSACTION_OPERATIONS - 2;
+
+/// A payout being paid: kept beside the partner's balance until it is finished.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OpenPayout {
+    pub payout_id: PayoutId,
+    pub affiliate_id: AffiliateId,
+    /// Entries created after this are left to the next run, so a run always ends.
+    #[serde(with = "time::serde::rfc3339")]
+    pub started_at: Timestamp,
+    /// Minor units paid into the payout so far.
+    #[serde(default)]
+    pub amount: i64,
+    #[serde(default)]
+    pub entries: u32,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Payouts<'a> {
+    store: &'a Store,
+}
+
+impl Store {
+    pub fn payouts(&self) -> Payouts<'_> {
+        Payouts { store: self }
+    }
+}
+
+impl Payouts<'_> {
+    /// The payout a run left open for this partner, if any.
+    pub async fn open(
+        &self,
+        app: &AppId,
+        partner_customer: &CustomerId,
+    ) -> StoreResult<Option<OpenPayout>> {
+        self.store
+            .get(&keys::open_payout(app, partner_customer), true)
+            .await?
+            .map(from_item)
+            .transpose()
+    }
+
+    /// Opens a payout; `Changed` if one is open already (a concurrent run).
+    pub async fn start(
+        &self,
+        app: &AppId,
+        partner_customer: &CustomerId,
+        open: &OpenPayout,
+    ) -> Result<(), EarningsError> {
+        let item = to_item(
+            &keys::open_payout(app, partner_customer),
+            entity::OPEN_PAYOUT,
+            open,
+        )?;
+        match self
+            .store
+            .write(WriteOp::Put {
+                item,
+                condition: Some(Condition::NotExists),
+            })
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(StoreError::ConditionFailed { .. }) => Err(EarningsError::Changed),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// A page of the partner's entries that a run may pay: approved, created before
+    /// the run started. The page's cursor continues the walk.
+    pub async fn payable_entries(
+        &self,
+        app: &AppId,
+        open: &OpenPayout,
+        cursor: Option<String>,
+    ) -> StoreResult<(Vec<Entry>, Option<String>)> {
+        let mut query = Query::partition(
+            Index::Gsi1,
+            keys::entries_of_affiliate(app, &open.affiliate_id),
+        );
+        query.cursor = cursor;
+        let (entries, next): (Vec<Entry>, _) = super::page(self.store, &query).await?;
+        let payable = entries
+            .into_iter()
+            .filter(|e| e.status == EntryStatus::Approved && e.created_at <= open.started_at)
+            .collect();
+        Ok((payable, next))
+    }
+
+    /// Pays `entries` (at most [`ENTRIES_PER_CHUNK`]) into the open payout, with the
+    /// balance, in one transaction; `Changed` if one of them is no longer approved.
+    pub async fn pay_chunk(
+        &self,
+        app: &AppId,
+        partner_customer: &CustomerId,
+        open: &OpenPayout,
+        entries: &[Entry],
+    ) -> Result<(), EarningsError> {
+        let sum: i64 = entries.iter().map(|e| e.amount.minor()).sum();
+        let mut ops = Vec::with_capacity(entries.len() + 2);
+        for entry in entries {
+            let mut update = Update::default();
+            update.set.insert(
+                "status".into(),
+                Value::String(EntryStatus::Paid.as_str().into()),
+            );
+            update
+                .set
+                .insert("payoutId".into(), Value::String(open.payout_id.to_string()));
+            ops.push(WriteOp::Update {
+                key: keys::entry(app, &entry.id),
+                update,
+                condition: Some(Condition::Equals(
+                    "status",
+                    Value::String(EntryStatus::Approved.as_str().into()),
+                )),
+            });
+        }
+        let mut running = Update::default();
+        running.add.push(("amount", sum));
+        running.add.push(("entries", entries.len() as i64));
+        ops.push(WriteOp::Update {
+            key: keys::open_payout(app, partner_customer),
+            update: running,
+            condition: Some(Condition::Equals(
+                "payoutId",
+                Value::String(open.payout_id.to_string()),
+            )),
+        });
+        ops.push(bump_balance(
+            app,
+            partner_customer,
+            &[(EntryStatus::Approved, -sum), (EntryStatus::Paid, sum)],
+            0,
+        ));
+        match self.store.transact(ops).await {
+            Ok(()) => Ok(()),
+            Err(StoreError::ConditionFailed { .. }) => Err(EarningsError::Changed),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// Writes the finished payout (its amount is the open payout's), closes the open
+    /// payout and records `payout_created`, in one transaction.
+    pub async fn finish(
+        &self,
+        payout: &Payout,
+        open: &OpenPayout,
+        event: &Event,
+    ) -> Result<(), EarningsError> {
+        let app = &payout.app_id;
+        let result = self
+            .store
+            .transact(vec![
+                WriteOp::Put {
+                    item: payout_item(payout)?,
+                    condition: Some(Condition::NotExists),
+                },
+                WriteOp::Delete {
+                    key: keys::open_payout(app, &payout.affiliate_customer_id),
+                    condition: Some(Condition::Equals("amount", Value::from(open.amount))),
+                },
+                super::outbox::put_event(event)?,
+            ])
+            .await;
+        match result {
+            Ok(()) => Ok(()),
+            Err(StoreError::ConditionFailed { .. }) => Err(EarningsError::Changed),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// Closes an open payout that paid nothing.
+    pub async fn abandon(
+        &self,
+        app: &AppId,
+        partner_customer: &CustomerId,
+    ) -> Result<(), EarningsError> {
+        match self
+            .store
+            .write(WriteOp::Delete {
+                key: keys::open_payout(app, partner_customer),
+                condition: Some(Condition::Equals("entries", Value::from(0))),
+            })
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(StoreError::ConditionFailed { .. }) => Err(EarningsError::Changed),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// Entries as stored now (one batch read of at most 100), for a chunk to retry
+    /// with those still approved after a concurrent change.
+    pub async fn reread(&self, app: &AppId, entries: &[Entry]) -> StoreResult<Vec<Entry>> {
+        let wanted: Vec<crate::Key> = entries.iter().map(|e| keys::entry(app, &e.id)).collect();
+        self.store
+            .get_many(&wanted, true)
+            .await?
+            .into_iter()
+            .flatten()
+            .map(from_item)
+            .collect()
+    }
+}

@@ -1,0 +1,227 @@
+//! Payouts of any size: a partner with a thousand approved commissions is paid its
+//! whole balance by one run, in transactions inside DynamoDB's limits, exactly
+//! once — also when a run dies midway and the next one finishes it.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use async_trait::async_trait;
+use axum::http::Method;
+use partner_domain::ledger::{CommissionId, Entry, EntryKind, EntryStatus};
+use partner_domain::{AffiliateId, Currency, CustomerId, Money, RateBps};
+use partner_store::{Item, Key, Page, Query, Store, StoreError, StoreResult, Table, WriteOp};
+use partner_tests::{TestApp, on_both_backends};
+use serde_json::{Value, json};
+
+/// An approved partner with `count` approved commissions of 2.00 (10.00 payments
+/// at 20%, one per referred buyer). The entries are stored directly (in a dozen
+/// transactions rather than thousands of revenue calls): what is under test is
+/// the payout run.
+async fn partner_with_commissions(app: &TestApp, count: usize) -> (String, AffiliateId) {
+    let id = app.applied("top@example.com", "Top Partner").await;
+    let approved = app
+        .review(&id, &json!({"action": "approve", "code": "TOP1"}))
+        .await;
+    assert_eq!(approved.status, 200, "{:#}", approved.body);
+    let customer = approved.body["affiliate"]["customer_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let affiliate =
+        AffiliateId::parse("id", approved.body["affiliate"]["id"].as_str().unwrap()).unwrap();
+    let now = partner_domain::now();
+    let entries: Vec<Entry> = (0..count)
+        .map(|n| Entry {
+            id: CommissionId::generate(),
+            app_id: app.app_id.clone(),
+            affiliate_id: affiliate.clone(),
+            affiliate_customer_id: CustomerId::parse("c", &customer).unwrap(),
+            customer_id: CustomerId::parse("c", &format!("buyer-{n}")).unwrap(),
+            kind: EntryKind::Commission,
+            amount: Money(200),
+            currency: Currency::usd(),
+            revenue_amount: Money(1000),
+            rate: RateBps(2000),
+            revenue_event_id: format!("in_{n}"),
+            status: EntryStatus::Approved,
+            created_at: now,
+            approves_at: now,
+            payout_id: None,
+        })
+        .collect();
+    partner_store::testing::seed_entries(&app.store, &entries)
+        .await
+        .unwrap();
+    let figures = app
+        .get(
+            &format!("/v1/affiliate/by-customer/{customer}"),
+            Some(&app.api_key),
+        )
+        .await
+        .body;
+    assert_eq!(figures["availableBalance"], json!(2.0 * count as f64));
+    (customer, affiliate)
+}
+
+async fn run_payouts(app: &TestApp) -> Value {
+    let run = app
+        .admin(
+            Method::POST,
+            &format!("/v1/apps/{}/affiliates/payouts", app.app_id),
+            Some(&app.admin_token()),
+            None,
+        )
+        .await;
+    assert_eq!(run.status, 201, "{:#}", run.body);
+    run.body["data"].clone()
+}
+
+/// Every entry paid by one payout, the payout's amount their sum, the balance moved.
+async fn assert_paid_once(app: &TestApp, customer: &str, affiliate: &AffiliateId, count: usize) {
+    let listed = app
+        .admin(
+            Method::GET,
+            &format!("/v1/apps/{}/affiliates/payouts", app.app_id),
+            Some(&app.admin_token()),
+            None,
+        )
+        .await;
+    let payouts = listed.body["data"].as_array().unwrap();
+    assert_eq!(payouts.len(), 1, "{:#}", listed.body);
+    let payout = &payouts[0];
+    assert_eq!(payout["amount"], json!(2.0 * count as f64));
+    assert_eq!(payout["commissionCount"], json!(count));
+    let entries = app
+        .store
+        .earnings()
+        .entries_of_affiliate(&app.app_id, affiliate)
+        .await
+        .unwrap();
+    assert_eq!(entries.len(), count);
+    let sum: i64 = entries.iter().map(|e| e.amount.minor()).sum();
+    assert_eq!(json!(sum as f64 / 100.0), payout["amount"]);
+    for entry in &entries {
+        assert_eq!(entry.status, EntryStatus::Paid, "{entry:?}");
+        assert_eq!(
+            entry.payout_id.as_ref().map(|p| p.to_string()),
+            payout["id"].as_str().map(str::to_owned)
+        );
+    }
+    let figures = app
+        .get(
+            &format!("/v1/affiliate/by-customer/{customer}"),
+            Some(&app.api_key),
+        )
+        .await
+        .body;
+    assert_eq!(figures["availableBalance"], 0.0, "{figures:#}");
+    assert_eq!(figures["paidTotal"], payout["amount"]);
+}
+
+async fn one_run_pays_a_thousand_commissions_in_full_and_only_once(app: TestApp) {
+    let (customer, affiliate) = partner_with_commissions(&app, 1000).await;
+    let (before, started) = (app.calls(), std::time::Instant::now());
+    let paid = run_payouts(&app).await;
+    let calls = app.calls().since(before);
+    // 1,000 entries in chunks of 98: 11 chunk transactions and the one finishing it.
+    assert_eq!(calls.transactions, 12, "{calls:?}");
+    eprintln!(
+        "FIGURE payout run of 1,000 commissions: {calls:?} in {:?}",
+        started.elapsed()
+    );
+    assert_eq!(paid.as_array().unwrap().len(), 1);
+    assert_eq!(paid[0]["amount"], 2000.0);
+    assert_paid_once(&app, &customer, &affiliate, 1000).await;
+    assert_eq!(
+        run_payouts(&app).await,
+        json!([]),
+        "a second run paid again"
+    );
+    assert_paid_once(&app, &customer, &affiliate, 1000).await;
+}
+
+/// A table whose transactions stop working after `allowed` of them: the process
+/// running a payout dies there.
+#[derive(Debug)]
+struct DiesAfter {
+    inner: Arc<dyn Table>,
+    allowed: AtomicUsize,
+}
+
+#[async_trait]
+impl Table for DiesAfter {
+    async fn get(&self, key: &Key, consistent: bool) -> StoreResult<Option<Item>> {
+        self.inner.get(key, consistent).await
+    }
+    async fn get_many(&self, keys: &[Key], consistent: bool) -> StoreResult<Vec<Option<Item>>> {
+        self.inner.get_many(keys, consistent).await
+    }
+    async fn write(&self, op: WriteOp) -> StoreResult<Option<Item>> {
+        self.inner.write(op).await
+    }
+    async fn transact(&self, ops: Vec<WriteOp>) -> StoreResult<()> {
+        let left = self.allowed.load(Ordering::SeqCst);
+        if left == 0 {
+            return Err(StoreError::backend(std::io::Error::other(
+                "the process was killed",
+            )));
+        }
+        self.allowed.store(left - 1, Ordering::SeqCst);
+        self.inner.transact(ops).await
+    }
+    async fn query(&self, query: &Query) -> StoreResult<Page> {
+        self.inner.query(query).await
+    }
+}
+
+async fn a_run_killed_midway_is_finished_by_the_next_without_paying_twice(app: TestApp) {
+    let count = 300;
+    let (customer, affiliate) = partner_with_commissions(&app, count).await;
+    // The first run dies after paying two chunks.
+    let dying = Store::from_arc(Arc::new(DiesAfter {
+        inner: app.store.table(),
+        allowed: AtomicUsize::new(2),
+    }));
+    let state = partner_service::AppState::new(dying, partner_tests::test_config(), None).unwrap();
+    assert!(
+        partner_service::commands::earnings::create_payouts(&state, &app.app_id)
+            .await
+            .is_err()
+    );
+    let listed = app
+        .admin(
+            Method::GET,
+            &format!("/v1/apps/{}/affiliates/payouts", app.app_id),
+            Some(&app.admin_token()),
+            None,
+        )
+        .await;
+    assert_eq!(
+        listed.body["data"],
+        json!([]),
+        "a half-paid payout is listed"
+    );
+    let paid_so_far = app
+        .get(
+            &format!("/v1/affiliate/by-customer/{customer}"),
+            Some(&app.api_key),
+        )
+        .await
+        .body["paidTotal"]
+        .as_f64()
+        .unwrap();
+    assert!(
+        paid_so_far > 0.0 && paid_so_far < 2.0 * count as f64,
+        "the run died midway, having paid {paid_so_far}"
+    );
+
+    let finished = run_payouts(&app).await;
+    assert_eq!(finished[0]["amount"], json!(2.0 * count as f64));
+    assert_paid_once(&app, &customer, &affiliate, count).await;
+    assert_eq!(run_payouts(&app).await, json!([]));
+}
+
+on_both_backends!(
+    one_run_pays_a_thousand_commissions_in_full_and_only_once,
+    a_run_killed_midway_is_finished_by_the_next_without_paying_twice,
+);
