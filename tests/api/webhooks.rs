@@ -478,3 +478,20 @@ async fn a_replay_is_refused_while_the_delivery_is_being_retried() {
     .await
     .assert_problem(409, "delivery_in_progress");
 }
+
+#[tokio::test]
+async fn an_app_has_at_most_twenty_endpoints() {
+    let app = TestApp::with_config(partner_store::testing::memory(), webhook_config("1")).await;
+    for n in 0..20 {
+        register(&app, &format!("http://127.0.0.1:9/hook-{n}")).await;
+    }
+    let response = app
+        .admin(
+            Method::POST,
+            &webhooks_path(&app),
+            Some(&app.admin_token()),
+            Some(&json!({"url": "http://127.0.0.1:9/one-more", "events": ["partner_application_approved"]})),
+        )
+        .await;
+    response.assert_problem(409, "too_many_endpoints");
+}

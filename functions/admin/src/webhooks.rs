@@ -136,6 +136,16 @@ pub(crate) async fn create(
     let events = parse_events(&body.events)?;
     let description = optional_text("description", body.description.as_deref(), 500)?;
     let url = check_target(&state, &body.url).await?;
+    // Each endpoint costs every event a delivery; a cap keeps one app's fan-out
+    // (and the time the dispatcher spends on it) bounded. A create racing another
+    // may pass it by one; it is a budget, not an invariant.
+    let limit = state.config().webhooks.max_endpoints_per_app;
+    if state.store().webhooks().list(&admin.app_id).await?.len() >= limit {
+        return Err(ApiError::conflict(
+            "too_many_endpoints",
+            format!("An app has at most {limit} webhook endpoints; delete one first."),
+        ));
+    }
     let endpoint = WebhookEndpoint {
         id: WebhookEndpointId::generate(),
         app_id: admin.app_id,
@@ -272,6 +282,7 @@ pub(crate) struct DeliveryView {
     event_type: EventType,
     status: partner_domain::webhooks::DeliveryStatus,
     attempts: Vec<partner_domain::webhooks::Attempt>,
+    attempt_count: u32,
     #[serde(
         with = "time::serde::rfc3339::option",
         skip_serializing_if = "Option::is_none"
@@ -281,7 +292,9 @@ pub(crate) struct DeliveryView {
 
 impl From<Delivery> for DeliveryView {
     fn from(d: Delivery) -> Self {
+        let attempt_count = d.total_attempts();
         Self {
+            attempt_count,
             id: d.id,
             endpoint_id: d.endpoint_id,
             event_id: d.event.id,

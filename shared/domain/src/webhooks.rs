@@ -350,7 +350,12 @@ pub struct Delivery {
     pub endpoint_id: WebhookEndpointId,
     pub event: Event,
     pub status: DeliveryStatus,
+    /// The most recent attempts, at most [`Delivery::KEPT_ATTEMPTS`]: replays can
+    /// add attempts without end, and the record must stay one bounded item.
     pub attempts: Vec<Attempt>,
+    /// Every attempt ever made (stored before it was kept: then `attempts.len()`).
+    #[serde(default)]
+    pub attempt_count: u32,
     #[serde(
         default,
         with = "time::serde::rfc3339::option",
@@ -359,10 +364,70 @@ pub struct Delivery {
     pub next_attempt_at: Option<Timestamp>,
 }
 
+impl Delivery {
+    /// Attempts kept in the record; older ones are counted, not kept. A whole retry
+    /// cycle (at most 21 attempts) always fits.
+    pub const KEPT_ATTEMPTS: usize = 25;
+
+    /// How many attempts were made, kept or not.
+    pub fn total_attempts(&self) -> u32 {
+        self.attempt_count.max(self.attempts.len() as u32)
+    }
+
+    /// Records an attempt, dropping the oldest kept one beyond the limit.
+    pub fn record(&mut self, attempt: Attempt) {
+        self.attempt_count = self.total_attempts() + 1;
+        self.attempts.push(attempt);
+        if self.attempts.len() > Self::KEPT_ATTEMPTS {
+            let excess = self.attempts.len() - Self::KEPT_ATTEMPTS;
+            self.attempts.drain(..excess);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn a_delivery_keeps_its_latest_attempts_and_counts_them_all() {
+        let event = crate::events::Event::new(
+            crate::events::EventType::PartnerApplicationSubmitted,
+            crate::AppId::generate(),
+            serde_json::json!({}),
+            crate::now(),
+        );
+        let endpoint = crate::WebhookEndpointId::generate();
+        let mut delivery = Delivery {
+            id: crate::DeliveryId::of(&event.id, &endpoint),
+            app_id: event.app_id.clone(),
+            endpoint_id: endpoint,
+            event,
+            status: DeliveryStatus::Pending,
+            attempts: Vec::new(),
+            attempt_count: 0,
+            next_attempt_at: None,
+        };
+        for n in 0..300u64 {
+            delivery.record(Attempt {
+                at: crate::now(),
+                status_code: Some(500),
+                latency_ms: n,
+                error: None,
+                response_excerpt: None,
+            });
+        }
+        assert_eq!(delivery.total_attempts(), 300);
+        assert_eq!(delivery.attempts.len(), Delivery::KEPT_ATTEMPTS);
+        assert_eq!(
+            delivery.attempts[0].latency_ms,
+            300 - Delivery::KEPT_ATTEMPTS as u64
+        );
+        let back: Delivery =
+            serde_json::from_value(serde_json::to_value(&delivery).unwrap()).unwrap();
+        assert_eq!(back.total_attempts(), 300);
+    }
 
     #[test]
     fn a_url_that_percent_encoding_makes_too_long_is_refused_and_an_accepted_one_parses_again() {

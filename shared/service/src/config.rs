@@ -17,6 +17,7 @@
 //! | `WEBHOOK_QUEUE_URL` / `WEBHOOK_DLQ_URL` | the webhook queue and its dead-letter queue | — |
 //! | `WEBHOOK_RETRY_SCHEDULE` | seconds between attempts, comma-separated | `5,300,1800,7200,18000,36000,36000` |
 //! | `WEBHOOK_TIMEOUT_SECONDS` | time-out of one delivery attempt | `15` |
+//! | `MAX_WEBHOOK_ENDPOINTS` | webhook endpoints one app may have | `20` |
 //! | `WEBHOOK_ALLOW_PRIVATE_TARGETS` | `true` allows private/loopback targets (local development only) | `false` |
 //! | `ADMIN_JWT_ISSUER` | required `iss` of admin tokens | `partner-program` |
 //! | `ADMIN_JWT_AUDIENCE` | required `aud` of admin tokens | `partner-program-admin` |
@@ -185,7 +186,12 @@ pub struct WebhookConfig {
     pub timeout: Duration,
     /// Local development only: lets endpoints on loopback and private networks in.
     pub allow_private_targets: bool,
+    /// Webhook endpoints one app may have (`MAX_WEBHOOK_ENDPOINTS`).
+    pub max_endpoints_per_app: usize,
 }
+
+/// Webhook endpoints per app unless the operator says otherwise.
+pub const DEFAULT_MAX_WEBHOOK_ENDPOINTS: usize = 20;
 
 impl Default for WebhookConfig {
     fn default() -> Self {
@@ -195,6 +201,7 @@ impl Default for WebhookConfig {
             retry_schedule: partner_domain::webhooks::RetrySchedule::default(),
             timeout: Duration::from_secs(15),
             allow_private_targets: false,
+            max_endpoints_per_app: DEFAULT_MAX_WEBHOOK_ENDPOINTS,
         }
     }
 }
@@ -228,6 +235,14 @@ impl WebhookConfig {
             retry_schedule,
             timeout: seconds("WEBHOOK_TIMEOUT_SECONDS", Duration::from_secs(15))?,
             allow_private_targets,
+            max_endpoints_per_app: match var("MAX_WEBHOOK_ENDPOINTS") {
+                None => DEFAULT_MAX_WEBHOOK_ENDPOINTS,
+                Some(raw) => raw.parse().map_err(|_| ConfigError::Invalid {
+                    name: "MAX_WEBHOOK_ENDPOINTS",
+                    value: raw,
+                    expected: "a whole number",
+                })?,
+            },
         })
     }
 }

@@ -64,17 +64,56 @@ impl EventBridgeBus {
     }
 }
 
+/// EventBridge's limits on one `PutEvents`: entries, and bytes of them all.
 const PUT_EVENTS_BATCH: usize = 10;
+const PUT_EVENTS_BYTES: usize = 256 * 1024;
 const PUT_EVENTS_ATTEMPTS: u32 = 3;
+
+/// An entry's size as EventBridge counts it: source, detail type, detail, and 14
+/// bytes for the time.
+fn entry_size(entry: &PutEventsRequestEntry) -> usize {
+    entry.source().map_or(0, str::len)
+        + entry.detail_type().map_or(0, str::len)
+        + entry.detail().map_or(0, str::len)
+        + 14
+}
+
+/// Consecutive groups of at most `count` items whose sizes add up to at most
+/// `bytes` (an item larger than `bytes` alone goes alone; EventBridge refuses it
+/// and it stays in the outbox, where an alarm sees it).
+fn batches<T>(
+    items: Vec<T>,
+    size: impl Fn(&T) -> usize,
+    count: usize,
+    bytes: usize,
+) -> Vec<Vec<T>> {
+    let mut out: Vec<Vec<T>> = Vec::new();
+    let mut used = 0;
+    for item in items {
+        let this = size(&item);
+        match out.last_mut() {
+            Some(batch) if batch.len() < count && used + this <= bytes => {
+                used += this;
+                batch.push(item);
+            }
+            _ => {
+                used = this;
+                out.push(vec![item]);
+            }
+        }
+    }
+    out
+}
 
 #[async_trait]
 impl EventBus for EventBridgeBus {
     async fn send(&self, events: &[Event]) -> Result<(), BusError> {
-        for chunk in events.chunks(PUT_EVENTS_BATCH) {
-            let mut pending: Vec<PutEventsRequestEntry> = chunk
-                .iter()
-                .map(|e| self.entry(e))
-                .collect::<Result<_, _>>()?;
+        let entries = events
+            .iter()
+            .map(|e| self.entry(e))
+            .collect::<Result<Vec<_>, _>>()?;
+        for chunk in batches(entries, entry_size, PUT_EVENTS_BATCH, PUT_EVENTS_BYTES) {
+            let mut pending: Vec<PutEventsRequestEntry> = chunk;
             for attempt in 1..=PUT_EVENTS_ATTEMPTS {
                 let output = self
                     .client
@@ -220,4 +259,18 @@ pub enum PublishError {
     Bus(#[from] BusError),
     #[error("marking events published")]
     Store(#[from] StoreError),
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn put_events_batches_hold_at_most_ten_entries_and_256_kb() {
+        let sizes = vec![100_000, 100_000, 100_000, 10, 10];
+        let grouped = super::batches(sizes, |s| *s, 10, 256 * 1024);
+        assert_eq!(grouped, vec![vec![100_000, 100_000], vec![100_000, 10, 10]]);
+        let many = super::batches((0..25).collect::<Vec<usize>>(), |_| 1, 10, 256 * 1024);
+        assert_eq!(many.iter().map(Vec::len).collect::<Vec<_>>(), [10, 10, 5]);
+        let huge = super::batches(vec![300_000, 1], |s| *s, 10, 256 * 1024);
+        assert_eq!(huge, vec![vec![300_000], vec![1]]);
+    }
 }

@@ -52,7 +52,7 @@ impl AttemptMessage {
             kind: AttemptKind::Replay,
             event: delivery.event.clone(),
             endpoint_id: delivery.endpoint_id.clone(),
-            attempt: delivery.attempts.len() as u32 + 1,
+            attempt: delivery.total_attempts() + 1,
             not_before: None,
         }
     }

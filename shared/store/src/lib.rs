@@ -124,6 +124,13 @@ impl Store {
     /// Several items in one round trip (counted as one get).
     pub async fn get_many(&self, keys: &[Key], consistent: bool) -> StoreResult<Vec<Option<Item>>> {
         limits::check_batch_get(keys.len())?;
+        // DynamoDB refuses a batch naming one key twice; so does the embedded store.
+        let distinct: std::collections::HashSet<&Key> = keys.iter().collect();
+        if distinct.len() != keys.len() {
+            return Err(StoreError::Invalid(
+                "a batch read names one key twice".into(),
+            ));
+        }
         self.calls.gets.fetch_add(1, Ordering::Relaxed);
         self.table.get_many(keys, consistent).await
     }

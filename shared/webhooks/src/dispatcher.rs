@@ -122,7 +122,7 @@ impl Dispatcher {
         let app = event.app_id.clone();
         let id = DeliveryId::of(&event.id, &endpoint.id);
         let existing = self.store.webhooks().delivery(&app, &id).await?;
-        let previous_attempts = existing.as_ref().map_or(0, |d| d.attempts.len());
+        let previous_attempts = existing.as_ref().map_or(0, |d| d.total_attempts() as usize);
         // A duplicate retry message: this attempt happened, or the delivery is over.
         if kind == AttemptKind::Retry
             && let Some(done) = &existing
@@ -137,13 +137,14 @@ impl Dispatcher {
             event: event.clone(),
             status: DeliveryStatus::Pending,
             attempts: Vec::new(),
+            attempt_count: 0,
             next_attempt_at: None,
         });
         let outcome = self.send(&event, &endpoint).await;
         let succeeded = outcome.succeeded();
         let gone = outcome.gone();
         let retry_after = outcome.retry_after;
-        delivery.attempts.push(outcome.attempt);
+        delivery.record(outcome.attempt);
         delivery.next_attempt_at = None;
         if succeeded {
             delivery.status = DeliveryStatus::Succeeded;

@@ -155,7 +155,11 @@ impl Webhooks<'_> {
             keys::deliveries_of_endpoint(&delivery.app_id, &delivery.endpoint_id),
             delivery.id.to_string(),
         );
-        item.insert("attemptCount".into(), Value::from(delivery.attempts.len()));
+        // `attemptCount` (every attempt, kept or not) guards the write below.
+        item.insert(
+            "attemptCount".into(),
+            Value::from(delivery.total_attempts()),
+        );
         // The delivery log keeps 30 days; DynamoDB's TTL deletes older deliveries.
         let expires = partner_domain::now() + KEEP_DELIVERIES;
         item.insert(attr::TTL.into(), Value::from(expires.unix_timestamp()));
