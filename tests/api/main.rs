@@ -9,6 +9,7 @@ mod by_customer;
 mod consistency;
 mod earnings;
 mod events;
+mod faults;
 mod isolation;
 mod ledger_property;
 mod outbox;

@@ -4,6 +4,8 @@
 
 #![allow(clippy::expect_used)]
 
+pub mod faults;
+
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};

@@ -14,6 +14,9 @@ use serde::Serialize;
 
 pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
 
+/// What a 503 asks a client to wait: DynamoDB's throttling clears within seconds.
+pub const RETRY_UNAVAILABLE_SECONDS: u32 = 1;
+
 #[derive(Debug)]
 pub struct ApiError {
     status: StatusCode,
@@ -22,6 +25,8 @@ pub struct ApiError {
     field: Option<&'static str>,
     /// When trying again makes sense (a problem extension member, RFC 3339).
     retry_after: Option<partner_domain::Timestamp>,
+    /// Seconds to wait before trying again (the `Retry-After` header).
+    retry_after_seconds: Option<u32>,
     source: Option<Box<dyn std::error::Error + Send + Sync>>,
 }
 
@@ -51,6 +56,7 @@ impl ApiError {
             detail: detail.into(),
             field: None,
             retry_after: None,
+            retry_after_seconds: None,
             source: None,
         }
     }
@@ -85,6 +91,21 @@ impl ApiError {
 
     pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
         Self::new(StatusCode::CONFLICT, code, detail)
+    }
+
+    /// A dependency (the database) is busy or failing: 503 with `Retry-After`,
+    /// which tells a client "try again shortly", not "our bug". The cause is
+    /// logged, never sent.
+    pub fn unavailable(source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self {
+            source: Some(Box::new(source)),
+            retry_after_seconds: Some(RETRY_UNAVAILABLE_SECONDS),
+            ..Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "service_unavailable",
+                "The service is busy. Try again in a moment.",
+            )
+        }
     }
 
     /// A failure that is ours, not the client's. The cause is logged, never sent.
@@ -170,6 +191,11 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static(PROBLEM_CONTENT_TYPE),
         );
+        if let Some(seconds) = self.retry_after_seconds {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         response
     }
 }
@@ -182,6 +208,7 @@ impl From<StoreError> for ApiError {
                 "cursor is not valid for this listing; start again without it",
             )
             .with_field("cursor"),
+            unavailable @ StoreError::Unavailable(_) => Self::unavailable(unavailable),
             other => Self::internal(other),
         }
     }
@@ -261,6 +288,17 @@ mod tests {
             "{text}"
         );
         assert_eq!(body["code"], "internal_error");
+    }
+
+    #[tokio::test]
+    async fn an_unavailable_database_is_503_with_retry_after_never_500() {
+        let err = StoreError::Unavailable("ThrottlingException: rate exceeded".into());
+        let response = ApiError::from(err).into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "1");
+        let body = body_of(response).await;
+        assert_eq!(body["code"], "service_unavailable");
+        assert!(!body.to_string().contains("Throttling"));
     }
 
     #[tokio::test]

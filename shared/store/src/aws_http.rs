@@ -17,6 +17,40 @@ use aws_smithy_runtime_api::client::http::{
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 
 use crate::on_first_use::OnFirstUse;
+use aws_sdk_dynamodb::config::retry::RetryConfig;
+use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
+use std::time::Duration;
+
+/// Time to open a connection to an AWS endpoint.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+/// Time one attempt of a call may take (DynamoDB answers in milliseconds; a call
+/// this slow is stuck, and another attempt has a better chance).
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_millis(1500);
+/// Time one call may take, every attempt and back-off included. A request gives up
+/// on a dependency after this and answers 503, well inside the API functions'
+/// 10-second Lambda time-out (ARCHITECTURE.md has the budget).
+pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(4);
+/// Attempts of one call on throttling, 5xx and time-outs (the SDK's standard mode:
+/// exponential back-off with jitter, and a retry quota that stops retry storms).
+pub const MAX_ATTEMPTS: u32 = 3;
+
+/// The time-outs of every AWS client of the project.
+pub fn timeouts() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+        .operation_timeout(OPERATION_TIMEOUT)
+        .build()
+}
+
+/// The retries of every AWS client of the project: short back-offs, because a
+/// request waits for them.
+pub fn retries() -> RetryConfig {
+    RetryConfig::standard()
+        .with_max_attempts(MAX_ATTEMPTS)
+        .with_initial_backoff(Duration::from_millis(50))
+        .with_max_backoff(Duration::from_millis(800))
+}
 
 /// A new client; build it once per process and share it (it pools connections).
 pub fn client() -> SharedHttpClient {

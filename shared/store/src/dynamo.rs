@@ -208,6 +208,43 @@ where
     if is_condition_failure(&err) {
         StoreError::ConditionFailed { index: 0 }
     } else {
+        sdk_error(err)
+    }
+}
+
+/// Error codes DynamoDB answers when it is busy or failing, not when the request
+/// is wrong: the SDK has retried them already, and trying later may work.
+const UNAVAILABLE_CODES: &[&str] = &[
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "ServiceUnavailable",
+];
+
+/// A call's error after the SDK's retries: `Unavailable` when DynamoDB was
+/// throttling, failing or not answering in time (the API answers 503 and the
+/// client may retry), else a backend error (ours: 500).
+fn sdk_error<E>(err: SdkError<E>) -> StoreError
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let unavailable = match &err {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            true
+        }
+        SdkError::ServiceError(service) => {
+            service
+                .err()
+                .code()
+                .is_some_and(|code| UNAVAILABLE_CODES.contains(&code))
+                || service.raw().status().is_server_error()
+        }
+        _ => false,
+    };
+    if unavailable {
+        StoreError::Unavailable(Box::new(err))
+    } else {
         StoreError::backend(err)
     }
 }
@@ -234,7 +271,7 @@ impl Table for DynamoTable {
             .consistent_read(consistent)
             .send()
             .await
-            .map_err(StoreError::backend)?;
+            .map_err(sdk_error)?;
         output.item.map(from_attributes).transpose()
     }
 
@@ -260,7 +297,7 @@ impl Table for DynamoTable {
                 .request_items(&self.table, request)
                 .send()
                 .await
-                .map_err(StoreError::backend)?;
+                .map_err(sdk_error)?;
             for map in output
                 .responses
                 .unwrap_or_default()
@@ -278,7 +315,10 @@ impl Table for DynamoTable {
                 .unwrap_or_default();
         }
         if !pending.is_empty() {
-            return Err(StoreError::Conflict);
+            // Keys left unprocessed after every round: DynamoDB is throttling.
+            return Err(StoreError::Unavailable(
+                "keys left unprocessed by BatchGetItem".into(),
+            ));
         }
         Ok(keys.iter().map(|key| found.get(key).cloned()).collect())
     }
@@ -420,7 +460,7 @@ impl Table for DynamoTable {
             .set_exclusive_start_key(start_key)
             .send()
             .await
-            .map_err(StoreError::backend)?;
+            .map_err(sdk_error)?;
         let items = output
             .items
             .unwrap_or_default()
@@ -452,12 +492,20 @@ fn map_transaction_error(err: SdkError<TransactWriteItemsError>) -> StoreError {
         {
             return StoreError::Conflict;
         }
+        if reasons.iter().any(|r| {
+            matches!(
+                r.code(),
+                Some("ThrottlingError" | "ProvisionedThroughputExceeded")
+            )
+        }) {
+            return StoreError::Unavailable(Box::new(err));
+        }
     }
     if let Some(TransactWriteItemsError::TransactionInProgressException(_)) = err.as_service_error()
     {
         return StoreError::Conflict;
     }
-    StoreError::backend(err)
+    sdk_error(err)
 }
 
 /// Creates the table as `template.yaml` declares it (on-demand, two GSIs with

@@ -134,6 +134,12 @@ pub enum StoreError {
     /// The cursor was not produced by this query (tampered, or from another partition).
     #[error("invalid cursor")]
     InvalidCursor,
+    /// The database is throttling, failing or not answering in time, after the
+    /// SDK's retries; a later try may work. A refused call wrote nothing; a call
+    /// that timed out may have, which the writes' conditions and idempotency keys
+    /// make safe to retry.
+    #[error("the database is unavailable")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// The request is over one of DynamoDB's hard limits (see [`crate::limits`]).
     #[error("over DynamoDB's limits: {0}")]
     LimitExceeded(#[from] crate::limits::Limit),

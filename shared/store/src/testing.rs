@@ -27,6 +27,8 @@ pub fn moto_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
         .region(Region::new("us-east-1"))
         .endpoint_url(endpoint)
         .http_client(crate::aws_http::client())
+        .timeout_config(crate::aws_http::timeouts())
+        .retry_config(crate::aws_http::retries())
         .credentials_provider(Credentials::new("test", "test", None, None, "moto"))
         .build();
     aws_sdk_dynamodb::Client::from_conf(config)
@@ -44,12 +46,29 @@ pub async fn moto() -> Store {
 }
 
 async fn moto_store() -> StoreResult<Store> {
-    let endpoint = std::env::var(MOTO_ENDPOINT_VAR)
-        .map_err(|_| crate::StoreError::Invalid(format!("{MOTO_ENDPOINT_VAR} is not set")))?;
+    let endpoint = moto_endpoint()?;
     let client = moto_client(&endpoint);
     let table = format!("test-{}", ulid::Ulid::generate().to_string().to_lowercase());
     dynamo::create_table(&client, &table).await?;
     Ok(Store::dynamodb(client, table))
+}
+
+fn moto_endpoint() -> StoreResult<String> {
+    std::env::var(MOTO_ENDPOINT_VAR)
+        .map_err(|_| crate::StoreError::Invalid(format!("{MOTO_ENDPOINT_VAR} is not set")))
+}
+
+/// A new, empty table on the harness's moto server, reached through `endpoint`
+/// instead (a proxy that injects faults in front of moto, say).
+pub async fn moto_through(endpoint: &str) -> Store {
+    #[allow(clippy::expect_used)]
+    let moto = moto_endpoint().expect("MOTO_ENDPOINT (run the tests through `make test`)");
+    let table = format!("test-{}", ulid::Ulid::generate().to_string().to_lowercase());
+    #[allow(clippy::expect_used)]
+    dynamo::create_table(&moto_client(&moto), &table)
+        .await
+        .expect("a table on moto");
+    Store::dynamodb(moto_client(endpoint), table)
 }
 
 /// Stores ledger entries of one partner as they would be after their revenue was

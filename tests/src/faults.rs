@@ -1,0 +1,149 @@
+//! A fault-injecting proxy for DynamoDB: it stands between the code under test and
+//! moto, and refuses a chosen share of calls before they reach the database — as
+//! DynamoDB itself does under load — or holds them without answering.
+//!
+//! Refused calls get DynamoDB's own answers: `ThrottlingException` (400) three
+//! times in four, `InternalServerError` (500) otherwise. Nothing refused reaches
+//! moto, so a refused write has certainly not happened.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+
+#[derive(Debug, Default)]
+struct Faults {
+    refuse_percent: AtomicU8,
+    hang: AtomicBool,
+    refused: AtomicU64,
+    forwarded: AtomicU64,
+}
+
+#[derive(Debug, Clone)]
+struct Proxy {
+    target: String,
+    client: reqwest::Client,
+    faults: Arc<Faults>,
+}
+
+/// A running proxy; it stops with the test's runtime.
+#[derive(Debug, Clone)]
+pub struct FaultProxy {
+    /// The proxy's address, to give the SDK client as its endpoint.
+    pub endpoint: String,
+    faults: Arc<Faults>,
+}
+
+impl FaultProxy {
+    /// A proxy on a free loopback port in front of `target` (moto's URL).
+    pub async fn start(target: &str) -> Self {
+        let faults = Arc::new(Faults::default());
+        // reqwest is built without a TLS crypto provider of its own (the project's
+        // is ring); the proxy speaks plain HTTP to moto, but a client needs one.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let proxy = Proxy {
+            target: target.trim_end_matches('/').to_owned(),
+            client: reqwest::Client::new(),
+            faults: faults.clone(),
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a loopback port");
+        let endpoint = format!("http://{}", listener.local_addr().expect("an address"));
+        let app = Router::new().fallback(forward).with_state(proxy);
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Self { endpoint, faults }
+    }
+
+    /// Refuses `percent` % of the calls from now on (0 lets every call through).
+    pub fn refuse(&self, percent: u8) {
+        self.faults.refuse_percent.store(percent, Ordering::SeqCst);
+    }
+
+    /// Holds every call without answering (a database that hangs) while `on`.
+    pub fn hang(&self, on: bool) {
+        self.faults.hang.store(on, Ordering::SeqCst);
+    }
+
+    /// Calls refused so far, and calls passed on to the database.
+    pub fn counts(&self) -> (u64, u64) {
+        (
+            self.faults.refused.load(Ordering::SeqCst),
+            self.faults.forwarded.load(Ordering::SeqCst),
+        )
+    }
+}
+
+fn dynamodb_error(status: StatusCode, kind: &str, message: &str) -> Response {
+    let body =
+        format!(r#"{{"__type":"com.amazonaws.dynamodb.v20120810#{kind}","message":"{message}"}}"#);
+    (
+        status,
+        [("content-type", "application/x-amz-json-1.0")],
+        body,
+    )
+        .into_response()
+}
+
+async fn forward(
+    State(proxy): State<Proxy>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let faults = &proxy.faults;
+    if faults.hang.load(Ordering::SeqCst) {
+        tokio::time::sleep(Duration::from_secs(60)).await;
+    }
+    let mut roll = [0u8; 1];
+    partner_domain::random_bytes(&mut roll);
+    let percent = faults.refuse_percent.load(Ordering::SeqCst);
+    if u32::from(roll[0]) * 100 < u32::from(percent) * 256 {
+        faults.refused.fetch_add(1, Ordering::SeqCst);
+        return if roll[0] % 4 == 0 {
+            dynamodb_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "InternalServerError",
+                "Internal server error",
+            )
+        } else {
+            dynamodb_error(
+                StatusCode::BAD_REQUEST,
+                "ThrottlingException",
+                "Rate of requests exceeds the allowed throughput.",
+            )
+        };
+    }
+    faults.forwarded.fetch_add(1, Ordering::SeqCst);
+    let path = uri.path_and_query().map_or("/", |p| p.as_str());
+    let mut request = proxy
+        .client
+        .request(method, format!("{}{path}", proxy.target))
+        .body(body);
+    for (name, value) in &headers {
+        if name != "host" && name != "content-length" {
+            request = request.header(name, value);
+        }
+    }
+    match request.send().await {
+        Ok(answer) => {
+            let status = answer.status();
+            let mut out = Response::builder().status(status);
+            for (name, value) in answer.headers() {
+                if name != "transfer-encoding" && name != "connection" && name != "content-length" {
+                    out = out.header(name, value);
+                }
+            }
+            let bytes = answer.bytes().await.unwrap_or_default();
+            out.body(Body::from(bytes))
+                .unwrap_or_else(|_| StatusCode::BAD_GATEWAY.into_response())
+        }
+        Err(_) => StatusCode::BAD_GATEWAY.into_response(),
+    }
+}
