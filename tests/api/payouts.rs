@@ -18,6 +18,12 @@ use serde_json::{Value, json};
 /// transactions rather than thousands of revenue calls): what is under test is
 /// the payout run.
 async fn partner_with_commissions(app: &TestApp, count: usize) -> (String, AffiliateId) {
+    let (customer, affiliate) = approved_partner(app).await;
+    seed(app, &customer, &affiliate, count, true).await;
+    (customer, affiliate)
+}
+
+async fn approved_partner(app: &TestApp) -> (String, AffiliateId) {
     let id = app.applied("top@example.com", "Top Partner").await;
     let approved = app
         .review(&id, &json!({"action": "approve", "code": "TOP1"}))
@@ -29,13 +35,28 @@ async fn partner_with_commissions(app: &TestApp, count: usize) -> (String, Affil
         .to_owned();
     let affiliate =
         AffiliateId::parse("id", approved.body["affiliate"]["id"].as_str().unwrap()).unwrap();
+    (customer, affiliate)
+}
+
+/// Stores `count` approved commissions of 2.00 for the partner; `payable: false`
+/// stores them as they were before approved entries had payable items.
+async fn seed(app: &TestApp, customer: &str, affiliate: &AffiliateId, count: usize, payable: bool) {
+    let before = app
+        .get(
+            &format!("/v1/affiliate/by-customer/{customer}"),
+            Some(&app.api_key),
+        )
+        .await
+        .body["availableBalance"]
+        .as_f64()
+        .unwrap();
     let now = partner_domain::now();
     let entries: Vec<Entry> = (0..count)
         .map(|n| Entry {
             id: CommissionId::generate(),
             app_id: app.app_id.clone(),
             affiliate_id: affiliate.clone(),
-            affiliate_customer_id: CustomerId::parse("c", &customer).unwrap(),
+            affiliate_customer_id: CustomerId::parse("c", customer).unwrap(),
             customer_id: CustomerId::parse("c", &format!("buyer-{n}")).unwrap(),
             kind: EntryKind::Commission,
             amount: Money(200),
@@ -49,9 +70,15 @@ async fn partner_with_commissions(app: &TestApp, count: usize) -> (String, Affil
             payout_id: None,
         })
         .collect();
-    partner_store::testing::seed_entries(&app.store, &entries)
-        .await
-        .unwrap();
+    if payable {
+        partner_store::testing::seed_entries(&app.store, &entries)
+            .await
+            .unwrap();
+    } else {
+        partner_store::testing::seed_entries_without_payable_items(&app.store, &entries)
+            .await
+            .unwrap();
+    }
     let figures = app
         .get(
             &format!("/v1/affiliate/by-customer/{customer}"),
@@ -59,8 +86,10 @@ async fn partner_with_commissions(app: &TestApp, count: usize) -> (String, Affil
         )
         .await
         .body;
-    assert_eq!(figures["availableBalance"], json!(2.0 * count as f64));
-    (customer, affiliate)
+    assert_eq!(
+        figures["availableBalance"],
+        json!(before + 2.0 * count as f64)
+    );
 }
 
 async fn run_payouts(app: &TestApp) -> Value {
@@ -123,8 +152,8 @@ async fn one_run_pays_a_thousand_commissions_in_full_and_only_once(app: TestApp)
     let (before, started) = (app.calls(), std::time::Instant::now());
     let paid = run_payouts(&app).await;
     let calls = app.calls().since(before);
-    // 1,000 entries in chunks of 98: 11 chunk transactions and the one finishing it.
-    assert_eq!(calls.transactions, 12, "{calls:?}");
+    // 1,000 entries in chunks of 49: 21 chunk transactions and the one finishing it.
+    assert_eq!(calls.transactions, 22, "{calls:?}");
     eprintln!(
         "FIGURE payout run of 1,000 commissions: {calls:?} in {:?}",
         started.elapsed()
@@ -221,7 +250,40 @@ async fn a_run_killed_midway_is_finished_by_the_next_without_paying_twice(app: T
     assert_eq!(run_payouts(&app).await, json!([]));
 }
 
+/// A run reads the partner's payable entries, not its history; entries approved
+/// before payable items existed are still found (by one walk) and paid.
+async fn a_run_reads_only_what_it_pays_and_still_pays_entries_from_before(app: TestApp) {
+    let (customer, affiliate) = approved_partner(&app).await;
+    seed(&app, &customer, &affiliate, 150, true).await;
+    run_payouts(&app).await;
+    // 150 paid entries in the history, 30 new approved ones, all with payable items.
+    seed(&app, &customer, &affiliate, 30, true).await;
+    let before = app.calls();
+    let paid = run_payouts(&app).await;
+    assert_eq!(paid[0]["amount"], 60.0);
+    let queries = app.calls().since(before).queries;
+    // The partners page and one page of payable items; no walk over 170 entries.
+    assert_eq!(queries, 2, "the run read more than it pays");
+
+    // Entries stored before payable items existed, beside new ones.
+    seed(&app, &customer, &affiliate, 30, false).await;
+    seed(&app, &customer, &affiliate, 10, true).await;
+    let paid = run_payouts(&app).await;
+    assert_eq!(paid[0]["amount"], 80.0, "{paid:#}");
+    let figures = app
+        .get(
+            &format!("/v1/affiliate/by-customer/{customer}"),
+            Some(&app.api_key),
+        )
+        .await
+        .body;
+    assert_eq!(figures["availableBalance"], 0.0);
+    assert_eq!(figures["paidTotal"], json!(2.0 * 220.0));
+    assert_eq!(run_payouts(&app).await, json!([]));
+}
+
 on_both_backends!(
+    a_run_reads_only_what_it_pays_and_still_pays_entries_from_before,
     one_run_pays_a_thousand_commissions_in_full_and_only_once,
     a_run_killed_midway_is_finished_by_the_next_without_paying_twice,
 );

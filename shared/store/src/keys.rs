@@ -29,6 +29,7 @@
 //! | `APPROVALS#<shard>`                | `<approvesAt>#<app>#<comId>` | `approval` | (pending entries by due time, for the approver) |       |
 //! | `APP#<app>#PAY#<payId>`            | `PAYOUT`      | `payout`            | `APP#<app>#AFF#<affId>#PAYS` / `<payId>` | `APP#<app>#PAYS` / `<payId>` |
 //! | `APP#<app>#CUST#<custId>`          | `OPENPAYOUT`  | `open_payout`       | (a payout run's progress for a partner, until it finishes) |  |
+//! | `APP#<app>#CUST#<custId>`          | `PAYABLE#<comId>` | `payable`       | (an approved, unpaid entry of the partner: what a payout reads) |  |
 //! | `APP#<app>#DEAL#<dealId>`          | `DEAL`        | `deal`              | `APP#<app>#AFF#<affId>#DEALS` / `<dealId>` | `APP#<app>#DEALS` / `<dealId>` |
 //! | `APP#<app>#LEAD#<email>`           | `LEAD`        | `lead`              | (one deal per lead email per app)        |                     |
 //! | `APP#<app>#EVT#<evtId>`            | `EVENT`       | `event`             | `OUTBOX#<shard>` / `<evtId>` while unpublished |               |
@@ -112,6 +113,7 @@ pub mod entity {
     pub const APPROVAL: &str = "approval";
     pub const PAYOUT: &str = "payout";
     pub const OPEN_PAYOUT: &str = "open_payout";
+    pub const PAYABLE: &str = "payable";
     pub const DEAL: &str = "deal";
     pub const LEAD: &str = "lead";
 }
@@ -240,6 +242,23 @@ pub fn approval_shard(shard: u8) -> String {
 pub fn approval(app: &AppId, id: &CommissionId, due: &str) -> Key {
     let shard = id.as_str().bytes().last().unwrap_or(0) % APPROVAL_SHARDS;
     Key::new(approval_shard(shard), format!("{due}#{app}#{id}"))
+}
+
+/// Sort-key prefix of a partner's payable entries, beside its balance.
+pub const PAYABLE_PREFIX: &str = "PAYABLE#";
+
+/// An approved, unpaid entry of a partner: one small item per entry in the
+/// partner's partition, so a payout reads what it pays and nothing else.
+pub fn payable(app: &AppId, partner_customer: &CustomerId, entry: &CommissionId) -> Key {
+    Key::new(
+        format!("APP#{app}#CUST#{partner_customer}"),
+        format!("{PAYABLE_PREFIX}{entry}"),
+    )
+}
+
+/// The partition a partner's payable entries live in.
+pub fn partner_partition(app: &AppId, partner_customer: &CustomerId) -> String {
+    format!("APP#{app}#CUST#{partner_customer}")
 }
 
 /// A payout run's progress for a partner, beside its balance.

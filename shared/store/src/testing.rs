@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use partner_domain::ledger::{Entry, EntryStatus};
 
 use crate::limits::MAX_TRANSACTION_OPERATIONS;
-use crate::repo::earnings::{bump_balance, entry_item};
+use crate::repo::earnings::{bump_balance, entry_item, put_payable};
 use crate::{Condition, Store, StoreResult, WriteOp, dynamo};
 
 /// The environment variable the test harness sets to moto's URL.
@@ -77,7 +77,21 @@ pub async fn moto_through(endpoint: &str) -> Store {
 /// a dozen round trips instead of thousands. Only for setting up tests of what
 /// comes after (payouts, listings); the revenue path has tests of its own.
 pub async fn seed_entries(store: &Store, entries: &[Entry]) -> StoreResult<()> {
-    for chunk in entries.chunks(MAX_TRANSACTION_OPERATIONS - 1) {
+    seed(store, entries, true).await
+}
+
+/// [`seed_entries`] as entries were stored before approved entries had payable
+/// items (what the payout run's walk over all entries is for).
+pub async fn seed_entries_without_payable_items(
+    store: &Store,
+    entries: &[Entry],
+) -> StoreResult<()> {
+    seed(store, entries, false).await
+}
+
+async fn seed(store: &Store, entries: &[Entry], payable: bool) -> StoreResult<()> {
+    // An approved entry is two items (the entry, its payable item), plus the balance.
+    for chunk in entries.chunks((MAX_TRANSACTION_OPERATIONS - 1) / 2) {
         let Some(first) = chunk.first() else {
             continue;
         };
@@ -92,6 +106,14 @@ pub async fn seed_entries(store: &Store, entries: &[Entry]) -> StoreResult<()> {
                 item: entry_item(entry)?,
                 condition: Some(Condition::NotExists),
             });
+            if payable && entry.status == EntryStatus::Approved {
+                ops.push(put_payable(
+                    &entry.app_id,
+                    &entry.affiliate_customer_id,
+                    &entry.id,
+                    entry.amount,
+                )?);
+            }
             for (status, sum) in &mut by_status {
                 if *status == entry.status {
                     *sum += entry.amount.minor();

@@ -8,7 +8,7 @@ use partner_domain::ledger::{
 };
 use partner_domain::records::{Affiliate, AffiliateStatus, ProgramSettings};
 use partner_domain::{AppId, Currency, CustomerId, Email, Money, ReferralCode, Timestamp};
-use partner_store::repo::earnings::{CodeTarget, DueApproval, EarningsError, NewEntry};
+use partner_store::repo::earnings::{CodeTarget, DueApproval, EarningsError, NewEntry, Payable};
 use partner_store::repo::payouts::{ENTRIES_PER_CHUNK, OpenPayout};
 use serde_json::{Value, json};
 
@@ -524,6 +524,7 @@ async fn pay_partner(
                 started_at: partner_domain::now(),
                 amount: 0,
                 entries: 0,
+                available_at_start: balance.available,
             };
             match payouts.start(app, customer, &open).await {
                 Ok(()) => open,
@@ -533,26 +534,19 @@ async fn pay_partner(
             }
         }
     };
-    // Full chunks across pages: the fewest transactions for the entries.
-    let mut waiting: Vec<Entry> = Vec::new();
-    let mut cursor = None;
-    loop {
-        let (payable, next) = payouts.payable_entries(app, &open, cursor).await?;
-        waiting.extend(payable);
-        while waiting.len() >= ENTRIES_PER_CHUNK || (next.is_none() && !waiting.is_empty()) {
-            let rest = waiting.split_off(waiting.len().min(ENTRIES_PER_CHUNK));
-            pay_chunk(state, affiliate, &open, &waiting).await?;
-            waiting = rest;
-        }
-        match next {
-            Some(c) => cursor = Some(c),
-            None => break,
-        }
-    }
+    pay_pass(state, affiliate, &open, Pass::Payable).await?;
     // The running totals include what a run that died before this one paid.
-    let Some(paid) = payouts.open(app, customer).await? else {
+    let Some(mut paid) = payouts.open(app, customer).await? else {
         return Ok(None);
     };
+    if paid.amount < paid.available_at_start {
+        // Money approved before entries had payable items: find it the long way.
+        pay_pass(state, affiliate, &open, Pass::Walk).await?;
+        let Some(again) = payouts.open(app, customer).await? else {
+            return Ok(None);
+        };
+        paid = again;
+    }
     if paid.entries == 0 {
         payouts
             .abandon(app, customer)
@@ -591,24 +585,68 @@ async fn pay_partner(
     }
 }
 
+/// Where a payout pass finds what to pay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pass {
+    /// The partner's payable items: approved, unpaid entries only.
+    Payable,
+    /// All the partner's entries, for those approved before payable items existed.
+    Walk,
+}
+
+/// Pays everything one pass finds into the open payout, in full chunks across
+/// pages (the fewest transactions).
+async fn pay_pass(
+    state: &AppState,
+    affiliate: &Affiliate,
+    open: &OpenPayout,
+    pass: Pass,
+) -> Result<(), ApiError> {
+    let payouts = state.store().payouts();
+    let (app, customer) = (&affiliate.app_id, &affiliate.customer_id);
+    let mut waiting: Vec<Payable> = Vec::new();
+    let mut cursor = None;
+    loop {
+        let (found, next) = match pass {
+            Pass::Payable => payouts.payable(app, customer, open, cursor).await?,
+            Pass::Walk => payouts.payable_by_walking(app, open, cursor).await?,
+        };
+        waiting.extend(found);
+        while waiting.len() >= ENTRIES_PER_CHUNK || (next.is_none() && !waiting.is_empty()) {
+            let rest = waiting.split_off(waiting.len().min(ENTRIES_PER_CHUNK));
+            pay_chunk(state, affiliate, open, &waiting).await?;
+            waiting = rest;
+        }
+        match next {
+            Some(c) => cursor = Some(c),
+            None => return Ok(()),
+        }
+    }
+}
+
 /// Pays one chunk into the open payout; if an entry changed meanwhile (a concurrent
 /// run paid it), pays those still approved.
 async fn pay_chunk(
     state: &AppState,
     affiliate: &Affiliate,
     open: &OpenPayout,
-    chunk: &[Entry],
+    chunk: &[Payable],
 ) -> Result<(), ApiError> {
     let payouts = state.store().payouts();
     let (app, customer) = (&affiliate.app_id, &affiliate.customer_id);
     match payouts.pay_chunk(app, customer, open, chunk).await {
         Ok(()) => Ok(()),
         Err(EarningsError::Changed) => {
-            let still: Vec<Entry> = payouts
+            let still: Vec<Payable> = payouts
                 .reread(app, chunk)
                 .await?
                 .into_iter()
                 .filter(|e| e.status == EntryStatus::Approved)
+                .map(|e| Payable {
+                    commission_id: e.id,
+                    amount: e.amount.minor(),
+                    since: e.created_at,
+                })
                 .collect();
             if still.is_empty() {
                 return Ok(());

@@ -144,6 +144,40 @@ pub(crate) fn bump_balance(
     }
 }
 
+/// What a payout needs of an approved entry, kept beside the partner's balance from
+/// approval until it is paid (see [`crate::repo::payouts`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Payable {
+    pub commission_id: CommissionId,
+    /// Minor units; negative for a reversal.
+    pub amount: i64,
+    /// When it became payable.
+    #[serde(with = "time::serde::rfc3339")]
+    pub since: Timestamp,
+}
+
+pub(crate) fn put_payable(
+    app: &AppId,
+    partner_customer: &CustomerId,
+    entry: &CommissionId,
+    amount: Money,
+) -> StoreResult<WriteOp> {
+    let payable = Payable {
+        commission_id: entry.clone(),
+        amount: amount.minor(),
+        since: partner_domain::now(),
+    };
+    Ok(WriteOp::Put {
+        item: to_item(
+            &keys::payable(app, partner_customer, entry),
+            entity::PAYABLE,
+            &payable,
+        )?,
+        condition: None,
+    })
+}
+
 pub(crate) fn entry_item(entry: &Entry) -> StoreResult<Item> {
     Ok(with_index(
         with_index(
@@ -465,6 +499,9 @@ impl Earnings<'_> {
                 &[(e.status, e.amount.minor())],
                 e.amount.minor(),
             ));
+            if e.status == EntryStatus::Approved {
+                ops.push(put_payable(app, &e.affiliate_customer_id, &e.id, e.amount)?);
+            }
             if e.status == EntryStatus::Pending {
                 let due = DueApproval {
                     app_id: app.clone(),
@@ -543,6 +580,12 @@ impl Earnings<'_> {
                     ],
                     0,
                 ),
+                put_payable(
+                    app,
+                    &due.affiliate_customer_id,
+                    &due.commission_id,
+                    due.amount,
+                )?,
                 super::outbox::put_event(event)?,
             ])
             .await;

@@ -12,6 +12,12 @@
 //! A run that dies midway leaves the open item; the next run resumes that same
 //! payout, so nothing is paid twice (an entry is only ever paid from `approved`)
 //! and the payout's amount always equals the sum of its entries.
+//!
+//! What a run reads is the partner's `PAYABLE#` items (one per approved, unpaid
+//! entry, written with the approval and removed with the payment), not its whole
+//! history. Entries approved before those items existed are found by a walk over
+//! the partner's entries, which a run makes only when the payable items do not add
+//! up to the balance it started from.
 
 use partner_domain::events::Event;
 use partner_domain::ledger::{Entry, EntryStatus, Payout, PayoutId};
@@ -19,15 +25,15 @@ use partner_domain::{AffiliateId, AppId, CustomerId, Timestamp};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::earnings::{EarningsError, bump_balance, payout_item};
+use super::earnings::{EarningsError, Payable, bump_balance, payout_item};
 use super::{from_item, to_item};
 use crate::keys::{self, entity};
 use crate::limits::MAX_TRANSACTION_OPERATIONS;
-use crate::{Condition, Index, Query, Store, StoreError, StoreResult, Update, WriteOp};
+use crate::{Condition, Index, Query, SortKey, Store, StoreError, StoreResult, Update, WriteOp};
 
-/// Entries one chunk pays: the rest of its transaction is the balance and the
-/// open payout.
-pub const ENTRIES_PER_CHUNK: usize = MAX_TRANSACTION_OPERATIONS - 2;
+/// Entries one chunk pays: each is two operations (the entry, its payable item);
+/// the rest of the transaction is the balance and the open payout.
+pub const ENTRIES_PER_CHUNK: usize = (MAX_TRANSACTION_OPERATIONS - 2) / 2;
 
 /// A payout being paid: kept beside the partner's balance until it is finished.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -43,6 +49,10 @@ pub struct OpenPayout {
     pub amount: i64,
     #[serde(default)]
     pub entries: u32,
+    /// The available balance when the run started (minor units): what the
+    /// payable items should add up to.
+    #[serde(default)]
+    pub available_at_start: i64,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -96,14 +106,39 @@ impl Payouts<'_> {
         }
     }
 
-    /// A page of the partner's entries that a run may pay: approved, created before
-    /// the run started. The page's cursor continues the walk.
-    pub async fn payable_entries(
+    /// A page of the partner's payable items that a run may pay: those that became
+    /// payable before the run started. The page's cursor continues the walk.
+    pub async fn payable(
+        &self,
+        app: &AppId,
+        partner_customer: &CustomerId,
+        open: &OpenPayout,
+        cursor: Option<String>,
+    ) -> StoreResult<(Vec<Payable>, Option<String>)> {
+        let mut query = Query::partition(
+            Index::Primary,
+            keys::partner_partition(app, partner_customer),
+        );
+        query.sort = SortKey::BeginsWith(keys::PAYABLE_PREFIX.to_owned());
+        query.cursor = cursor;
+        let (payable, next): (Vec<Payable>, _) = super::page(self.store, &query).await?;
+        Ok((
+            payable
+                .into_iter()
+                .filter(|p| p.since <= open.started_at)
+                .collect(),
+            next,
+        ))
+    }
+
+    /// A page of the partner's approved entries created before the run, found by
+    /// walking all its entries: for entries approved before payable items existed.
+    pub async fn payable_by_walking(
         &self,
         app: &AppId,
         open: &OpenPayout,
         cursor: Option<String>,
-    ) -> StoreResult<(Vec<Entry>, Option<String>)> {
+    ) -> StoreResult<(Vec<Payable>, Option<String>)> {
         let mut query = Query::partition(
             Index::Gsi1,
             keys::entries_of_affiliate(app, &open.affiliate_id),
@@ -113,6 +148,11 @@ impl Payouts<'_> {
         let payable = entries
             .into_iter()
             .filter(|e| e.status == EntryStatus::Approved && e.created_at <= open.started_at)
+            .map(|e| Payable {
+                commission_id: e.id,
+                amount: e.amount.minor(),
+                since: e.created_at,
+            })
             .collect();
         Ok((payable, next))
     }
@@ -124,10 +164,10 @@ impl Payouts<'_> {
         app: &AppId,
         partner_customer: &CustomerId,
         open: &OpenPayout,
-        entries: &[Entry],
+        entries: &[Payable],
     ) -> Result<(), EarningsError> {
-        let sum: i64 = entries.iter().map(|e| e.amount.minor()).sum();
-        let mut ops = Vec::with_capacity(entries.len() + 2);
+        let sum: i64 = entries.iter().map(|e| e.amount).sum();
+        let mut ops = Vec::with_capacity(2 * entries.len() + 2);
         for entry in entries {
             let mut update = Update::default();
             update.set.insert(
@@ -138,12 +178,16 @@ impl Payouts<'_> {
                 .set
                 .insert("payoutId".into(), Value::String(open.payout_id.to_string()));
             ops.push(WriteOp::Update {
-                key: keys::entry(app, &entry.id),
+                key: keys::entry(app, &entry.commission_id),
                 update,
                 condition: Some(Condition::Equals(
                     "status",
                     Value::String(EntryStatus::Approved.as_str().into()),
                 )),
+            });
+            ops.push(WriteOp::Delete {
+                key: keys::payable(app, partner_customer, &entry.commission_id),
+                condition: None,
             });
         }
         let mut running = Update::default();
@@ -222,8 +266,11 @@ impl Payouts<'_> {
 
     /// Entries as stored now (one batch read of at most 100), for a chunk to retry
     /// with those still approved after a concurrent change.
-    pub async fn reread(&self, app: &AppId, entries: &[Entry]) -> StoreResult<Vec<Entry>> {
-        let wanted: Vec<crate::Key> = entries.iter().map(|e| keys::entry(app, &e.id)).collect();
+    pub async fn reread(&self, app: &AppId, entries: &[Payable]) -> StoreResult<Vec<Entry>> {
+        let wanted: Vec<crate::Key> = entries
+            .iter()
+            .map(|e| keys::entry(app, &e.commission_id))
+            .collect();
         self.store
             .get_many(&wanted, true)
             .await?
