@@ -631,3 +631,23 @@ async fn an_existing_customer_account_is_reused_on_approval() {
         existing.id.as_str()
     );
 }
+
+#[tokio::test]
+async fn an_admin_token_living_48_hours_is_refused() {
+    let app = TestApp::memory().await;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let token = jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &json!({"iss": "partner-program", "aud": "partner-program-admin", "sub": "ops",
+                "iat": now, "exp": now + 48 * 3600, "app_ids": [app.app_id.to_string()]}),
+        &jsonwebtoken::EncodingKey::from_secret(ADMIN_SECRET.as_bytes()),
+    )
+    .unwrap();
+    let path = format!("/v1/apps/{}/affiliates/settings", app.app_id);
+    app.admin(Method::GET, &path, Some(&token), None)
+        .await
+        .assert_problem(401, "unauthorized");
+}

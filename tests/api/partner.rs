@@ -94,6 +94,12 @@ async fn a_partner_sees_its_info_and_dashboard_with_tracked_clicks(app: TestApp)
     assert_eq!(d["stats"]["referrals"], 1);
     assert_eq!(d["stats"]["conversions"], 1);
     assert_eq!(d["recentCommissions"][0]["amount"], 19.8);
+    // The partner sees its commission, not the app's customer or invoice.
+    let text = d.to_string();
+    assert!(
+        !text.contains("cust_buyer") && !text.contains("pay_1"),
+        "the dashboard shows the referred customer or the revenue event: {d:#}"
+    );
     // One batch read, then stats (one batch) and three queries read together.
     assert_eq!(
         (calls.gets, calls.queries, calls.total()),

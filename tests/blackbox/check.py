@@ -324,7 +324,7 @@ def main():
         check("DynamoDB run: MOTO_ENDPOINT is set", False, "run through make test, which starts moto")
     else:
         env = dict(base_env, AWS_ENDPOINT_URL=moto, AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test",
-                   AWS_REGION="us-east-1", AWS_DEFAULT_REGION="us-east-1", ADMIN_JWT_SECRET="black-box-secret")
+                   AWS_REGION="us-east-1", AWS_DEFAULT_REGION="us-east-1", ADMIN_JWT_SECRET="black-box-admin-secret-of-40-bytes-ok!!")
         table = f"blackbox-{int(time.time() * 1000)}"
         partnerctl(["--table", table, "--json", "table", "create"], env)
         suite("DynamoDB (moto)", ["--table", table], env)

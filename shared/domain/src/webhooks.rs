@@ -191,9 +191,19 @@ fn is_forbidden_v6(ip: Ipv6Addr) -> bool {
     if let Some(v4) = ip.to_ipv4_mapped() {
         return is_forbidden_v4(v4);
     }
+    // ISATAP (an interface id of 0:5efe or 200:5efe and an IPv4 address, under any
+    // prefix): judge the IPv4 address inside.
+    if (segments[4] & 0xfdff) == 0 && segments[5] == 0x5efe {
+        let inside = embedded_v4(segments[6], segments[7]);
+        if is_forbidden_v4(inside) {
+            return true;
+        }
+    }
     match segments {
         // Unspecified, loopback and the deprecated IPv4-compatible ::a.b.c.d.
         [0, 0, 0, 0, 0, 0, _, _] => true,
+        // IPv4-translated ::ffff:0:a.b.c.d (SIIT): never a public host's address.
+        [0, 0, 0, 0, 0xffff, 0, _, _] => true,
         // NAT64 (64:ff9b::/96): judge the IPv4 address inside.
         [0x64, 0xff9b, 0, 0, 0, 0, high, low] => is_forbidden_v4(embedded_v4(high, low)),
         // 6to4 (2002::/16): judge the IPv4 address inside.
@@ -389,6 +399,23 @@ impl Delivery {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn ipv6_forms_that_embed_an_ipv4_address_are_judged_or_refused() {
+        for forbidden in [
+            "::ffff:0:7f00:1",              // IPv4-translated 127.0.0.1
+            "::ffff:0:808:808",             // IPv4-translated, even of a public address
+            "fe80::5efe:a00:1",             // ISATAP with 10.0.0.1
+            "2001:db9::200:5efe:a9fe:a9fe", // ISATAP with 169.254.169.254
+        ] {
+            let ip: IpAddr = forbidden.parse().unwrap();
+            assert!(is_forbidden_ip(ip), "{forbidden} allowed");
+        }
+        for allowed in ["2607:f8b0::5efe:808:808", "2606:4700::6810:84e5"] {
+            let ip: IpAddr = allowed.parse().unwrap();
+            assert!(!is_forbidden_ip(ip), "{allowed} refused");
+        }
+    }
 
     #[test]
     fn a_delivery_keeps_its_latest_attempts_and_counts_them_all() {

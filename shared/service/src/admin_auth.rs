@@ -29,6 +29,9 @@ pub struct AdminClaims {
     #[serde(default)]
     pub iat: u64,
     pub exp: u64,
+    /// Not before (optional): checked when present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<u64>,
     /// The apps this token may administer.
     #[serde(default)]
     pub app_ids: Vec<String>,
@@ -50,6 +53,12 @@ pub enum TokenError {
     BadKey(String),
     #[error("the token is not valid: {0}")]
     Invalid(#[from] jsonwebtoken::errors::Error),
+    /// Valid for longer than `ADMIN_JWT_MAX_LIFETIME_SECONDS`: a leaked token must
+    /// not work for long.
+    #[error("the token lives longer than the {0} s allowed")]
+    TooLong(u64),
+    #[error("the token was issued in the future")]
+    IssuedInTheFuture,
 }
 
 fn unix_now() -> u64 {
@@ -67,6 +76,9 @@ pub fn mint(
     ttl: Duration,
 ) -> Result<String, TokenError> {
     let secret = config.secret.as_deref().ok_or(TokenError::NoSecret)?;
+    if ttl.as_secs() > config.max_lifetime_seconds {
+        return Err(TokenError::TooLong(config.max_lifetime_seconds));
+    }
     let now = unix_now();
     let claims = AdminClaims {
         iss: config.issuer.clone(),
@@ -74,6 +86,7 @@ pub fn mint(
         sub: subject.to_owned(),
         iat: now,
         exp: now + ttl.as_secs(),
+        nbf: None,
         app_ids: apps.iter().map(|a| a.to_string()).collect(),
     };
     Ok(jsonwebtoken::encode(
@@ -94,7 +107,11 @@ pub struct AdminVerifier {
     keys: Vec<VerifyingKey>,
     issuer: String,
     audience: String,
+    max_lifetime_seconds: u64,
 }
+
+/// Clock skew tolerated between the token's issuer and us (seconds).
+const LEEWAY_SECONDS: u64 = 30;
 
 impl std::fmt::Debug for AdminVerifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -155,6 +172,7 @@ impl AdminVerifier {
             keys,
             issuer: config.issuer.clone(),
             audience: config.audience.clone(),
+            max_lifetime_seconds: config.max_lifetime_seconds,
         })
     }
 
@@ -182,13 +200,28 @@ impl AdminVerifier {
             validation.set_required_spec_claims(&["exp", "iss", "aud"]);
             validation.set_issuer(&[&self.issuer]);
             validation.set_audience(&[&self.audience]);
-            validation.leeway = 30;
+            validation.leeway = LEEWAY_SECONDS;
+            validation.validate_nbf = true;
             match jsonwebtoken::decode::<AdminClaims>(token, &key.key, &validation) {
-                Ok(data) => return Ok(data.claims),
+                Ok(data) => return self.check_lifetime(data.claims),
                 Err(err) => last_error = err.into(),
             }
         }
         Err(last_error)
+    }
+
+    /// A token issued in the future, or valid for longer than allowed (counted from
+    /// its `iat`, or from now when it has none), is refused.
+    fn check_lifetime(&self, claims: AdminClaims) -> Result<AdminClaims, TokenError> {
+        let now = unix_now();
+        if claims.iat > now + LEEWAY_SECONDS {
+            return Err(TokenError::IssuedInTheFuture);
+        }
+        let from = if claims.iat > 0 { claims.iat } else { now };
+        if claims.exp.saturating_sub(from) > self.max_lifetime_seconds + LEEWAY_SECONDS {
+            return Err(TokenError::TooLong(self.max_lifetime_seconds));
+        }
+        Ok(claims)
     }
 }
 
@@ -236,6 +269,57 @@ impl FromRequestParts<AppState> for AdminApp {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn signed(claims: serde_json::Value, secret: &str) -> String {
+        jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &EncodingKey::from_secret(secret.as_bytes()),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn long_lived_future_and_not_yet_valid_tokens_are_refused() {
+        let mut config = AdminJwtConfig::defaults();
+        config.secret = Some("k".repeat(40));
+        let verifier = AdminVerifier::from_config(&config).unwrap();
+        let now = unix_now();
+        let claims = |iat: u64, exp: u64, nbf: Option<u64>| {
+            let mut c = serde_json::json!({"iss": "partner-program", "aud": "partner-program-admin",
+                "sub": "ops", "iat": iat, "exp": exp, "app_ids": []});
+            if let Some(nbf) = nbf {
+                c["nbf"] = serde_json::json!(nbf);
+            }
+            signed(c, &"k".repeat(40))
+        };
+        assert!(verifier.verify(&claims(now, now + 3600, None)).is_ok());
+        assert!(matches!(
+            verifier.verify(&claims(now, now + 48 * 3600, None)),
+            Err(TokenError::TooLong(_))
+        ));
+        assert!(matches!(
+            verifier.verify(&claims(now + 3600, now + 7200, None)),
+            Err(TokenError::IssuedInTheFuture)
+        ));
+        assert!(
+            verifier
+                .verify(&claims(now, now + 3600, Some(now + 600)))
+                .is_err()
+        );
+        // A token without `iat` counts its lifetime from now.
+        let no_iat = signed(
+            serde_json::json!({"iss": "partner-program", "aud": "partner-program-admin",
+                "exp": now + 48 * 3600, "app_ids": []}),
+            &"k".repeat(40),
+        );
+        assert!(verifier.verify(&no_iat).is_err());
+        // partnerctl refuses to mint what would be refused.
+        assert!(matches!(
+            mint(&config, "ops", &[], Duration::from_secs(48 * 3600)),
+            Err(TokenError::TooLong(_))
+        ));
+    }
 
     fn config(secret: &str) -> AdminJwtConfig {
         AdminJwtConfig {

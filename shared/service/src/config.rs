@@ -21,6 +21,10 @@
 //! | `WEBHOOK_ALLOW_PRIVATE_TARGETS` | `true` allows private/loopback targets (local development only) | `false` |
 //! | `ADMIN_JWT_ISSUER` | required `iss` of admin tokens | `partner-program` |
 //! | `ADMIN_JWT_AUDIENCE` | required `aud` of admin tokens | `partner-program-admin` |
+//! | `ADMIN_JWT_MAX_LIFETIME_SECONDS` | longest `exp - iat` an admin token may have | `86400` |
+//!
+//! `ADMIN_JWT_SECRET` and `SESSION_SECRET` must be at least 32 bytes: a shorter one
+//! stops the function at start with a message naming the variable.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -67,6 +71,8 @@ pub enum ConfigError {
     },
     #[error("{0} must be set")]
     Missing(&'static str),
+    #[error("{name} is {bytes} bytes long; it must be at least {MIN_SECRET_BYTES} random bytes")]
+    TooShort { name: &'static str, bytes: usize },
 }
 
 fn var(name: &str) -> Option<String> {
@@ -107,7 +113,15 @@ pub struct AdminJwtConfig {
     pub jwks: Option<String>,
     pub issuer: String,
     pub audience: String,
+    /// The longest lifetime an admin token may have (`exp - iat`).
+    pub max_lifetime_seconds: u64,
 }
+
+/// Admin tokens live at most a day unless the operator says otherwise.
+pub const DEFAULT_ADMIN_MAX_LIFETIME_SECONDS: u64 = 24 * 3600;
+/// The shortest HS256 secret accepted (the hash's own size: shorter secrets make
+/// tokens easier to forge by guessing).
+pub const MIN_SECRET_BYTES: usize = 32;
 
 impl std::fmt::Debug for AdminJwtConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -131,6 +145,9 @@ impl AdminJwtConfig {
             issuer: var("ADMIN_JWT_ISSUER").unwrap_or_else(|| DEFAULT_ADMIN_ISSUER.to_owned()),
             audience: var("ADMIN_JWT_AUDIENCE")
                 .unwrap_or_else(|| DEFAULT_ADMIN_AUDIENCE.to_owned()),
+            max_lifetime_seconds: var("ADMIN_JWT_MAX_LIFETIME_SECONDS")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(DEFAULT_ADMIN_MAX_LIFETIME_SECONDS),
         }
     }
 
@@ -143,6 +160,7 @@ impl AdminJwtConfig {
             jwks: None,
             issuer: DEFAULT_ADMIN_ISSUER.to_owned(),
             audience: DEFAULT_ADMIN_AUDIENCE.to_owned(),
+            max_lifetime_seconds: DEFAULT_ADMIN_MAX_LIFETIME_SECONDS,
         }
     }
 }
@@ -278,6 +296,7 @@ impl Config {
             session_secret: var("SESSION_SECRET").map(Secret),
             public_base_url: var("PUBLIC_BASE_URL").map(|u| u.trim_end_matches('/').to_owned()),
         };
+        config.check_secrets()?;
         // Locally, fall back to the secrets partnerctl generated in the data directory.
         if config.admin_jwt.secret.is_none() {
             config.admin_jwt.secret = data_dir_secret(&config.store, ADMIN_JWT_SECRET_FILE);
@@ -286,6 +305,27 @@ impl Config {
             config.session_secret = data_dir_secret(&config.store, SESSION_SECRET_FILE).map(Secret);
         }
         Ok(config)
+    }
+
+    /// Refuses configured HS256 secrets shorter than [`MIN_SECRET_BYTES`].
+    pub fn check_secrets(&self) -> Result<(), ConfigError> {
+        for (name, secret) in [
+            ("ADMIN_JWT_SECRET", self.admin_jwt.secret.as_deref()),
+            (
+                "SESSION_SECRET",
+                self.session_secret.as_ref().map(Secret::as_str),
+            ),
+        ] {
+            if let Some(secret) = secret
+                && secret.len() < MIN_SECRET_BYTES
+            {
+                return Err(ConfigError::TooShort {
+                    name,
+                    bytes: secret.len(),
+                });
+            }
+        }
+        Ok(())
     }
 
     /// Defaults for tests and embedded use: an API key cache, default JWT settings.
@@ -300,5 +340,27 @@ impl Config {
             session_secret: None,
             public_base_url: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_secret_of_31_bytes_stops_startup_naming_the_variable() {
+        let mut config = Config::for_store(StoreConfig::Memory);
+        config.session_secret = Some(Secret("s".repeat(31)));
+        let err = config.check_secrets().unwrap_err().to_string();
+        assert!(
+            err.contains("SESSION_SECRET") && err.contains("31 bytes"),
+            "{err}"
+        );
+        config.session_secret = Some(Secret("s".repeat(32)));
+        config.admin_jwt.secret = Some("a".repeat(31));
+        let err = config.check_secrets().unwrap_err().to_string();
+        assert!(err.contains("ADMIN_JWT_SECRET"), "{err}");
+        config.admin_jwt.secret = Some("a".repeat(32));
+        assert!(config.check_secrets().is_ok());
     }
 }

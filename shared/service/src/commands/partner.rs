@@ -10,7 +10,7 @@ use partner_store::repo::deals::DealError;
 use partner_store::repo::earnings::Stats;
 use serde_json::{Value, json};
 
-use crate::commands::earnings::{entry_view, payout_view};
+use crate::commands::earnings::payout_view;
 use crate::{ApiError, AppState};
 
 /// How many of each list the dashboard shows.
@@ -115,11 +115,26 @@ impl Dashboard {
             "stats": {"clicks": self.stats.clicks, "referrals": self.stats.referrals, "conversions": self.stats.conversions},
             "referralLink": self.referral_link(),
             "programName": self.program_name(),
-            "recentCommissions": self.recent_commissions.iter().map(entry_view).collect::<Vec<_>>(),
+            "recentCommissions": self.recent_commissions.iter().map(partner_entry_view).collect::<Vec<_>>(),
             "payouts": self.payouts.iter().map(payout_view).collect::<Vec<_>>(),
             "deals": self.deals.iter().map(deal_view).collect::<Vec<_>>(),
         })
     }
+}
+
+/// A commission as its partner sees it: when, how much, what kind and where it
+/// stands — never the referred customer or the app's revenue event id, which are
+/// the app's data about its own customers.
+pub fn partner_entry_view(entry: &Entry) -> Value {
+    json!({
+        "id": entry.id,
+        "kind": entry.kind,
+        "amount": entry.amount.to_major_f64(),
+        "currency": entry.currency,
+        "status": entry.status,
+        "createdAt": entry.created_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+        "approvesAt": entry.approves_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+    })
 }
 
 pub fn partner_suspended() -> ApiError {
