@@ -178,9 +178,56 @@ async fn deals_register_once_per_lead_email(app: TestApp) {
     assert_eq!(listed.body["data"][0]["status"], "won");
 }
 
+/// A rejected or lost deal gives its lead back; a won one keeps it.
+async fn a_rejected_or_lost_deal_releases_its_lead(app: TestApp) {
+    let (_, token) = partner_session(&app).await;
+    let admin = app.admin_token();
+    let register = |email: &'static str| {
+        let body = json!({"leadEmail": email, "leadName": "Lead"});
+        let (app, token) = (&app, &token);
+        async move { with_session(app, Method::POST, "/v1/affiliate/deals", token, Some(&body)).await }
+    };
+    let change = |id: String, status: &'static str| {
+        let (app, admin) = (&app, &admin);
+        async move {
+            let path = format!("/v1/apps/{}/affiliates/deals/{id}", app.app_id);
+            let changed = app
+                .admin(
+                    Method::PATCH,
+                    &path,
+                    Some(admin),
+                    Some(&json!({"status": status})),
+                )
+                .await;
+            assert_eq!(changed.status, 200, "{:#}", changed.body);
+        }
+    };
+    let rejected = register("rejected@example.com").await;
+    change(rejected.body["id"].as_str().unwrap().to_owned(), "rejected").await;
+    assert_eq!(register("rejected@example.com").await.status, 201);
+
+    let lost = register("lost@example.com").await;
+    let id = lost.body["id"].as_str().unwrap().to_owned();
+    change(id.clone(), "accepted").await;
+    register("lost@example.com")
+        .await
+        .assert_problem(409, "deal_exists");
+    change(id, "lost").await;
+    assert_eq!(register("lost@example.com").await.status, 201);
+
+    let won = register("won@example.com").await;
+    let id = won.body["id"].as_str().unwrap().to_owned();
+    change(id.clone(), "accepted").await;
+    change(id, "won").await;
+    let taken = register("won@example.com").await;
+    taken.assert_problem(409, "deal_exists");
+    assert_eq!(taken.body["detail"], "This lead cannot be registered.");
+}
+
 on_both_backends!(
     a_partner_sees_its_info_and_dashboard_with_tracked_clicks,
-    deals_register_once_per_lead_email
+    deals_register_once_per_lead_email,
+    a_rejected_or_lost_deal_releases_its_lead,
 );
 
 #[tokio::test]

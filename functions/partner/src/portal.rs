@@ -89,7 +89,12 @@ fn link_problem() -> Response {
 
 /// Verifies a portal token.
 fn holder(state: &AppState, token: Option<&str>) -> Option<Subject> {
-    session::verify_portal(session_secret(state), token?).ok()
+    let previous = state
+        .config()
+        .session_secret_previous
+        .as_ref()
+        .map(|s| s.as_str());
+    session::verify_portal(session_secret(state), previous, token?).ok()
 }
 
 fn money(amount: Money, currency: &str) -> String {
@@ -235,7 +240,7 @@ fn render(d: &Dashboard, token: &str, notice: Option<&str>, error: Option<&str>)
     };
     let banner = match (notice, error) {
         _ if d.suspended() => r#"<p class="banner error" role="status" id="suspended">Your partner account is suspended: your figures are shown read-only, you earn no new commissions and cannot register deals. Contact the program if you think this is a mistake.</p>"#.to_owned(),
-        (_, Some("deal_exists")) => r#"<p class="banner error" role="alert">That lead is already registered.</p>"#.to_owned(),
+        (_, Some("deal_exists")) => r#"<p class="banner error" role="alert">That lead cannot be registered.</p>"#.to_owned(),
         (_, Some(_)) => r#"<p class="banner error" role="alert">The deal could not be registered: check the lead's email and name.</p>"#.to_owned(),
         (Some("registered"), None) => r#"<p class="banner ok" role="status">Deal registered.</p>"#.to_owned(),
         _ => String::new(),

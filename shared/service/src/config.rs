@@ -13,6 +13,7 @@
 //! | `EVENT_BUS_NAME` | the EventBridge bus events are published to | — (events wait in the outbox) |
 //! | `OUTBOX_RELAY_GRACE_SECONDS` | how long the relay leaves an event to its publisher | `30` |
 //! | `SESSION_SECRET` | HS256 secret of customer session tokens and portal links | — (partnerctl keeps one in the data dir) |
+//! | `SESSION_SECRET_PREVIOUS` | the session secret before a rotation; its tokens verify until they expire | — |
 //! | `PUBLIC_BASE_URL` | the public address portal links point to | — (partnerctl serve: its own address) |
 //! | `WEBHOOK_QUEUE_URL` / `WEBHOOK_DLQ_URL` | the webhook queue and its dead-letter queue | — |
 //! | `WEBHOOK_RETRY_SCHEDULE` | seconds between attempts, comma-separated | `5,300,1800,7200,18000,36000,36000` |
@@ -192,6 +193,8 @@ pub struct Config {
     pub relay_grace: Duration,
     pub webhooks: WebhookConfig,
     pub session_secret: Option<Secret>,
+    /// The secret before the last rotation: its tokens verify until they expire.
+    pub session_secret_previous: Option<Secret>,
     pub public_base_url: Option<String>,
 }
 
@@ -294,6 +297,7 @@ impl Config {
             relay_grace: seconds("OUTBOX_RELAY_GRACE_SECONDS", DEFAULT_RELAY_GRACE)?,
             webhooks: WebhookConfig::from_env()?,
             session_secret: var("SESSION_SECRET").map(Secret),
+            session_secret_previous: var("SESSION_SECRET_PREVIOUS").map(Secret),
             public_base_url: var("PUBLIC_BASE_URL").map(|u| u.trim_end_matches('/').to_owned()),
         };
         config.check_secrets()?;
@@ -338,6 +342,7 @@ impl Config {
             relay_grace: DEFAULT_RELAY_GRACE,
             webhooks: WebhookConfig::default(),
             session_secret: None,
+            session_secret_previous: None,
             public_base_url: None,
         }
     }

@@ -3,7 +3,9 @@
 //! A session token (`POST /v1/sessions`, minted with the app's API key) identifies
 //! one customer of one app for an hour; a portal token identifies a partner for the
 //! 24 hours of a portal link. Both are HS256 JWTs signed with the deployment's
-//! `SESSION_SECRET`, with distinct audiences so neither can stand in for the other,
+//! `SESSION_SECRET` and named by its fingerprint (`kid`), so during a rotation
+//! tokens signed with `SESSION_SECRET_PREVIOUS` still verify until they expire
+//! (an hour for sessions, a day for portal links); with distinct audiences so neither can stand in for the other,
 //! and neither for an admin token (another secret, another audience). The expiry is
 //! inside the signature, so a link cannot be extended.
 
@@ -69,28 +71,54 @@ fn mint(
         iat: now.unix_timestamp(),
         exp: expires.unix_timestamp(),
     };
+    let mut header = Header::new(Algorithm::HS256);
+    header.kid = Some(fingerprint(secret));
     let token = jsonwebtoken::encode(
-        &Header::new(Algorithm::HS256),
+        &header,
         &claims,
         &EncodingKey::from_secret(secret.as_bytes()),
     )?;
     Ok((token, expires))
 }
 
-fn verify(secret: Option<&str>, audience: &str, token: &str) -> Result<Subject, SessionError> {
-    let secret = secret.ok_or(SessionError::NoSecret)?;
+/// Names a secret without revealing it: the start of its SHA-256.
+fn fingerprint(secret: &str) -> String {
+    partner_domain::api_key::ApiKeyHash::of(secret).as_str()[..16].to_owned()
+}
+
+fn verify(
+    secret: Option<&str>,
+    previous: Option<&str>,
+    audience: &str,
+    token: &str,
+) -> Result<Subject, SessionError> {
+    let current = secret.ok_or(SessionError::NoSecret)?;
+    let kid = jsonwebtoken::decode_header(token)?.kid;
+    // The secret the token names; a token without a name tries both.
+    let candidates: Vec<&str> = [Some(current), previous]
+        .into_iter()
+        .flatten()
+        .filter(|s| kid.as_deref().is_none_or(|kid| fingerprint(s) == kid))
+        .collect();
     let mut validation = Validation::new(Algorithm::HS256);
     validation.algorithms = vec![Algorithm::HS256];
     validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
     validation.set_issuer(&[ISSUER]);
     validation.set_audience(&[audience]);
     validation.leeway = 5;
-    let claims = jsonwebtoken::decode::<Claims>(
-        token,
-        &DecodingKey::from_secret(secret.as_bytes()),
-        &validation,
-    )?
-    .claims;
+    let mut result = Err(SessionError::Subject);
+    for candidate in candidates {
+        result = jsonwebtoken::decode::<Claims>(
+            token,
+            &DecodingKey::from_secret(candidate.as_bytes()),
+            &validation,
+        )
+        .map_err(SessionError::from);
+        if result.is_ok() {
+            break;
+        }
+    }
+    let claims = result?.claims;
     Ok(Subject {
         app_id: AppId::parse("app_id", &claims.app_id).map_err(|_| SessionError::Subject)?,
         customer_id: CustomerId::parse("sub", &claims.sub).map_err(|_| SessionError::Subject)?,
@@ -113,8 +141,12 @@ pub fn mint_portal(
     mint(secret, PORTAL_AUDIENCE, subject, PORTAL_TTL)
 }
 
-pub fn verify_portal(secret: Option<&str>, token: &str) -> Result<Subject, SessionError> {
-    verify(secret, PORTAL_AUDIENCE, token)
+pub fn verify_portal(
+    secret: Option<&str>,
+    previous: Option<&str>,
+    token: &str,
+) -> Result<Subject, SessionError> {
+    verify(secret, previous, PORTAL_AUDIENCE, token)
 }
 
 /// The customer a request acts for, proven by a session token.
@@ -130,8 +162,10 @@ impl FromRequestParts<AppState> for Session {
                 "Send a customer session token as Authorization: Bearer <token>.",
             )
         })?;
+        let config = state.config();
         let subject = verify(
-            state.config().session_secret.as_ref().map(|s| s.as_str()),
+            config.session_secret.as_ref().map(|s| s.as_str()),
+            config.session_secret_previous.as_ref().map(|s| s.as_str()),
             SESSION_AUDIENCE,
             token,
         )
@@ -160,14 +194,17 @@ mod tests {
         let who = subject();
         let (session, _) = mint_session(Some("s"), &who).unwrap();
         let (portal, expires) = mint_portal(Some("s"), &who).unwrap();
-        assert_eq!(verify(Some("s"), SESSION_AUDIENCE, &session).unwrap(), who);
-        assert_eq!(verify_portal(Some("s"), &portal).unwrap(), who);
+        assert_eq!(
+            verify(Some("s"), None, SESSION_AUDIENCE, &session).unwrap(),
+            who
+        );
+        assert_eq!(verify_portal(Some("s"), None, &portal).unwrap(), who);
         assert!(
-            verify_portal(Some("s"), &session).is_err(),
+            verify_portal(Some("s"), None, &session).is_err(),
             "a session token is not a portal link"
         );
         assert!(
-            verify(Some("s"), SESSION_AUDIENCE, &portal).is_err(),
+            verify(Some("s"), None, SESSION_AUDIENCE, &portal).is_err(),
             "a portal token is not a session"
         );
         let hours = (expires - partner_domain::now()).whole_hours();
@@ -178,7 +215,7 @@ mod tests {
     fn forged_or_altered_tokens_are_refused() {
         let who = subject();
         let (portal, _) = mint_portal(Some("s"), &who).unwrap();
-        assert!(verify_portal(Some("other"), &portal).is_err());
+        assert!(verify_portal(Some("other"), None, &portal).is_err());
         let mut parts: Vec<String> = portal.split('.').map(str::to_owned).collect();
         // Claims of another customer with the original signature.
         use base64::Engine as _;
@@ -188,9 +225,31 @@ mod tests {
         claims["exp"] = serde_json::json!(claims["exp"].as_i64().unwrap() + 86_400 * 30);
         parts[1] = engine.encode(claims.to_string());
         assert!(
-            verify_portal(Some("s"), &parts.join(".")).is_err(),
+            verify_portal(Some("s"), None, &parts.join(".")).is_err(),
             "an extended link verifies"
         );
-        assert!(verify_portal(None, &portal).is_err());
+        assert!(verify_portal(None, None, &portal).is_err());
+    }
+
+    #[test]
+    fn during_a_rotation_tokens_of_the_previous_secret_still_verify() {
+        let who = subject();
+        let (old, _) = mint_session(Some("old-secret"), &who).unwrap();
+        let (new, _) = mint_session(Some("new-secret"), &who).unwrap();
+        let rotating = |token: &str| {
+            verify(
+                Some("new-secret"),
+                Some("old-secret"),
+                SESSION_AUDIENCE,
+                token,
+            )
+        };
+        assert_eq!(rotating(&old).unwrap(), who);
+        assert_eq!(rotating(&new).unwrap(), who);
+        // After the rotation, the old secret's tokens stop working.
+        assert!(verify(Some("new-secret"), None, SESSION_AUDIENCE, &old).is_err());
+        // A token signed with neither is refused whatever `kid` it claims.
+        let (forged, _) = mint_session(Some("attacker"), &who).unwrap();
+        assert!(rotating(&forged).is_err());
     }
 }

@@ -195,9 +195,11 @@ pub async fn register_deal(
             state.publisher().publish(state.store(), &[event]).await;
             Ok(deal)
         }
+        // Says only that it cannot be registered: whose deal holds the lead is
+        // another partner's business.
         Err(DealError::LeadTaken) => Err(ApiError::conflict(
             "deal_exists",
-            "This lead is already registered.",
+            "This lead cannot be registered.",
         )
         .with_field("leadEmail")),
         Err(DealError::Store(err)) => Err(err.into()),

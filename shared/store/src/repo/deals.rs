@@ -84,26 +84,33 @@ impl Deals<'_> {
             .transpose()
     }
 
-    /// Moves a deal from `from` to its new status, with `deal_status_changed`.
+    /// Moves a deal from `from` to its new status, with `deal_status_changed`. A
+    /// deal that ends rejected or lost releases its lead, so another partner (or the
+    /// same one) may register it: a lead is held only while a deal for it is open
+    /// or won.
     pub async fn change_status(
         &self,
         deal: &Deal,
         from: DealStatus,
         event: &Event,
     ) -> Result<(), DealError> {
-        let result = self
-            .store
-            .transact(vec![
-                WriteOp::Put {
-                    item: deal_item(deal)?,
-                    condition: Some(Condition::Equals(
-                        "status",
-                        Value::String(from.as_str().into()),
-                    )),
-                },
-                super::outbox::put_event(event)?,
-            ])
-            .await;
+        let mut ops = vec![
+            WriteOp::Put {
+                item: deal_item(deal)?,
+                condition: Some(Condition::Equals(
+                    "status",
+                    Value::String(from.as_str().into()),
+                )),
+            },
+            super::outbox::put_event(event)?,
+        ];
+        if matches!(deal.status, DealStatus::Rejected | DealStatus::Lost) {
+            ops.push(WriteOp::Delete {
+                key: keys::lead(&deal.app_id, &deal.lead_email),
+                condition: None,
+            });
+        }
+        let result = self.store.transact(ops).await;
         match result {
             Ok(()) => Ok(()),
             Err(StoreError::ConditionFailed { .. }) => Err(DealError::Changed),
