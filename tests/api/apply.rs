@@ -293,3 +293,26 @@ async fn every_response_is_marked_uncacheable() {
     let response = app.apply(&example_application()).await;
     assert_eq!(response.headers["cache-control"], "no-store");
 }
+
+#[tokio::test]
+async fn a_repeated_unknown_key_costs_one_store_read_per_instance() {
+    let app = TestApp::memory().await;
+    let garbage = format!(
+        "sk_live_{}_{}",
+        app.app_id.as_str().trim_start_matches("app_"),
+        "x".repeat(40)
+    );
+    let before = app.calls();
+    for _ in 0..5 {
+        app.post_json(
+            "/v1/affiliate/apply",
+            Some(&garbage),
+            &example_application(),
+        )
+        .await
+        .assert_problem(401, "unauthorized");
+    }
+    assert_eq!(app.calls().since(before).total(), 1);
+    // A real key of the app still works meanwhile.
+    assert_eq!(app.apply(&example_application()).await.status, 201);
+}

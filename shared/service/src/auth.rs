@@ -10,8 +10,10 @@
 //! A verified key is remembered for a short time (`API_KEY_CACHE_SECONDS`, default
 //! 60 s) so a warm function spends no store round trip on it; the price is that a
 //! key revoked on another instance keeps working there until its entry expires (on
-//! the instance that revoked it, at once). Unknown keys are not cached, so a key
-//! becomes usable the moment it is created.
+//! the instance that revoked it, at once). Keys that are unknown or revoked are
+//! remembered too (bounded), so a client repeating a garbage key costs one store
+//! read per instance, not one per request; a new key is random, so no client can
+//! present it before it exists.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -46,6 +48,8 @@ pub struct PublicTenant(pub Tenant);
 pub struct ApiKeyCache {
     ttl: Duration,
     entries: Mutex<HashMap<ApiKeyHash, (Tenant, Instant)>>,
+    /// Keys found unknown or revoked, and when.
+    refused: Mutex<HashMap<ApiKeyHash, Instant>>,
 }
 
 impl ApiKeyCache {
@@ -53,6 +57,31 @@ impl ApiKeyCache {
         Self {
             ttl,
             entries: Mutex::new(HashMap::new()),
+            refused: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn known_bad(&self, hash: &ApiKeyHash) -> bool {
+        self.refused
+            .lock()
+            .ok()
+            .and_then(|refused| refused.get(hash).map(|at| at.elapsed() < self.ttl))
+            .unwrap_or(false)
+    }
+
+    fn remember_bad(&self, hash: ApiKeyHash) {
+        if self.ttl.is_zero() {
+            return;
+        }
+        if let Ok(mut refused) = self.refused.lock() {
+            if refused.len() >= CACHE_CAPACITY {
+                let ttl = self.ttl;
+                refused.retain(|_, at| at.elapsed() < ttl);
+                if refused.len() >= CACHE_CAPACITY {
+                    refused.clear();
+                }
+            }
+            refused.insert(hash, Instant::now());
         }
     }
 
@@ -100,6 +129,9 @@ impl ApiKeyCache {
         if let Some(tenant) = self.cached(&hash) {
             return Ok(tenant);
         }
+        if self.known_bad(&hash) {
+            return Err(invalid_key());
+        }
         match store.apps().find_api_key(&hash).await? {
             Some(record) if record.revoked_at.is_none() => {
                 let tenant = Tenant {
@@ -110,7 +142,10 @@ impl ApiKeyCache {
                 self.remember(hash, tenant.clone());
                 Ok(tenant)
             }
-            _ => Err(invalid_key()),
+            _ => {
+                self.remember_bad(hash);
+                Err(invalid_key())
+            }
         }
     }
 }
