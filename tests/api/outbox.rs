@@ -263,3 +263,187 @@ async fn with_a_publisher_crashing_at_random_every_event_gets_out_with_its_id() 
         messages.len()
     );
 }
+
+/// An EventBridge client that reaches moto through `proxy`.
+async fn eventbridge_through(
+    proxy: &partner_tests::faults::FaultProxy,
+) -> aws_sdk_eventbridge::Client {
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(partner_store::aws_http::client())
+        .timeout_config(partner_store::aws_http::timeouts())
+        .retry_config(partner_store::aws_http::retries())
+        .region(aws_config::Region::new("us-east-1"))
+        .endpoint_url(&proxy.endpoint)
+        .credentials_provider(aws_sdk_sqs::config::Credentials::new(
+            "test", "test", None, None, "moto",
+        ))
+        .load()
+        .await;
+    aws_sdk_eventbridge::Client::new(&config)
+}
+
+#[tokio::test]
+async fn with_eventbridge_refusing_calls_and_entries_every_event_gets_out_with_its_id() {
+    let aws = MotoAws::connect().await;
+    let (bus, queue) = aws.bus_with_queue().await;
+    let proxy = partner_tests::faults::FaultProxy::start(
+        &std::env::var(partner_store::testing::MOTO_ENDPOINT_VAR).unwrap(),
+    )
+    .await;
+    proxy.only("AWSEvents.");
+    proxy.refuse(30);
+    proxy.fail_entries(30);
+    let client = eventbridge_through(&proxy).await;
+    let faulty =
+        || -> Arc<dyn EventBus> { Arc::new(EventBridgeBus::new(client.clone(), bus.clone())) };
+    let store = partner_store::testing::moto().await;
+    let app = TestApp::with_bus(store.clone(), faulty()).await;
+    let events = 20;
+    let mut applications = std::collections::BTreeSet::new();
+    for n in 0..events {
+        // A failed publish leaves the event in the outbox; the request still succeeds.
+        applications.insert(app.applied(&format!("p{n}@example.com"), "P").await);
+    }
+    let mut config = partner_tests::test_config();
+    config.relay_grace = std::time::Duration::ZERO;
+    let relay = AppState::new(store.clone(), config, Some(faulty())).unwrap();
+    let waiting = || async {
+        store
+            .outbox()
+            .unpublished(
+                std::time::SystemTime::now() + std::time::Duration::from_secs(1),
+                25,
+            )
+            .await
+            .unwrap()
+            .len()
+    };
+    let left_after_publish = waiting().await;
+    for _ in 0..50 {
+        if waiting().await == 0 {
+            break;
+        }
+        let _ = relay
+            .publisher()
+            .relay(&store, std::time::Duration::ZERO)
+            .await;
+    }
+    assert_eq!(waiting().await, 0, "events left in the outbox");
+    let messages = aws.drain(&queue, std::time::Duration::from_secs(3)).await;
+    let mut ids: std::collections::BTreeMap<String, std::collections::BTreeSet<String>> =
+        Default::default();
+    for message in &messages {
+        let detail = &message["detail"];
+        ids.entry(
+            detail["data"]["application"]["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        )
+        .or_default()
+        .insert(detail["id"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(
+        ids.keys()
+            .cloned()
+            .collect::<std::collections::BTreeSet<_>>(),
+        applications,
+        "every event got out"
+    );
+    assert!(
+        ids.values().all(|ids| ids.len() == 1),
+        "an event went out again with a new id"
+    );
+    let (refused, forwarded) = proxy.counts();
+    assert!(refused > 0, "no fault was injected");
+    println!(
+        "FIGURE relay with EventBridge refusing 30% of PutEvents calls and failing 30% of entries: \
+         {left_after_publish} of {events} events left to the relay, {refused} calls refused, {forwarded} forwarded, \
+         all {events} events out, each with one id ({} messages)",
+        messages.len()
+    );
+}
+
+#[tokio::test]
+async fn with_dynamodb_throttling_the_approver_approves_every_due_commission_once() {
+    let proxy = partner_tests::faults::FaultProxy::start(
+        &std::env::var(partner_store::testing::MOTO_ENDPOINT_VAR).unwrap(),
+    )
+    .await;
+    let store = partner_store::testing::moto_through(&proxy.endpoint).await;
+    let app = TestApp::on(store.clone()).await;
+    let token = app.admin_token();
+    app.admin(
+        axum::http::Method::PUT,
+        &format!("/v1/apps/{}/affiliates/settings", app.app_id),
+        Some(&token),
+        Some(&json!({"holdingPeriodDays": 1})),
+    )
+    .await;
+    let id = app.applied("jane@example.com", "Jane").await;
+    let approved = app
+        .review(&id, &json!({"action": "approve", "code": "JANE20"}))
+        .await;
+    let partner = approved.body["affiliate"]["customer_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for n in 0..12 {
+        let buyer = format!("buyer-{n}");
+        app.post_json(
+            "/v1/affiliate/referrals",
+            Some(&app.api_key),
+            &json!({"customerId": buyer, "code": "JANE20"}),
+        )
+        .await;
+        let paid = app
+            .post_json(
+                "/v1/affiliate/revenue",
+                Some(&app.api_key),
+                &json!({"eventId": format!("in_{n}"), "customerId": buyer, "amount": 10.0, "currency": "usd", "type": "payment"}),
+            )
+            .await;
+        assert_eq!(
+            paid.body["commission"]["status"], "pending",
+            "{:#}",
+            paid.body
+        );
+    }
+    proxy.refuse(25);
+    let later = partner_domain::now() + time::Duration::days(2);
+    let mut approved = 0;
+    let mut failed_runs = 0;
+    for _ in 0..40 {
+        match partner_service::commands::earnings::approve_due(&app.state, later).await {
+            Ok(0) => break,
+            Ok(n) => approved += n,
+            // A run that hit throttling stops; the next run picks up where it was.
+            Err(_) => failed_runs += 1,
+        }
+    }
+    proxy.refuse(0);
+    assert_eq!(
+        partner_service::commands::earnings::approve_due(&app.state, later)
+            .await
+            .unwrap(),
+        0,
+        "a due commission was left"
+    );
+    let figures = app
+        .get(
+            &format!("/v1/affiliate/by-customer/{partner}"),
+            Some(&app.api_key),
+        )
+        .await
+        .body;
+    assert_eq!(figures["pendingBalance"], 0.0, "{figures:#}");
+    assert_eq!(
+        figures["availableBalance"], 24.0,
+        "each approved exactly once"
+    );
+    let (refused, _) = proxy.counts();
+    println!(
+        "FIGURE approver with 25% of DynamoDB calls refused: 12 commissions approved once each \
+         ({approved} counted by runs that finished, {failed_runs} runs cut short), {refused} calls refused"
+    );
+}

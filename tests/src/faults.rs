@@ -3,8 +3,11 @@
 //! DynamoDB itself does under load — or holds them without answering.
 //!
 //! Refused calls get DynamoDB's own answers: `ThrottlingException` (400) three
-//! times in four, `InternalServerError` (500) otherwise. Nothing refused reaches
-//! moto, so a refused write has certainly not happened.
+//! times in four, `InternalServerError` (500) otherwise (EventBridge and SQS read
+//! those the same way). Nothing refused reaches moto, so a refused write has
+//! certainly not happened. The proxy can also fail some entries of an EventBridge
+//! `PutEvents` (they are not forwarded, and the answer lists them as failed), as
+//! EventBridge does under load.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
@@ -18,7 +21,10 @@ use axum::response::{IntoResponse, Response};
 
 #[derive(Debug, Default)]
 struct Faults {
+    /// Only calls whose `X-Amz-Target` starts with this are touched (`None`: all).
+    only: std::sync::Mutex<Option<&'static str>>,
     refuse_percent: AtomicU8,
+    fail_entries_percent: AtomicU8,
     hang: AtomicBool,
     refused: AtomicU64,
     forwarded: AtomicU64,
@@ -65,6 +71,21 @@ impl FaultProxy {
         self.faults.refuse_percent.store(percent, Ordering::SeqCst);
     }
 
+    /// Touches only calls of one service from now on: `"DynamoDB_"`, `"AWSEvents."`,
+    /// `"AmazonSQS."`.
+    pub fn only(&self, target_prefix: &'static str) {
+        if let Ok(mut only) = self.faults.only.lock() {
+            *only = Some(target_prefix);
+        }
+    }
+
+    /// Fails `percent` % of the entries of each `PutEvents` that gets through.
+    pub fn fail_entries(&self, percent: u8) {
+        self.faults
+            .fail_entries_percent
+            .store(percent, Ordering::SeqCst);
+    }
+
     /// Holds every call without answering (a database that hangs) while `on`.
     pub fn hang(&self, on: bool) {
         self.faults.hang.store(on, Ordering::SeqCst);
@@ -98,15 +119,21 @@ async fn forward(
     body: Bytes,
 ) -> Response {
     let faults = &proxy.faults;
-    if faults.hang.load(Ordering::SeqCst) {
+    let target = headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    let only = faults.only.lock().ok().and_then(|only| *only);
+    let touched = only.is_none_or(|prefix| target.starts_with(prefix));
+    if touched && faults.hang.load(Ordering::SeqCst) {
         tokio::time::sleep(Duration::from_secs(60)).await;
     }
-    let mut roll = [0u8; 1];
-    partner_domain::random_bytes(&mut roll);
     let percent = faults.refuse_percent.load(Ordering::SeqCst);
-    if u32::from(roll[0]) * 100 < u32::from(percent) * 256 {
+    let roll = roll();
+    if touched && u32::from(roll) * 100 < u32::from(percent) * 256 {
         faults.refused.fetch_add(1, Ordering::SeqCst);
-        return if roll[0] % 4 == 0 {
+        return if roll % 4 == 0 {
             dynamodb_error(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "InternalServerError",
@@ -121,12 +148,94 @@ async fn forward(
         };
     }
     faults.forwarded.fetch_add(1, Ordering::SeqCst);
+    let fail_entries = faults.fail_entries_percent.load(Ordering::SeqCst);
+    if touched && fail_entries > 0 && target == "AWSEvents.PutEvents" {
+        return put_events_partly(&proxy, &uri, &headers, &body, fail_entries).await;
+    }
+    send(&proxy, method, &uri, &headers, body).await
+}
+
+/// A random byte.
+fn roll() -> u8 {
+    let mut byte = [0u8; 1];
+    partner_domain::random_bytes(&mut byte);
+    byte[0]
+}
+
+/// Forwards a `PutEvents` without some of its entries and answers as EventBridge
+/// does when entries fail: 200, `FailedEntryCount`, and an error code in the place
+/// of each failed entry.
+async fn put_events_partly(
+    proxy: &Proxy,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &Bytes,
+    percent: u8,
+) -> Response {
+    let Ok(mut request) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return StatusCode::BAD_REQUEST.into_response();
+    };
+    let entries = request["Entries"].as_array().cloned().unwrap_or_default();
+    let failed: Vec<bool> = entries
+        .iter()
+        .map(|_| u32::from(roll()) * 100 < u32::from(percent) * 256)
+        .collect();
+    let kept: Vec<serde_json::Value> = entries
+        .iter()
+        .zip(&failed)
+        .filter(|(_, failed)| !**failed)
+        .map(|(entry, _)| entry.clone())
+        .collect();
+    let mut results = Vec::new();
+    if !kept.is_empty() {
+        request["Entries"] = serde_json::Value::Array(kept);
+        let answer = send(
+            proxy,
+            Method::POST,
+            uri,
+            headers,
+            Bytes::from(request.to_string()),
+        )
+        .await;
+        let bytes = axum::body::to_bytes(answer.into_body(), 1 << 20)
+            .await
+            .unwrap_or_default();
+        let forwarded: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+        results = forwarded["Entries"].as_array().cloned().unwrap_or_default();
+    }
+    let mut forwarded = results.into_iter();
+    let entries: Vec<serde_json::Value> = failed
+        .iter()
+        .map(|failed| {
+            if *failed {
+                serde_json::json!({"ErrorCode": "ThrottlingException", "ErrorMessage": "Rate exceeded"})
+            } else {
+                forwarded.next().unwrap_or_default()
+            }
+        })
+        .collect();
+    let count = failed.iter().filter(|f| **f).count();
+    (
+        StatusCode::OK,
+        [("content-type", "application/x-amz-json-1.1")],
+        serde_json::json!({"FailedEntryCount": count, "Entries": entries}).to_string(),
+    )
+        .into_response()
+}
+
+async fn send(
+    proxy: &Proxy,
+    method: Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: Bytes,
+) -> Response {
     let path = uri.path_and_query().map_or("/", |p| p.as_str());
     let mut request = proxy
         .client
         .request(method, format!("{}{path}", proxy.target))
         .body(body);
-    for (name, value) in &headers {
+    for (name, value) in headers {
         if name != "host" && name != "content-length" {
             request = request.header(name, value);
         }
