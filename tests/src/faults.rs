@@ -133,7 +133,7 @@ async fn forward(
     let roll = roll();
     if touched && u32::from(roll) * 100 < u32::from(percent) * 256 {
         faults.refused.fetch_add(1, Ordering::SeqCst);
-        return if roll % 4 == 0 {
+        return if roll.is_multiple_of(4) {
             dynamodb_error(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "InternalServerError",
