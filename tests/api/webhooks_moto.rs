@@ -99,6 +99,16 @@ async fn setup(schedule: &str, replies: Vec<Reply>) -> Setup {
 }
 
 async fn setup_with(schedule: &str, receiver: Receiver) -> Setup {
+    setup_queue_client(schedule, receiver, None).await
+}
+
+/// [`setup_with`], the dispatcher's SQS client (retries, dead letters) reaching moto
+/// through `sqs_endpoint` when given.
+async fn setup_queue_client(
+    schedule: &str,
+    receiver: Receiver,
+    sqs_endpoint: Option<&str>,
+) -> Setup {
     let aws = MotoAws::connect().await;
     let (bus, queue) = aws.bus_with_queue().await;
     let dead_letters = aws
@@ -138,7 +148,10 @@ async fn setup_with(schedule: &str, receiver: Receiver) -> Setup {
         store,
         SafeClient::new(Duration::from_secs(2), true),
         Arc::new(SqsQueue::new(
-            aws.sqs.clone(),
+            match sqs_endpoint {
+                Some(endpoint) => sqs_through(endpoint).await,
+                None => aws.sqs.clone(),
+            },
             queue.clone(),
             dead_letters.clone(),
         )),
@@ -222,10 +235,50 @@ async fn the_sample_sqs_event_runs_through_the_dispatcher_handler() {
     assert_eq!(receiver.wait_for(1, Duration::from_secs(5)).await.len(), 1);
 }
 
+/// An SQS client that reaches moto through `endpoint` (a fault proxy).
+async fn sqs_through(endpoint: &str) -> aws_sdk_sqs::Client {
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(partner_store::aws_http::client())
+        .timeout_config(partner_store::aws_http::timeouts())
+        .retry_config(partner_store::aws_http::retries())
+        .region(aws_config::Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .credentials_provider(aws_sdk_sqs::config::Credentials::new(
+            "test", "test", None, None, "moto",
+        ))
+        .load()
+        .await;
+    aws_sdk_sqs::Client::new(&config)
+}
+
 #[tokio::test]
 async fn under_a_receiver_failing_half_the_time_every_event_is_delivered_once_or_dead_lettered() {
-    let (aws, app, dispatcher, queue, dead_letters, receiver, endpoint) =
-        setup_with("0,0,0", Receiver::flaky(50).await).await;
+    let setup = setup_with("0,0,0", Receiver::flaky(50).await).await;
+    delivered_once_or_dead_lettered(setup, "receiver failing ~50%").await;
+}
+
+#[tokio::test]
+async fn with_sqs_also_refusing_sends_every_event_is_delivered_once_or_dead_lettered() {
+    let proxy = partner_tests::faults::FaultProxy::start(
+        &std::env::var(partner_store::testing::MOTO_ENDPOINT_VAR).unwrap(),
+    )
+    .await;
+    proxy.only("AmazonSQS.");
+    proxy.refuse(30);
+    let setup = setup_queue_client("0,0,0", Receiver::flaky(50).await, Some(&proxy.endpoint)).await;
+    delivered_once_or_dead_lettered(
+        setup,
+        "receiver failing ~50%, SQS refusing 30% of the dispatcher's sends",
+    )
+    .await;
+    let (refused, _) = proxy.counts();
+    assert!(refused > 0, "no fault was injected");
+}
+
+/// Every approval's event reaches the endpoint exactly once with a 200, or is
+/// dead-lettered after its attempts; none is lost, none goes out with a new id.
+async fn delivered_once_or_dead_lettered(setup: Setup, faults: &str) {
+    let (aws, app, dispatcher, queue, dead_letters, receiver, endpoint) = setup;
     let events = partner_tests::stress_events(12);
     for n in 0..events {
         let id = app
@@ -283,7 +336,7 @@ async fn under_a_receiver_failing_half_the_time_every_event_is_delivered_once_or
     }
     assert_eq!(delivered + dead, events);
     println!(
-        "FIGURE dispatcher on moto, {events} events, receiver failing ~50% of {} requests: {delivered} delivered exactly once, {dead} dead-lettered after 4 attempts, 0 lost, 0 delivered twice",
+        "FIGURE dispatcher on moto, {events} events, {faults} ({} requests): {delivered} delivered exactly once, {dead} dead-lettered after 4 attempts, 0 lost, 0 delivered twice",
         received.len()
     );
 }
