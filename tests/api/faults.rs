@@ -85,6 +85,7 @@ async fn with_a_fifth_of_dynamodb_calls_refused_failures_are_503s_and_nothing_is
     )
     .await;
     proxy.refuse(20);
+    proxy.drop_read_answers(5);
     let mut client = Client::default();
 
     let mut partners = Vec::new();
@@ -158,6 +159,7 @@ async fn with_a_fifth_of_dynamodb_calls_refused_failures_are_503s_and_nothing_is
         }
     }
     proxy.refuse(0);
+    proxy.drop_read_answers(0);
     let (refused, forwarded) = proxy.counts();
     assert!(refused > 0, "no fault was injected");
 
@@ -207,7 +209,7 @@ async fn with_a_fifth_of_dynamodb_calls_refused_failures_are_503s_and_nothing_is
         assert_eq!(figures["availableBalance"], json!(sum as f64 / 100.0));
     }
     eprintln!(
-        "FIGURE DynamoDB with 20% of calls refused: {refused} refused, {forwarded} forwarded, \
+        "FIGURE DynamoDB with 20% of calls refused and 5% of read answers lost: {refused} refused or lost, {forwarded} forwarded, \
          {} client-visible 503s (all with Retry-After), 0 other failures, audit clean",
         client.unavailable
     );

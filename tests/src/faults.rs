@@ -5,7 +5,9 @@
 //! Refused calls get DynamoDB's own answers: `ThrottlingException` (400) three
 //! times in four, `InternalServerError` (500) otherwise (EventBridge and SQS read
 //! those the same way). Nothing refused reaches moto, so a refused write has
-//! certainly not happened. The proxy can also fail some entries of an EventBridge
+//! certainly not happened. It can also lose the answer to a read after moto served
+//! it (reads are safe to retry; writes are not lost this way, as their outcome
+//! would be unknown). The proxy can also fail some entries of an EventBridge
 //! `PutEvents` (they are not forwarded, and the answer lists them as failed), as
 //! EventBridge does under load.
 
@@ -24,6 +26,7 @@ struct Faults {
     /// Only calls whose `X-Amz-Target` starts with this are touched (`None`: all).
     only: std::sync::Mutex<Option<&'static str>>,
     refuse_percent: AtomicU8,
+    drop_reads_percent: AtomicU8,
     fail_entries_percent: AtomicU8,
     hang: AtomicBool,
     refused: AtomicU64,
@@ -79,6 +82,15 @@ impl FaultProxy {
         }
     }
 
+    /// Loses the answer to `percent` % of the DynamoDB reads that reach moto (a 500
+    /// after the read happened): the case where only a retry-safe call may be
+    /// retried, which reads are.
+    pub fn drop_read_answers(&self, percent: u8) {
+        self.faults
+            .drop_reads_percent
+            .store(percent, Ordering::SeqCst);
+    }
+
     /// Fails `percent` % of the entries of each `PutEvents` that gets through.
     pub fn fail_entries(&self, percent: u8) {
         self.faults
@@ -130,10 +142,10 @@ async fn forward(
         tokio::time::sleep(Duration::from_secs(60)).await;
     }
     let percent = faults.refuse_percent.load(Ordering::SeqCst);
-    let roll = roll();
-    if touched && u32::from(roll) * 100 < u32::from(percent) * 256 {
+    let dice = roll();
+    if touched && u32::from(dice) * 100 < u32::from(percent) * 256 {
         faults.refused.fetch_add(1, Ordering::SeqCst);
-        return if roll.is_multiple_of(4) {
+        return if dice.is_multiple_of(4) {
             dynamodb_error(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "InternalServerError",
@@ -152,7 +164,21 @@ async fn forward(
     if touched && fail_entries > 0 && target == "AWSEvents.PutEvents" {
         return put_events_partly(&proxy, &uri, &headers, &body, fail_entries).await;
     }
-    send(&proxy, method, &uri, &headers, body).await
+    let answer = send(&proxy, method, &uri, &headers, body).await;
+    let read = matches!(
+        target.as_str(),
+        "DynamoDB_20120810.GetItem" | "DynamoDB_20120810.BatchGetItem" | "DynamoDB_20120810.Query"
+    );
+    let drop = faults.drop_reads_percent.load(Ordering::SeqCst);
+    if touched && read && u32::from(roll()) * 100 < u32::from(drop) * 256 {
+        faults.refused.fetch_add(1, Ordering::SeqCst);
+        return dynamodb_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalServerError",
+            "Internal server error",
+        );
+    }
+    answer
 }
 
 /// A random byte.
