@@ -282,8 +282,48 @@ async fn a_run_reads_only_what_it_pays_and_still_pays_entries_from_before(app: T
     assert_eq!(run_payouts(&app).await, json!([]));
 }
 
+/// An old reversal (approved before payable items existed) still comes off the
+/// next payout, even when the new payable items alone add up to more.
+async fn an_old_approved_reversal_comes_off_the_payout(app: TestApp) {
+    let (customer, affiliate) = approved_partner(&app).await;
+    let now = partner_domain::now();
+    let reversal = Entry {
+        id: CommissionId::generate(),
+        app_id: app.app_id.clone(),
+        affiliate_id: affiliate.clone(),
+        affiliate_customer_id: CustomerId::parse("c", &customer).unwrap(),
+        customer_id: CustomerId::parse("c", "refunded-buyer").unwrap(),
+        kind: EntryKind::Reversal,
+        amount: Money(-2000),
+        currency: Currency::usd(),
+        revenue_amount: Money(10000),
+        rate: RateBps(2000),
+        revenue_event_id: "re_1".into(),
+        status: EntryStatus::Approved,
+        created_at: now,
+        approves_at: now,
+        payout_id: None,
+    };
+    partner_store::testing::seed_entries_without_payable_items(&app.store, &[reversal])
+        .await
+        .unwrap();
+    seed(&app, &customer, &affiliate, 40, true).await;
+    let paid = run_payouts(&app).await;
+    assert_eq!(paid[0]["amount"], 60.0, "{paid:#}");
+    assert_eq!(paid[0]["commissionCount"], 41);
+    let figures = app
+        .get(
+            &format!("/v1/affiliate/by-customer/{customer}"),
+            Some(&app.api_key),
+        )
+        .await
+        .body;
+    assert_eq!(figures["availableBalance"], 0.0, "{figures:#}");
+}
+
 on_both_backends!(
     a_run_reads_only_what_it_pays_and_still_pays_entries_from_before,
+    an_old_approved_reversal_comes_off_the_payout,
     one_run_pays_a_thousand_commissions_in_full_and_only_once,
     a_run_killed_midway_is_finished_by_the_next_without_paying_twice,
 );

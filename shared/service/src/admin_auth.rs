@@ -218,7 +218,9 @@ impl AdminVerifier {
             return Err(TokenError::IssuedInTheFuture);
         }
         let from = if claims.iat > 0 { claims.iat } else { now };
-        if claims.exp.saturating_sub(from) > self.max_lifetime_seconds + LEEWAY_SECONDS {
+        if claims.exp.saturating_sub(from)
+            > self.max_lifetime_seconds.saturating_add(LEEWAY_SECONDS)
+        {
             return Err(TokenError::TooLong(self.max_lifetime_seconds));
         }
         Ok(claims)

@@ -208,7 +208,9 @@ impl From<StoreError> for ApiError {
                 "cursor is not valid for this listing; start again without it",
             )
             .with_field("cursor"),
-            unavailable @ StoreError::Unavailable(_) => Self::unavailable(unavailable),
+            // Still colliding with concurrent transactions after the store's retries
+            // is contention, not a bug: a later try goes through.
+            busy @ (StoreError::Unavailable(_) | StoreError::Conflict) => Self::unavailable(busy),
             other => Self::internal(other),
         }
     }

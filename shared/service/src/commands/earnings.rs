@@ -539,8 +539,10 @@ async fn pay_partner(
     let Some(mut paid) = payouts.open(app, customer).await? else {
         return Ok(None);
     };
-    if paid.amount < paid.available_at_start {
-        // Money approved before entries had payable items: find it the long way.
+    if paid.amount != paid.available_at_start {
+        // The payable items do not add up to the balance: entries approved before
+        // payable items existed (commissions, or reversals that lower it) are left.
+        // Find them the long way.
         pay_pass(state, affiliate, &open, Pass::Walk).await?;
         let Some(again) = payouts.open(app, customer).await? else {
             return Ok(None);

@@ -305,11 +305,14 @@ impl Applications<'_> {
             Ok(()) => Ok(()),
             Err(StoreError::ConditionFailed { index }) => Err(match index {
                 0 => ReviewError::NotPending,
-                i if i == customer_index
+                // A new account is its email marker and its item (or the item
+                // alone): either one taken means the account appeared meanwhile.
+                i if (i == customer_index
                     && matches!(
                         customer,
                         CustomerAccount::New(_) | CustomerAccount::NewUnlisted(_)
-                    ) =>
+                    ))
+                    || (i == customer_index + 1 && matches!(customer, CustomerAccount::New(_))) =>
                 {
                     ReviewError::CustomerExists
                 }

@@ -161,7 +161,9 @@ impl Apps<'_> {
     /// The key whose secret hashes to `hash`, revoked or not.
     pub async fn find_api_key(&self, hash: &ApiKeyHash) -> StoreResult<Option<ApiKeyRecord>> {
         self.store
-            .get(&keys::api_key(hash.as_str()), false)
+            // Consistent: a key used the moment it is created must be found (a miss
+            // is remembered by the key cache).
+            .get(&keys::api_key(hash.as_str()), true)
             .await?
             .map(from_item)
             .transpose()
