@@ -90,6 +90,15 @@ pub enum EarningsError {
     Store(#[from] StoreError),
 }
 
+/// A write's outcome where a failed condition means another writer changed the
+/// items first (`Changed`).
+pub(crate) fn changed_on_condition<T>(result: StoreResult<T>) -> Result<T, EarningsError> {
+    match result {
+        Err(StoreError::ConditionFailed { .. }) => Err(EarningsError::Changed),
+        other => Ok(other?),
+    }
+}
+
 fn random_shard(count: u8) -> u8 {
     let mut byte = [0u8; 1];
     partner_domain::random_bytes(&mut byte);
@@ -714,11 +723,7 @@ impl Earnings<'_> {
                 super::outbox::put_event(event)?,
             ])
             .await;
-        match result {
-            Ok(()) => Ok(()),
-            Err(StoreError::ConditionFailed { .. }) => Err(EarningsError::Changed),
-            Err(err) => Err(err.into()),
-        }
+        changed_on_condition(result)
     }
 
     /// A page of the app's payouts, newest first.

@@ -25,11 +25,11 @@ use partner_domain::{AffiliateId, AppId, CustomerId, Timestamp};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::earnings::{EarningsError, Payable, bump_balance, payout_item};
+use super::earnings::{EarningsError, Payable, bump_balance, changed_on_condition, payout_item};
 use super::{from_item, to_item};
 use crate::keys::{self, entity};
 use crate::limits::MAX_TRANSACTION_OPERATIONS;
-use crate::{Condition, Index, Query, SortKey, Store, StoreError, StoreResult, Update, WriteOp};
+use crate::{Condition, Index, Query, SortKey, Store, StoreResult, Update, WriteOp};
 
 /// Entries one chunk pays: each is two operations (the entry, its payable item);
 /// the rest of the transaction is the balance and the open payout.
@@ -92,18 +92,14 @@ impl Payouts<'_> {
             entity::OPEN_PAYOUT,
             open,
         )?;
-        match self
+        let written = self
             .store
             .write(WriteOp::Put {
                 item,
                 condition: Some(Condition::NotExists),
             })
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(StoreError::ConditionFailed { .. }) => Err(EarningsError::Changed),
-            Err(err) => Err(err.into()),
-        }
+            .await;
+        changed_on_condition(written).map(|_| ())
     }
 
     /// A page of the partner's payable items that a run may pay: those that became
@@ -207,11 +203,7 @@ impl Payouts<'_> {
             &[(EntryStatus::Approved, -sum), (EntryStatus::Paid, sum)],
             0,
         ));
-        match self.store.transact(ops).await {
-            Ok(()) => Ok(()),
-            Err(StoreError::ConditionFailed { .. }) => Err(EarningsError::Changed),
-            Err(err) => Err(err.into()),
-        }
+        changed_on_condition(self.store.transact(ops).await)
     }
 
     /// Writes the finished payout (its amount is the open payout's), closes the open
@@ -237,11 +229,7 @@ impl Payouts<'_> {
                 super::outbox::put_event(event)?,
             ])
             .await;
-        match result {
-            Ok(()) => Ok(()),
-            Err(StoreError::ConditionFailed { .. }) => Err(EarningsError::Changed),
-            Err(err) => Err(err.into()),
-        }
+        changed_on_condition(result)
     }
 
     /// Closes an open payout that paid nothing.
@@ -250,18 +238,14 @@ impl Payouts<'_> {
         app: &AppId,
         partner_customer: &CustomerId,
     ) -> Result<(), EarningsError> {
-        match self
+        let deleted = self
             .store
             .write(WriteOp::Delete {
                 key: keys::open_payout(app, partner_customer),
                 condition: Some(Condition::Equals("entries", Value::from(0))),
             })
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(StoreError::ConditionFailed { .. }) => Err(EarningsError::Changed),
-            Err(err) => Err(err.into()),
-        }
+            .await;
+        changed_on_condition(deleted).map(|_| ())
     }
 
     /// Entries as stored now (one batch read of at most 100), for a chunk to retry
