@@ -41,33 +41,19 @@ async fn approved_partner(app: &TestApp) -> (String, AffiliateId) {
 /// Stores `count` approved commissions of 2.00 for the partner; `payable: false`
 /// stores them as they were before approved entries had payable items.
 async fn seed(app: &TestApp, customer: &str, affiliate: &AffiliateId, count: usize, payable: bool) {
-    let before = app
-        .get(
-            &format!("/v1/affiliate/by-customer/{customer}"),
-            Some(&app.api_key),
-        )
-        .await
-        .body["availableBalance"]
+    let before = figures(app, customer).await["availableBalance"]
         .as_f64()
         .unwrap();
-    let now = partner_domain::now();
     let entries: Vec<Entry> = (0..count)
-        .map(|n| Entry {
-            id: CommissionId::generate(),
-            app_id: app.app_id.clone(),
-            affiliate_id: affiliate.clone(),
-            affiliate_customer_id: CustomerId::parse("c", customer).unwrap(),
-            customer_id: CustomerId::parse("c", &format!("buyer-{n}")).unwrap(),
-            kind: EntryKind::Commission,
-            amount: Money(200),
-            currency: Currency::usd(),
-            revenue_amount: Money(1000),
-            rate: RateBps(2000),
-            revenue_event_id: format!("in_{n}"),
-            status: EntryStatus::Approved,
-            created_at: now,
-            approves_at: now,
-            payout_id: None,
+        .map(|n| {
+            approved_entry(
+                app,
+                customer,
+                affiliate,
+                EntryKind::Commission,
+                Money(200),
+                &format!("in_{n}"),
+            )
         })
         .collect();
     if payable {
@@ -79,17 +65,49 @@ async fn seed(app: &TestApp, customer: &str, affiliate: &AffiliateId, count: usi
             .await
             .unwrap();
     }
-    let figures = app
-        .get(
-            &format!("/v1/affiliate/by-customer/{customer}"),
-            Some(&app.api_key),
-        )
-        .await
-        .body;
     assert_eq!(
-        figures["availableBalance"],
+        figures(app, customer).await["availableBalance"],
         json!(before + 2.0 * count as f64)
     );
+}
+
+/// An approved ledger entry of the partner, for a buyer named after the event.
+fn approved_entry(
+    app: &TestApp,
+    customer: &str,
+    affiliate: &AffiliateId,
+    kind: EntryKind,
+    amount: Money,
+    event: &str,
+) -> Entry {
+    let now = partner_domain::now();
+    Entry {
+        id: CommissionId::generate(),
+        app_id: app.app_id.clone(),
+        affiliate_id: affiliate.clone(),
+        affiliate_customer_id: CustomerId::parse("c", customer).unwrap(),
+        customer_id: CustomerId::parse("c", &format!("buyer-{event}")).unwrap(),
+        kind,
+        amount,
+        currency: Currency::usd(),
+        revenue_amount: Money(amount.minor().abs() * 5),
+        rate: RateBps(2000),
+        revenue_event_id: event.to_owned(),
+        status: EntryStatus::Approved,
+        created_at: now,
+        approves_at: now,
+        payout_id: None,
+    }
+}
+
+/// The partner's figures as by-customer shows them.
+async fn figures(app: &TestApp, customer: &str) -> Value {
+    app.get(
+        &format!("/v1/affiliate/by-customer/{customer}"),
+        Some(&app.api_key),
+    )
+    .await
+    .body
 }
 
 async fn run_payouts(app: &TestApp) -> Value {
@@ -136,13 +154,7 @@ async fn assert_paid_once(app: &TestApp, customer: &str, affiliate: &AffiliateId
             payout["id"].as_str().map(str::to_owned)
         );
     }
-    let figures = app
-        .get(
-            &format!("/v1/affiliate/by-customer/{customer}"),
-            Some(&app.api_key),
-        )
-        .await
-        .body;
+    let figures = figures(app, customer).await;
     assert_eq!(figures["availableBalance"], 0.0, "{figures:#}");
     assert_eq!(figures["paidTotal"], payout["amount"]);
 }
@@ -230,13 +242,7 @@ async fn a_run_killed_midway_is_finished_by_the_next_without_paying_twice(app: T
         json!([]),
         "a half-paid payout is listed"
     );
-    let paid_so_far = app
-        .get(
-            &format!("/v1/affiliate/by-customer/{customer}"),
-            Some(&app.api_key),
-        )
-        .await
-        .body["paidTotal"]
+    let paid_so_far = figures(&app, &customer).await["paidTotal"]
         .as_f64()
         .unwrap();
     assert!(
@@ -270,13 +276,7 @@ async fn a_run_reads_only_what_it_pays_and_still_pays_entries_from_before(app: T
     seed(&app, &customer, &affiliate, 10, true).await;
     let paid = run_payouts(&app).await;
     assert_eq!(paid[0]["amount"], 80.0, "{paid:#}");
-    let figures = app
-        .get(
-            &format!("/v1/affiliate/by-customer/{customer}"),
-            Some(&app.api_key),
-        )
-        .await
-        .body;
+    let figures = figures(&app, &customer).await;
     assert_eq!(figures["availableBalance"], 0.0);
     assert_eq!(figures["paidTotal"], json!(2.0 * 220.0));
     assert_eq!(run_payouts(&app).await, json!([]));
@@ -286,24 +286,14 @@ async fn a_run_reads_only_what_it_pays_and_still_pays_entries_from_before(app: T
 /// next payout, even when the new payable items alone add up to more.
 async fn an_old_approved_reversal_comes_off_the_payout(app: TestApp) {
     let (customer, affiliate) = approved_partner(&app).await;
-    let now = partner_domain::now();
-    let reversal = Entry {
-        id: CommissionId::generate(),
-        app_id: app.app_id.clone(),
-        affiliate_id: affiliate.clone(),
-        affiliate_customer_id: CustomerId::parse("c", &customer).unwrap(),
-        customer_id: CustomerId::parse("c", "refunded-buyer").unwrap(),
-        kind: EntryKind::Reversal,
-        amount: Money(-2000),
-        currency: Currency::usd(),
-        revenue_amount: Money(10000),
-        rate: RateBps(2000),
-        revenue_event_id: "re_1".into(),
-        status: EntryStatus::Approved,
-        created_at: now,
-        approves_at: now,
-        payout_id: None,
-    };
+    let reversal = approved_entry(
+        &app,
+        &customer,
+        &affiliate,
+        EntryKind::Reversal,
+        Money(-2000),
+        "re_1",
+    );
     partner_store::testing::seed_entries_without_payable_items(&app.store, &[reversal])
         .await
         .unwrap();
@@ -311,13 +301,7 @@ async fn an_old_approved_reversal_comes_off_the_payout(app: TestApp) {
     let paid = run_payouts(&app).await;
     assert_eq!(paid[0]["amount"], 60.0, "{paid:#}");
     assert_eq!(paid[0]["commissionCount"], 41);
-    let figures = app
-        .get(
-            &format!("/v1/affiliate/by-customer/{customer}"),
-            Some(&app.api_key),
-        )
-        .await
-        .body;
+    let figures = figures(&app, &customer).await;
     assert_eq!(figures["availableBalance"], 0.0, "{figures:#}");
 }
 

@@ -286,6 +286,28 @@ async fn with_sqs_also_refusing_sends_every_event_is_delivered_once_or_dead_lett
     assert!(refused > 0, "no fault was injected");
 }
 
+/// Every delivery to `endpoint`, all pages.
+async fn all_deliveries(
+    app: &TestApp,
+    endpoint: &WebhookEndpoint,
+) -> Vec<partner_domain::webhooks::Delivery> {
+    let mut all = Vec::new();
+    let mut cursor = None;
+    loop {
+        let (page, next) = app
+            .store
+            .webhooks()
+            .deliveries(&app.app_id, &endpoint.id, 100, cursor)
+            .await
+            .unwrap();
+        all.extend(page);
+        match next {
+            Some(next) => cursor = Some(next),
+            None => return all,
+        }
+    }
+}
+
 /// Every approval's event reaches the endpoint exactly once with a 200, or is
 /// dead-lettered after its attempts; none is lost, none goes out with a new id.
 async fn delivered_once_or_dead_lettered(setup: Setup, faults: &str) {
@@ -305,21 +327,7 @@ async fn delivered_once_or_dead_lettered(setup: Setup, faults: &str) {
     // came back, may still be on its way: pump until none is pending (or 60 s).
     let deadline = Instant::now() + Duration::from_secs(60);
     while Instant::now() < deadline {
-        let mut all = Vec::new();
-        let mut cursor = None;
-        loop {
-            let (page, next) = app
-                .store
-                .webhooks()
-                .deliveries(&app.app_id, &endpoint.id, 100, cursor)
-                .await
-                .unwrap();
-            all.extend(page);
-            match next {
-                Some(next) => cursor = Some(next),
-                None => break,
-            }
-        }
+        let all = all_deliveries(&app, &endpoint).await;
         let waiting = all.len() < events
             || all
                 .iter()
@@ -330,21 +338,7 @@ async fn delivered_once_or_dead_lettered(setup: Setup, faults: &str) {
         pump_once(&aws, &dispatcher, &queue).await;
     }
     let parked: Vec<Value> = aws.drain(&dead_letters, Duration::from_secs(2)).await;
-    let mut deliveries = Vec::new();
-    let mut cursor = None;
-    loop {
-        let (page, next) = app
-            .store
-            .webhooks()
-            .deliveries(&app.app_id, &endpoint.id, 100, cursor)
-            .await
-            .unwrap();
-        deliveries.extend(page);
-        match next {
-            Some(next) => cursor = Some(next),
-            None => break,
-        }
-    }
+    let deliveries = all_deliveries(&app, &endpoint).await;
     assert_eq!(deliveries.len(), events, "one delivery per approval");
     let received = receiver.received();
     let (mut delivered, mut dead) = (0, 0);
