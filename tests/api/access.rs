@@ -39,6 +39,27 @@ fn browser_request(
     .unwrap()
 }
 
+/// The hosted portal page a fresh portal link of `session`'s partner opens.
+async fn portal_page(app: &TestApp, session: &str) -> String {
+    let link = app
+        .admin(
+            Method::GET,
+            "/v1/affiliate/portal-link",
+            Some(session),
+            None,
+        )
+        .await;
+    let url = link.body["url"].as_str().unwrap();
+    let portal = app
+        .send(
+            Request::get(url.trim_start_matches("https://partners.example.com"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    portal.body.as_str().unwrap().to_owned()
+}
+
 async fn put_settings(app: &TestApp, body: Value) -> TestResponse {
     let path = format!("/v1/apps/{}/affiliates/settings", app.app_id);
     app.admin(Method::PUT, &path, Some(&app.admin_token()), Some(&body))
@@ -673,23 +694,7 @@ async fn a_suspended_partner_earns_nothing_is_not_paid_and_registers_no_deal(app
     )
     .await
     .assert_problem(403, "partner_suspended");
-    let link = app
-        .admin(
-            Method::GET,
-            "/v1/affiliate/portal-link",
-            Some(&session),
-            None,
-        )
-        .await;
-    let url = link.body["url"].as_str().unwrap();
-    let portal = app
-        .send(
-            Request::get(url.trim_start_matches("https://partners.example.com"))
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await;
-    let html = portal.body.as_str().unwrap();
+    let html = portal_page(&app, &session).await;
     assert!(html.contains("id=\"suspended\""), "no suspension notice");
     assert!(
         !html.contains("<form"),
@@ -716,23 +721,7 @@ async fn the_portal_is_titled_with_the_apps_name_without_a_branding_name(app: Te
     let application = app.applied("jane@example.com", "Jane Smith").await;
     let customer = approve(&app, &application, "JANE20").await;
     let session = session_token(&app, &customer).await;
-    let link = app
-        .admin(
-            Method::GET,
-            "/v1/affiliate/portal-link",
-            Some(&session),
-            None,
-        )
-        .await;
-    let url = link.body["url"].as_str().unwrap();
-    let portal = app
-        .send(
-            Request::get(url.trim_start_matches("https://partners.example.com"))
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await;
-    let html = portal.body.as_str().unwrap();
+    let html = portal_page(&app, &session).await;
     assert!(
         html.contains("<title>Test app — partner portal</title>"),
         "{html}"
