@@ -4,6 +4,8 @@
 
 VENV=.venv
 REQUIREMENTS=tests/blackbox/requirements.txt
+CHECKOV_VENV=.venv-checkov
+CHECKOV_REQUIREMENTS=tests/blackbox/requirements-checkov.txt
 
 step() { printf '\n==> %s\n' "$*"; }
 
@@ -15,6 +17,19 @@ ensure_venv() {
   if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
     python3 -m venv "$VENV"
     "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$REQUIREMENTS"
+    echo "$wanted" > "$stamp"
+  fi
+}
+
+# checkov in a venv of its own (its pins would hold back $VENV's tools), reinstalled
+# when its requirements change.
+ensure_checkov_venv() {
+  step "checkov in $CHECKOV_VENV"
+  local stamp="$CHECKOV_VENV/.requirements.sha256" wanted
+  wanted=$(sha256sum "$CHECKOV_REQUIREMENTS" | cut -d' ' -f1)
+  if [ ! -x "$CHECKOV_VENV/bin/checkov" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
+    python3 -m venv "$CHECKOV_VENV"
+    "$CHECKOV_VENV/bin/pip" install --quiet --disable-pip-version-check -r "$CHECKOV_REQUIREMENTS"
     echo "$wanted" > "$stamp"
   fi
 }

@@ -180,55 +180,99 @@ async fn cold_targets(
     let admin_token = partner_tests::admin_token_for(std::slice::from_ref(&created.app.id));
     let queue = format!("{moto}/123456789012/bench-webhooks");
     let dead_letters = format!("{moto}/123456789012/bench-webhooks-dlq");
-    // Each function's variables as template.yaml sets them (values local).
+    // Each function's variables as template.yaml sets them (values local): the
+    // secrets in Secrets Manager, read at init.
     let bus = ("EVENT_BUS_NAME", "partner-program-bench");
-    let admin = ("ADMIN_JWT_SECRET", partner_tests::ADMIN_SECRET);
+    let session_secret = "bench-session-secret-of-at-least-32-bytes";
+    let admin_arn =
+        partner_tests::moto_secret(moto, &format!("{table}-admin"), partner_tests::ADMIN_SECRET)
+            .await;
+    let session_arn =
+        partner_tests::moto_secret(moto, &format!("{table}-session"), session_secret).await;
+    let admin = ("ADMIN_JWT_SECRET_ARN", admin_arn.as_str());
     let queues = [
         ("WEBHOOK_QUEUE_URL", queue.as_str()),
         ("WEBHOOK_DLQ_URL", dead_letters.as_str()),
     ];
     let session = [
-        ("SESSION_SECRET", "bench-session-secret"),
+        ("SESSION_SECRET_ARN", session_arn.as_str()),
         ("PUBLIC_BASE_URL", "https://partners.example.com"),
     ];
-    let functions: [(&str, &str, Vec<Variable>); 11] = [
-        ("hello-lambda", "status.json", vec![]),
-        ("apply", "apply.json", vec![bus]),
-        ("status", "status.json", vec![]),
-        ("by-customer", "by-customer.json", vec![]),
-        ("track", "track-unknown-code.json", vec![]),
-        ("conversions", "conversions-revenue.json", vec![bus]),
+    // The same two functions with the secrets' values in variables, as before they
+    // moved to Secrets Manager: what reading them at init costs.
+    let session_in_variable = [
+        ("SESSION_SECRET", session_secret),
+        ("PUBLIC_BASE_URL", "https://partners.example.com"),
+    ];
+    let admin_in_variable = ("ADMIN_JWT_SECRET", partner_tests::ADMIN_SECRET);
+    let functions: [(&str, &str, &str, Vec<Variable>); 13] = [
+        ("hello-lambda", "hello-lambda", "status.json", vec![]),
+        ("apply", "apply", "apply.json", vec![bus]),
+        ("status", "status", "status.json", vec![]),
+        ("by-customer", "by-customer", "by-customer.json", vec![]),
+        ("track", "track", "track-unknown-code.json", vec![]),
         (
+            "conversions",
+            "conversions",
+            "conversions-revenue.json",
+            vec![bus],
+        ),
+        (
+            "partner",
             "partner",
             "partner-session.json",
             [vec![bus], session.to_vec()].concat(),
         ),
         (
+            "partner (secret in a variable)",
+            "partner",
+            "partner-session.json",
+            [vec![bus], session_in_variable.to_vec()].concat(),
+        ),
+        (
+            "admin",
             "admin",
             "admin-settings.json",
             [vec![bus, admin], queues.to_vec()].concat(),
         ),
-        ("commission-approver", "commission-approver.json", vec![bus]),
-        ("outbox-relay", "outbox-relay.json", vec![bus]),
         (
+            "admin (secret in a variable)",
+            "admin",
+            "admin-settings.json",
+            [vec![bus, admin_in_variable], queues.to_vec()].concat(),
+        ),
+        (
+            "commission-approver",
+            "commission-approver",
+            "commission-approver.json",
+            vec![bus],
+        ),
+        (
+            "outbox-relay",
+            "outbox-relay",
+            "outbox-relay.json",
+            vec![bus],
+        ),
+        (
+            "webhook-dispatcher",
             "webhook-dispatcher",
             "webhook-dispatcher.json",
             queues.to_vec(),
         ),
     ];
     let mut targets = Vec::new();
-    for (name, event, variables) in functions {
+    for (name, binary, event, variables) in functions {
         let text = std::fs::read_to_string(events.join(event))
             .map_err(|e| format!("{event}: {e}"))?
             .replace(
-                "pk_live_REPLACE_WITH_A_KEY_FROM_PARTNERCTL",
+                "sk_live_REPLACE_WITH_A_SECRET_KEY_FROM_PARTNERCTL",
                 created.api_key.secret(),
             )
             .replace("app_01JD8Z6Q3R4S5T6V7W8X9Y0Z1A", &app_id)
             .replace("ADMIN_JWT_FROM_PARTNERCTL_TOKEN_ADMIN", &admin_token);
         targets.push(cold::Target {
             name: name.to_owned(),
-            binary: bin_dir.join(name),
+            binary: bin_dir.join(binary),
             event: Bytes::from(text),
             env: if name == "hello-lambda" {
                 Vec::new()

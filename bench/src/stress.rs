@@ -31,6 +31,8 @@ enum Op {
 }
 
 const PARTNERS: usize = 5;
+/// How often the set-up and the audit retry a 503.
+const PATIENCE: usize = 20;
 const REFERRED_PER_PARTNER: usize = 4;
 
 /// A partner made before the load: its code, customer id and referred customers.
@@ -50,11 +52,20 @@ struct Accepted {
     revenue: Vec<(usize, String)>,
     latencies: BTreeMap<Op, Vec<Duration>>,
     errors: BTreeMap<Op, u64>,
+    /// Requests answered 503 `service_unavailable` (a dependency gave up; the client
+    /// should retry): expected under injected faults.
+    unavailable: BTreeMap<Op, u64>,
+    /// Writes whose outcome the client does not know: answered 503 or not answered.
+    /// A 503 after a database call timed out may follow a write that did happen
+    /// (the idempotency keys make the client's retry safe), so the audit allows
+    /// each of these to be present at most once.
+    uncertain: Vec<Write>,
     /// The first few failures of each operation, as the server answered them.
     error_samples: BTreeMap<Op, Vec<String>>,
 }
 
 /// What a request writes, once it is accepted.
+#[derive(Debug, Clone)]
 enum Write {
     Application(String),
     Click(usize, String),
@@ -69,7 +80,8 @@ struct Api {
 }
 
 impl Api {
-    async fn call(
+    /// One request, answered as the server answered it.
+    async fn once(
         &self,
         method: Method,
         path: &str,
@@ -96,6 +108,25 @@ impl Api {
             status,
             serde_json::from_slice(&bytes).unwrap_or(Value::Null),
         ))
+    }
+
+    /// A request of the set-up or the audit: a 503 is retried after its
+    /// `Retry-After`, as a client should, so injected faults do not fail the run.
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        admin: bool,
+    ) -> Result<(StatusCode, Value), String> {
+        for _ in 0..PATIENCE {
+            let answer = self.once(method.clone(), path, body, admin).await?;
+            if answer.0 != StatusCode::SERVICE_UNAVAILABLE {
+                return Ok(answer);
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        Err(format!("{method} {path}: still 503 after {PATIENCE} tries"))
     }
 
     fn admin_path(&self, rest: &str) -> String {
@@ -169,12 +200,11 @@ pub async fn run(target: Target, seconds: u64, concurrency: usize) -> Result<Str
         seen.push(done.map_err(|e| e.to_string())?);
     }
     let elapsed = started.elapsed();
-    let audit = audit(&api, &partners, &seen).await?;
-    Ok(format!(
-        "{}\n{}",
-        load_table(&seen, elapsed, concurrency),
-        audit
-    ))
+    let table = load_table(&seen, elapsed, concurrency);
+    match audit(&api, &partners, &seen).await {
+        Ok(audit) => Ok(format!("{table}\n{audit}")),
+        Err(problems) => Err(format!("{table}\n{problems}")),
+    }
 }
 
 async fn set_up(api: &Api) -> Result<Vec<Partner>, String> {
@@ -332,7 +362,7 @@ async fn load(api: &Api, partners: &[Partner], worker: usize, deadline: Instant)
             },
         };
         let started = Instant::now();
-        let response = api.call(method, &path, body.as_ref(), admin).await;
+        let response = api.once(method, &path, body.as_ref(), admin).await;
         seen.latencies
             .entry(op)
             .or_default()
@@ -349,7 +379,16 @@ async fn load(api: &Api, partners: &[Partner], worker: usize, deadline: Instant)
                 Write::Approval(id) => seen.approved.push(id),
                 Write::Nothing => {}
             },
+            Ok((StatusCode::SERVICE_UNAVAILABLE, _)) => {
+                *seen.unavailable.entry(op).or_default() += 1;
+                if !matches!(write, Write::Nothing) {
+                    seen.uncertain.push(write);
+                }
+            }
             other => {
+                if other.is_err() && !matches!(write, Write::Nothing) {
+                    seen.uncertain.push(write);
+                }
                 *seen.errors.entry(op).or_default() += 1;
                 let samples = seen.error_samples.entry(op).or_default();
                 if samples.len() < 3 {
@@ -368,6 +407,7 @@ async fn load(api: &Api, partners: &[Partner], worker: usize, deadline: Instant)
 fn load_table(seen: &[Accepted], elapsed: Duration, concurrency: usize) -> String {
     let mut by_op: BTreeMap<Op, Vec<Duration>> = BTreeMap::new();
     let mut errors: BTreeMap<Op, u64> = BTreeMap::new();
+    let mut unavailable: BTreeMap<Op, u64> = BTreeMap::new();
     for worker in seen {
         for (op, times) in &worker.latencies {
             by_op.entry(*op).or_default().extend(times);
@@ -375,25 +415,30 @@ fn load_table(seen: &[Accepted], elapsed: Duration, concurrency: usize) -> Strin
         for (op, count) in &worker.errors {
             *errors.entry(*op).or_default() += count;
         }
+        for (op, count) in &worker.unavailable {
+            *unavailable.entry(*op).or_default() += count;
+        }
     }
     let total: usize = by_op.values().map(Vec::len).sum();
     let all = Sample::new(by_op.values().flatten().copied().collect());
     let mut out = format!(
-        "Mixed load: {concurrency} concurrent clients for {:.1} s: {total} requests, {:.0} requests/s, p50 {} ms, p99 {} ms, {} errors.\n\n| Operation | Requests | Requests/s | p50 (ms) | p99 (ms) | Errors |\n|---|---|---|---|---|---|\n",
+        "Mixed load: {concurrency} concurrent clients for {:.1} s: {total} requests, {:.0} requests/s, p50 {} ms, p99 {} ms, {} answered 503 (retry later), {} errors.\n\n| Operation | Requests | Requests/s | p50 (ms) | p99 (ms) | 503 | Errors |\n|---|---|---|---|---|---|---|\n",
         elapsed.as_secs_f64(),
         total as f64 / elapsed.as_secs_f64(),
         ms(all.median()),
         ms(all.p99()),
+        unavailable.values().sum::<u64>(),
         errors.values().sum::<u64>(),
     );
     for (op, times) in by_op {
         let sample = Sample::new(times);
         out.push_str(&format!(
-            "| {op:?} | {} | {:.0} | {} | {} | {} |\n",
+            "| {op:?} | {} | {:.0} | {} | {} | {} | {} |\n",
             sample.len(),
             sample.len() as f64 / elapsed.as_secs_f64(),
             ms(sample.median()),
             ms(sample.p99()),
+            unavailable.get(&op).copied().unwrap_or(0),
             errors.get(&op).copied().unwrap_or(0)
         ));
     }
@@ -433,10 +478,16 @@ async fn audit(api: &Api, partners: &[Partner], seen: &[Accepted]) -> Result<Str
         .keys()
         .filter(|id| !listed_ids.contains_key(**id))
         .count();
+    let uncertain: Vec<&Write> = seen.iter().flat_map(|w| w.uncertain.iter()).collect();
+    let count_uncertain = |pick: fn(&Write) -> bool| uncertain.iter().filter(|w| pick(w)).count();
+    let uncertain_applications = count_uncertain(|w| matches!(w, Write::Application(_)));
     let expected_total = accepted.len() + partners.len();
-    if duplicated > 0 || missing > 0 || listed.len() != expected_total {
+    if duplicated > 0
+        || missing > 0
+        || !(expected_total..=expected_total + uncertain_applications).contains(&listed.len())
+    {
         problems.push(format!(
-            "applications: {} listed, {expected_total} accepted, {missing} missing, {duplicated} duplicated",
+            "applications: {} listed, {expected_total} accepted (+{uncertain_applications} unknown), {missing} missing, {duplicated} duplicated",
             listed.len()
         ));
     }
@@ -447,11 +498,12 @@ async fn audit(api: &Api, partners: &[Partner], seen: &[Accepted]) -> Result<Str
         .flat_map(|w| w.approved.iter().map(String::as_str))
         .collect();
     let affiliates = api.all("").await?;
-    if affiliates.len() != approved.len() + partners.len() {
+    let uncertain_approvals = count_uncertain(|w| matches!(w, Write::Approval(_)));
+    let expected_partners = approved.len() + partners.len();
+    if !(expected_partners..=expected_partners + uncertain_approvals).contains(&affiliates.len()) {
         problems.push(format!(
-            "partners: {} listed, {} approved",
+            "partners: {} listed, {expected_partners} approved (+{uncertain_approvals} unknown)",
             affiliates.len(),
-            approved.len() + partners.len()
         ));
     }
 
@@ -472,11 +524,27 @@ async fn audit(api: &Api, partners: &[Partner], seen: &[Accepted]) -> Result<Str
         .iter()
         .filter(|(_, event)| per_event.get(event).copied().unwrap_or(0) != 1)
         .count();
-    if lost > 0 || entries.len() != revenue.len() {
+    let unknown_events: Vec<&String> = uncertain
+        .iter()
+        .filter_map(|w| match w {
+            Write::Revenue(_, event) => Some(event),
+            _ => None,
+        })
+        .collect();
+    let unknown_doubled = unknown_events
+        .iter()
+        .filter(|event| per_event.get(**event).copied().unwrap_or(0) > 1)
+        .count();
+    let unknown_taken = unknown_events
+        .iter()
+        .filter(|event| per_event.contains_key(**event))
+        .count();
+    if lost > 0 || unknown_doubled > 0 || entries.len() != revenue.len() + unknown_taken {
         problems.push(format!(
-            "commissions: {} entries for {} accepted revenue events, {lost} not present exactly once",
+            "commissions: {} entries for {} accepted revenue events (+{unknown_taken} of {} unknown), {lost} not present exactly once, {unknown_doubled} unknown ones doubled",
             entries.len(),
-            revenue.len()
+            revenue.len(),
+            unknown_events.len()
         ));
     }
 
@@ -507,9 +575,14 @@ async fn audit(api: &Api, partners: &[Partner], seen: &[Accepted]) -> Result<Str
             .flat_map(|w| w.clicks.iter())
             .filter(|(p, _)| *p == index)
             .count() as u64;
-        if dashboard["stats"]["clicks"].as_u64() != Some(clicks) {
+        let unknown_clicks = uncertain
+            .iter()
+            .filter(|w| matches!(w, Write::Click(p, _) if *p == index))
+            .count() as u64;
+        let counted = dashboard["stats"]["clicks"].as_u64().unwrap_or(u64::MAX);
+        if !(clicks..=clicks + unknown_clicks).contains(&counted) {
             problems.push(format!(
-                "{}: {} clicks counted, {clicks} accepted",
+                "{}: {} clicks counted, {clicks} accepted (+{unknown_clicks} unknown)",
                 partner.code, dashboard["stats"]["clicks"]
             ));
         }
@@ -535,13 +608,14 @@ async fn audit(api: &Api, partners: &[Partner], seen: &[Accepted]) -> Result<Str
 
     let clicks: usize = seen.iter().map(|w| w.clicks.len()).sum();
     let summary = format!(
-        "Audit: {} applications accepted ({} listed), {} approvals ({} partners listed), {clicks} clicks, {} revenue events ({} commission entries), {balances_checked} partner balances equal to their entries; {} lost or duplicated writes.\n",
+        "Audit: {} applications accepted ({} listed), {} approvals ({} partners listed), {clicks} clicks, {} revenue events ({} commission entries), {balances_checked} partner balances equal to their entries; {} writes of unknown outcome (503 or no answer), each present at most once; {} lost or duplicated writes.\n",
         accepted.len(),
         listed.len(),
         approved.len(),
         affiliates.len(),
         revenue.len(),
         entries.len(),
+        uncertain.len(),
         problems.len(),
     );
     if problems.is_empty() {

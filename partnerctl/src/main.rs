@@ -18,9 +18,6 @@ use partner_service::config::{AdminJwtConfig, StoreConfig};
 use partner_store::Store;
 use partner_store::repo::apps::Revoked;
 use serde_json::json;
-use tracing::Level;
-use tracing_subscriber::layer::SubscriberExt as _;
-use tracing_subscriber::util::SubscriberInitExt as _;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -158,15 +155,19 @@ enum CliError {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    let filter = std::env::var("RUST_LOG")
-        .ok()
-        .and_then(|directives| directives.parse().ok())
-        .unwrap_or_else(|| tracing_subscriber::filter::Targets::new().with_default(Level::WARN));
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .finish()
-        .with(filter)
-        .init();
+    // The functions' log lines, on stderr (stdout is the commands' output); `serve`
+    // shows the one line per request a Lambda writes, other commands only warnings.
+    let default = if matches!(cli.command, Command::Serve { .. }) {
+        "info"
+    } else {
+        "warn"
+    };
+    let directives = std::env::var("RUST_LOG").unwrap_or_else(|_| default.to_owned());
+    let _ = tracing::subscriber::set_global_default(partner_service::logging::subscriber(
+        &directives,
+        partner_service::logging::json_format(),
+        std::io::stderr,
+    ));
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

@@ -62,6 +62,15 @@ def main():
             check.check("by-customer sees the new partner", partner.get("code") == "JANE20", partner)
             status, _, body = check.call(base, "GET", f"/lambda-url/by-customer/v1/affiliate/by-customer/{customer}", app["apiKey"])
             check.check("the /lambda-url/<function>/ form works too", status == 200 and body.get("enrolled") is True, body)
+            log.seek(0)
+            lines = [line for line in log.read().decode(errors="replace").splitlines() if "request_id" in line]
+            applied_lines = [line for line in lines if "/v1/affiliate/apply" in line and "status=201" in line
+                             and app["appId"] in line]
+            check.check("each function logs the request line a Lambda writes (request id, route, status, app)",
+                        len(applied_lines) == 1, lines[-10:])
+            leaked = [line for line in lines
+                      if app["apiKey"] in line or token in line or "example.com" in line]
+            check.check("no key, token or email in the request lines", lines and not leaked, leaked)
         finally:
             os.killpg(watch.pid, signal.SIGTERM)
             try:

@@ -11,14 +11,22 @@ stays concurrent.
 moto also backs up a table for a transaction's rollback once per *operation* of the
 transaction, so a 100-operation transaction on a table of a thousand items spent
 seconds copying it. Here the backup is made once per table per transaction (what
-moto means to do; the rollback is unchanged). Usage: moto_server.py HOST PORT
+moto means to do; the rollback is unchanged).
+
+And moto ignores a transaction's `ClientRequestToken`. DynamoDB does not: a
+transaction sent again with the same token within ten minutes (an SDK retry after
+a time-out whose first attempt did commit) answers success without running again.
+The code relies on that, so the tests need it. Usage: moto_server.py HOST PORT
 """
 
 import copy
+import json
 import sys
 import threading
+import time
 
 import moto.dynamodb.models as dynamodb_models
+import moto.dynamodb.responses as dynamodb_responses
 
 from moto.moto_server.werkzeug_app import (
     DomainDispatcherApplication,
@@ -61,6 +69,30 @@ def _transact_write_items(self, transact_items):
 
 
 dynamodb_models.DynamoDBBackend.transact_write_items = _transact_write_items
+
+# Committed transactions by client token: (their items, when).
+_COMMITTED = {}
+_IDEMPOTENCY_SECONDS = 600
+_handle_transaction = dynamodb_responses.DynamoHandler.transact_write_items
+
+
+def _transact_write_items_once_per_token(self):
+    token = self.body.get("ClientRequestToken")
+    items = json.dumps(self.body["TransactItems"], sort_keys=True)
+    now = time.time()
+    if token is not None:
+        for old in [t for t, (_, at) in _COMMITTED.items() if now - at > _IDEMPOTENCY_SECONDS]:
+            del _COMMITTED[old]
+        seen = _COMMITTED.get(token)
+        if seen is not None and seen[0] == items:
+            return dynamodb_responses.ActionResult({"ConsumedCapacity": [], "ItemCollectionMetrics": {}})
+    result = _handle_transaction(self)
+    if token is not None:
+        _COMMITTED[token] = (items, now)
+    return result
+
+
+dynamodb_responses.DynamoHandler.transact_write_items = _transact_write_items_once_per_token
 moto = DomainDispatcherApplication(create_backend_app)
 
 

@@ -26,6 +26,8 @@ struct Faults {
     /// Only calls whose `X-Amz-Target` starts with this are touched (`None`: all).
     only: std::sync::Mutex<Option<&'static str>>,
     refuse_percent: AtomicU8,
+    /// The next touched call is refused whatever the dice say.
+    refuse_next: AtomicBool,
     drop_reads_percent: AtomicU8,
     fail_entries_percent: AtomicU8,
     hang: AtomicBool,
@@ -69,9 +71,12 @@ impl FaultProxy {
         Self { endpoint, faults }
     }
 
-    /// Refuses `percent` % of the calls from now on (0 lets every call through).
+    /// Refuses `percent` % of the calls from now on, at random, and the first one
+    /// always: a short run is then certain to meet a fault rather than likely to
+    /// (0 lets every call through).
     pub fn refuse(&self, percent: u8) {
         self.faults.refuse_percent.store(percent, Ordering::SeqCst);
+        self.faults.refuse_next.store(percent > 0, Ordering::SeqCst);
     }
 
     /// Touches only calls of one service from now on: `"DynamoDB_"`, `"AWSEvents."`,
@@ -143,7 +148,8 @@ async fn forward(
     }
     let percent = faults.refuse_percent.load(Ordering::SeqCst);
     let dice = roll();
-    if touched && u32::from(dice) * 100 < u32::from(percent) * 256 {
+    let forced = touched && faults.refuse_next.swap(false, Ordering::SeqCst);
+    if forced || (touched && u32::from(dice) * 100 < u32::from(percent) * 256) {
         faults.refused.fetch_add(1, Ordering::SeqCst);
         return if dice.is_multiple_of(4) {
             dynamodb_error(

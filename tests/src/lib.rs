@@ -34,7 +34,7 @@ pub struct TestApp {
 }
 
 /// The admin JWT secret of every test app.
-pub const ADMIN_SECRET: &str = "test-admin-secret";
+pub const ADMIN_SECRET: &str = "test-admin-secret-of-at-least-32-bytes";
 
 /// A response, with its body parsed as JSON (or `Value::Null` when empty).
 #[derive(Debug)]
@@ -340,6 +340,30 @@ pub struct MotoAws {
     pub eventbridge: aws_sdk_eventbridge::Client,
     pub sqs: aws_sdk_sqs::Client,
     pub dynamodb: aws_sdk_dynamodb_client::Client,
+    pub secrets: aws_sdk_secretsmanager::Client,
+}
+
+/// Stores `value` as a new Secrets Manager secret `name` on moto at `endpoint`;
+/// returns its ARN.
+pub async fn moto_secret(endpoint: &str, name: &str, value: &str) -> String {
+    let config = aws_sdk_secretsmanager::Config::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .http_client(partner_store::aws_http::client())
+        .credentials_provider(aws_sdk_secretsmanager::config::Credentials::new(
+            "test", "test", None, None, "moto",
+        ))
+        .build();
+    aws_sdk_secretsmanager::Client::from_conf(config)
+        .create_secret()
+        .name(name)
+        .secret_string(value)
+        .send()
+        .await
+        .expect("create a secret on moto")
+        .arn
+        .expect("an ARN")
 }
 
 /// Re-export so tests need not depend on the DynamoDB SDK themselves.
@@ -364,6 +388,7 @@ impl MotoAws {
             eventbridge: aws_sdk_eventbridge::Client::new(&config),
             sqs: aws_sdk_sqs::Client::new(&config),
             dynamodb: partner_store::dynamo::Client::new(&config),
+            secrets: aws_sdk_secretsmanager::Client::new(&config),
         }
     }
 

@@ -12,6 +12,7 @@ use partner_service::admin_auth::AdminApp;
 use partner_service::commands::earnings::{self, entry_view, payout_view};
 use partner_service::csv::{Cell, document};
 use partner_service::extract::{self, PathParam, QueryParams};
+use partner_service::metrics::{Observation, Unit};
 use partner_service::{ApiError, AppState};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -148,6 +149,9 @@ pub(crate) async fn create_payouts(
     admin: AdminApp,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let payouts = earnings::create_payouts(&state, &admin.app_id).await?;
+    Observation::new()
+        .metric("PayoutsCreated", Unit::Count, payouts.len() as f64)
+        .emit();
     let data: Vec<Value> = payouts.iter().map(payout_view).collect();
     Ok((StatusCode::CREATED, Json(json!({"data": data}))))
 }

@@ -10,6 +10,7 @@ use partner_domain::{Currency, CustomerId, Email, FieldError, Money, ReferralCod
 use partner_service::commands::earnings::{self, RevenueKind, RevenueRequest, Via};
 use partner_service::extract::Json;
 use partner_service::http::Route;
+use partner_service::metrics::{Observation, Unit};
 use partner_service::{ApiError, AppState, Tenant};
 use serde::Deserialize;
 use serde_json::{Number, Value, json};
@@ -116,6 +117,11 @@ async fn revenue(
     Json(body): Json<RevenueBody>,
 ) -> Result<(StatusCode, axum::Json<Value>), ApiError> {
     let (result, recorded) = earnings::revenue(&state, &tenant, body.parse()?).await?;
+    if recorded && result["commission"].is_object() {
+        Observation::new()
+            .metric("CommissionsCreated", Unit::Count, 1.0)
+            .emit();
+    }
     // A repeat of the same eventId answers 200 with the first result.
     let status = if recorded {
         StatusCode::CREATED

@@ -3,20 +3,37 @@
 //! commit and publish, or the bus was down), with the event's original id.
 
 use partner_service::AppState;
-use partner_service::events::PublishError;
+use partner_service::events::{PublishError, RelayReport};
+use partner_service::metrics::{Observation, Unit};
 use serde_json::{Value, json};
 
 /// Handles one scheduled invocation (the EventBridge Scheduler / rule event is
-/// only a trigger; its content does not matter).
+/// only a trigger; its content does not matter). Emits `OutboxRelayed` whether the
+/// run succeeds or not, and `OutboxOldestAgeSeconds` when the outbox could be read
+/// (no figure then, rather than a reassuring 0: the age alarm treats missing data
+/// as breaching).
 pub async fn handle(state: &AppState, _trigger: Value) -> Result<Value, PublishError> {
-    let report = state
+    let mut report = RelayReport::default();
+    let outcome = state
         .publisher()
-        .relay(state.store(), state.config().relay_grace)
-        .await?;
+        .relay_into(state.store(), state.config().relay_grace, &mut report)
+        .await;
+    let mut observation =
+        Observation::new().metric("OutboxRelayed", Unit::Count, report.published as f64);
+    if report.read {
+        observation = observation.metric(
+            "OutboxOldestAgeSeconds",
+            Unit::Seconds,
+            report.oldest_age_seconds as f64,
+        );
+    }
+    observation.emit();
+    outcome?;
     if report.found > 0 {
         tracing::warn!(
             found = report.found,
             published = report.published,
+            oldest_age_seconds = report.oldest_age_seconds,
             "relayed unpublished events"
         );
     }

@@ -66,10 +66,6 @@ pub fn routes() -> Router<AppState> {
         .merge(browser)
 }
 
-fn session_secret(state: &AppState) -> Option<&str> {
-    state.config().session_secret.as_ref().map(|s| s.as_str())
-}
-
 fn not_configured(err: session::SessionError) -> ApiError {
     ApiError::internal(err)
 }
@@ -92,7 +88,7 @@ async fn create_session(
         customer_id: CustomerId::parse("customerId", &body.customer_id)?,
     };
     let (token, expires) =
-        session::mint_session(session_secret(&state), &subject).map_err(not_configured)?;
+        session::mint_session(state.keys().await.session(), &subject).map_err(not_configured)?;
     Ok((
         StatusCode::CREATED,
         axum::Json(json!({"token": token, "expiresAt": rfc3339(expires)})),
@@ -147,7 +143,7 @@ async fn portal_link(
         )
     })?;
     let (token, expires) =
-        session::mint_portal(session_secret(&state), &who).map_err(not_configured)?;
+        session::mint_portal(state.keys().await.session(), &who).map_err(not_configured)?;
     Ok(axum::Json(
         json!({"url": format!("{base}{PORTAL}?token={token}"), "expiresAt": rfc3339(expires)}),
     ))

@@ -13,10 +13,11 @@ use axum::response::{IntoResponse, Response};
 use partner_domain::Money;
 use partner_service::AppState;
 use partner_service::commands::partner::{self, Dashboard};
+use partner_service::http::RequestNotes;
 use partner_service::session::{self, Subject};
 use serde::Deserialize;
 
-use crate::{DealBody, PORTAL, session_secret};
+use crate::{DealBody, PORTAL};
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct PortalQuery {
@@ -88,13 +89,10 @@ fn link_problem() -> Response {
 }
 
 /// Verifies a portal token.
-fn holder(state: &AppState, token: Option<&str>) -> Option<Subject> {
-    let previous = state
-        .config()
-        .session_secret_previous
-        .as_ref()
-        .map(|s| s.as_str());
-    session::verify_portal(session_secret(state), previous, token?).ok()
+async fn holder(state: &AppState, notes: &RequestNotes, token: Option<&str>) -> Option<Subject> {
+    let who = session::verify_portal_token(state, token?).await.ok()?;
+    notes.app(who.app_id.as_str());
+    Some(who)
 }
 
 fn money(amount: Money, currency: &str) -> String {
@@ -325,9 +323,10 @@ fn deal_form(d: &Dashboard, token: &str) -> String {
 /// is expired, altered or not a partner's.
 pub(crate) async fn page(
     State(state): State<AppState>,
+    notes: RequestNotes,
     Query(query): Query<PortalQuery>,
 ) -> Response {
-    let Some(who) = holder(&state, query.token.as_deref()) else {
+    let Some(who) = holder(&state, &notes, query.token.as_deref()).await else {
         return link_problem();
     };
     match partner::dashboard(&state, &who.app_id, &who.customer_id).await {
@@ -389,11 +388,12 @@ fn urlencode(value: &str) -> String {
 /// the answer is the redirect (or the error page for a bad link), never a bare 4xx.
 pub(crate) async fn register_deal(
     State(state): State<AppState>,
+    notes: RequestNotes,
     Query(query): Query<TokenQuery>,
     body: axum::body::Bytes,
 ) -> Response {
     let token = query.token.unwrap_or_default();
-    let Some(who) = holder(&state, Some(&token)) else {
+    let Some(who) = holder(&state, &notes, Some(&token)).await else {
         return link_problem();
     };
     let Ok(form) = serde_urlencoded::from_bytes::<DealForm>(&body) else {

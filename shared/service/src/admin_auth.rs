@@ -242,10 +242,18 @@ impl FromRequestParts<AppState> for AdminApp {
         let token = crate::auth::bearer_token(&parts.headers).ok_or_else(|| {
             ApiError::unauthorized("Send an admin JWT as Authorization: Bearer <token>.")
         })?;
-        let claims = state.admin_verifier().verify(token).map_err(|err| {
-            tracing::info!(reason = %err, "admin token refused");
-            ApiError::unauthorized("The admin token is not valid.")
-        })?;
+        let claims = match state.keys().await.admin.verify(token) {
+            Ok(claims) => claims,
+            // Perhaps signed with a secret rotated in since this instance read it.
+            Err(err) => match state.keys_after_refusal().await {
+                Some(keys) => keys.admin.verify(token),
+                None => Err(err),
+            }
+            .map_err(|err| {
+                tracing::info!(reason = %err, "admin token refused");
+                ApiError::unauthorized("The admin token is not valid.")
+            })?,
+        };
         let params = RawPathParams::from_request_parts(parts, state)
             .await
             .map_err(|_| ApiError::not_found("route_not_found", "No such endpoint."))?;
@@ -261,6 +269,7 @@ impl FromRequestParts<AppState> for AdminApp {
                 "The admin token does not grant this app.",
             ));
         }
+        crate::http::note_app(&parts.extensions, app_id.as_str());
         Ok(AdminApp {
             app_id,
             subject: claims.sub,

@@ -166,6 +166,7 @@ async fn any_key(parts: &Parts, state: &AppState) -> Result<Tenant, ApiError> {
         .api_keys()
         .authenticate(state.store(), presented.trim())
         .await?;
+    crate::http::note_app(&parts.extensions, tenant.app_id.as_str());
     crate::cors::check_origin(parts, state, &tenant.app_id).await?;
     Ok(tenant)
 }

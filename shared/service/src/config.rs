@@ -195,7 +195,45 @@ pub struct Config {
     pub session_secret: Option<Secret>,
     /// The secret before the last rotation: its tokens verify until they expire.
     pub session_secret_previous: Option<Secret>,
+    /// Where the secrets are on AWS, in place of the two above.
+    pub secret_arns: SecretArns,
     pub public_base_url: Option<String>,
+}
+
+/// Secrets Manager secrets holding the HS256 secrets (see `crate::secrets`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretArns {
+    /// `ADMIN_JWT_SECRET_ARN`: the admin JWT secret.
+    pub admin_jwt: Option<String>,
+    /// `SESSION_SECRET_ARN`: the session secret (its `AWSPREVIOUS` version is the
+    /// previous secret).
+    pub session: Option<String>,
+    /// `SECRETS_REFRESH_SECONDS`: how old read secrets may get.
+    pub refresh_every: Duration,
+}
+
+/// How often secrets are read again by default: a rotation reaches every warm
+/// instance within five minutes.
+pub const DEFAULT_SECRETS_REFRESH: Duration = Duration::from_secs(300);
+
+impl SecretArns {
+    pub fn none() -> Self {
+        Self {
+            admin_jwt: None,
+            session: None,
+            refresh_every: DEFAULT_SECRETS_REFRESH,
+        }
+    }
+
+    fn from_env() -> Result<Self, ConfigError> {
+        Ok(Self {
+            admin_jwt: var("ADMIN_JWT_SECRET_ARN"),
+            session: var("SESSION_SECRET_ARN"),
+            // Never more often than every 30 s: each refresh is a call in a request.
+            refresh_every: seconds("SECRETS_REFRESH_SECONDS", DEFAULT_SECRETS_REFRESH)?
+                .max(Duration::from_secs(30)),
+        })
+    }
 }
 
 /// How webhooks are delivered.
@@ -298,6 +336,7 @@ impl Config {
             webhooks: WebhookConfig::from_env()?,
             session_secret: var("SESSION_SECRET").map(Secret),
             session_secret_previous: var("SESSION_SECRET_PREVIOUS").map(Secret),
+            secret_arns: SecretArns::from_env()?,
             public_base_url: var("PUBLIC_BASE_URL").map(|u| u.trim_end_matches('/').to_owned()),
         };
         config.check_secrets()?;
@@ -343,6 +382,7 @@ impl Config {
             webhooks: WebhookConfig::default(),
             session_secret: None,
             session_secret_previous: None,
+            secret_arns: SecretArns::none(),
             public_base_url: None,
         }
     }

@@ -194,6 +194,10 @@ pub struct Publisher {
 pub struct RelayReport {
     pub found: usize,
     pub published: usize,
+    /// How long the oldest event found had waited (0 when none was found).
+    pub oldest_age_seconds: u64,
+    /// Whether the outbox could be read at all (an age of 0 means something only then).
+    pub read: bool,
 }
 
 impl Publisher {
@@ -224,10 +228,23 @@ impl Publisher {
 
     /// Sends every event left unpublished for longer than `grace`.
     pub async fn relay(&self, store: &Store, grace: Duration) -> Result<RelayReport, PublishError> {
+        let mut report = RelayReport::default();
+        self.relay_into(store, grace, &mut report).await?;
+        Ok(report)
+    }
+
+    /// [`Self::relay`], reporting into `report` as it goes, so a run that fails
+    /// part-way still tells what it found (the outbox age alarm needs that most
+    /// when the bus is down).
+    pub async fn relay_into(
+        &self,
+        store: &Store,
+        grace: Duration,
+        report: &mut RelayReport,
+    ) -> Result<(), PublishError> {
         let cutoff = SystemTime::now()
             .checked_sub(grace)
             .unwrap_or(SystemTime::UNIX_EPOCH);
-        let mut report = RelayReport::default();
         // A GSI may still list an event just marked published; never send one twice
         // in a run because of that.
         let mut sent = std::collections::HashSet::new();
@@ -239,12 +256,17 @@ impl Publisher {
                 .into_iter()
                 .filter(|event| !sent.contains(&event.id))
                 .collect();
+            report.read = true;
             if events.is_empty() {
-                return Ok(report);
+                return Ok(());
             }
             report.found += events.len();
+            if let Some(oldest) = events.iter().map(|event| event.created_at).min() {
+                let age = (partner_domain::now() - oldest).whole_seconds().max(0) as u64;
+                report.oldest_age_seconds = report.oldest_age_seconds.max(age);
+            }
             if self.bus.is_none() {
-                return Ok(report);
+                return Ok(());
             }
             self.try_publish(store, &events).await?;
             report.published += events.len();

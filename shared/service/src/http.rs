@@ -1,10 +1,12 @@
 //! The layers every function's routes get, on Lambda and in `partnerctl serve` alike.
 
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
-use axum::http::{HeaderValue, Method, header};
+use axum::extract::{DefaultBodyLimit, FromRequestParts, MatchedPath, Request, State};
+use axum::http::request::Parts;
+use axum::http::{Extensions, HeaderValue, Method, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 
@@ -99,8 +101,61 @@ pub fn finish(routes: Router<AppState>, state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(middleware::from_fn(log_and_harden))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            log_and_harden,
+        ))
         .with_state(state)
+}
+
+/// What a request's extractors (or a handler) learn that its log line should
+/// carry: the app it acts for. The layer puts an empty one in every request; a
+/// handler that learns the app itself (the portal, from its token) takes it as an
+/// extractor.
+#[derive(Debug, Clone, Default)]
+pub struct RequestNotes {
+    app_id: Arc<OnceLock<String>>,
+}
+
+impl RequestNotes {
+    /// Records the app the request acts for (the first one recorded stays).
+    pub fn app(&self, app_id: &str) {
+        let _ = self.app_id.set(app_id.to_owned());
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for RequestNotes {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(parts
+            .extensions
+            .get::<RequestNotes>()
+            .cloned()
+            .unwrap_or_default())
+    }
+}
+
+/// Records the app a request acts for (called by the credential extractors).
+pub fn note_app(extensions: &Extensions, app_id: &str) {
+    if let Some(notes) = extensions.get::<RequestNotes>() {
+        notes.app(app_id);
+    }
+}
+
+/// API Gateway's id of the request (the one its access log shows), or a new one
+/// where there is no API Gateway (`partnerctl serve`).
+fn request_id(request: &Request) -> String {
+    use lambda_http::request::RequestContext;
+    if let Some(RequestContext::ApiGatewayV2(context)) =
+        request.extensions().get::<RequestContext>()
+        && let Some(id) = &context.request_id
+    {
+        return id.clone();
+    }
+    let mut bytes = [0u8; 8];
+    partner_domain::random_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 async fn not_found() -> ApiError {
@@ -115,27 +170,64 @@ async fn method_not_allowed() -> ApiError {
     )
 }
 
-/// Logs one line per request (method, route template, status, latency — never
-/// headers, bodies or query strings, which carry keys and personal data) and marks
-/// every response uncacheable: they all carry tenant data.
-async fn log_and_harden(request: Request, next: Next) -> Response {
+/// Logs one line per request — request id, method, route template, status,
+/// latency, store round trips, the app — and never headers, bodies or query
+/// strings, which carry keys, tokens and personal data; emits the request metrics;
+/// and marks every response uncacheable: they all carry tenant data.
+///
+/// Round trips are the store's calls during the request: exact on Lambda, where an
+/// instance serves one request at a time; an approximation under `partnerctl
+/// serve`'s concurrency.
+async fn log_and_harden(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     let started = Instant::now();
+    let calls_before = state.store().calls();
     let method = request.method().clone();
     let route = request
         .extensions()
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| "<unmatched>".to_owned());
+    let request_id = request_id(&request);
+    let notes = RequestNotes::default();
+    request.extensions_mut().insert(notes.clone());
     let mut response = next.run(request).await;
     response
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    let status = response.status().as_u16();
+    let elapsed = started.elapsed();
+    let round_trips = state.store().calls().since(calls_before).total();
+    let app_id = notes.app_id.get().map(String::as_str).unwrap_or("");
     tracing::info!(
+        request_id,
         %method,
         route,
-        status = response.status().as_u16(),
-        micros = started.elapsed().as_micros() as u64,
+        status,
+        micros = elapsed.as_micros() as u64,
+        round_trips,
+        app_id,
         "request"
     );
+    crate::metrics::Observation::new()
+        .by(&[&["Function", "StatusClass"], &["Function", "Route"]])
+        .metric("Requests", crate::metrics::Unit::Count, 1.0)
+        .metric(
+            "Latency",
+            crate::metrics::Unit::Milliseconds,
+            elapsed.as_secs_f64() * 1000.0,
+        )
+        .metric(
+            "StoreRoundTrips",
+            crate::metrics::Unit::Count,
+            round_trips as f64,
+        )
+        .field("StatusClass", crate::metrics::status_class(status))
+        .field("Route", format!("{method} {route}"))
+        .field("requestId", request_id)
+        .emit();
     response
 }

@@ -7,9 +7,10 @@
 
 use std::str::FromStr;
 
+use tracing::Subscriber;
 use tracing_subscriber::filter::Targets;
+use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt as _;
-use tracing_subscriber::util::SubscriberInitExt as _;
 
 /// The filter when neither variable is set (or it does not parse).
 const DEFAULT_LEVEL: &str = "info";
@@ -19,19 +20,36 @@ pub fn init() {
     let directives = std::env::var("AWS_LAMBDA_LOG_LEVEL")
         .or_else(|_| std::env::var("RUST_LOG"))
         .unwrap_or_default();
-    let filter = parse_filter(&directives);
-    let json = std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
+    let _ = tracing::subscriber::set_global_default(subscriber(
+        &directives,
+        json_format(),
+        std::io::stdout,
+    ));
+}
+
+/// Whether lines are JSON: the function's log format is JSON (`AWS_LAMBDA_LOG_FORMAT`).
+pub fn json_format() -> bool {
+    std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"))
+}
+
+/// The subscriber [`init`] installs, filtered by `directives` and writing to
+/// `writer` — `partnerctl serve` uses it on stderr, tests capture the lines with it.
+pub fn subscriber<W>(directives: &str, json: bool, writer: W) -> Box<dyn Subscriber + Send + Sync>
+where
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
     // CloudWatch stamps every line itself; colours would only be noise there.
     let format = tracing_subscriber::fmt::layer()
         .with_ansi(false)
         .without_time()
-        .with_target(false);
-    let registry = tracing_subscriber::registry().with(filter);
-    let _ = if json {
-        registry.with(format.json()).try_init()
+        .with_target(false)
+        .with_writer(writer);
+    let registry = tracing_subscriber::registry().with(parse_filter(directives));
+    if json {
+        Box::new(registry.with(format.json()))
     } else {
-        registry.with(format).try_init()
-    };
+        Box::new(registry.with(format))
+    }
 }
 
 /// `directives` as a filter; Lambda's level names (`INFO`, `WARN`…) included.

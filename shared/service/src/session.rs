@@ -149,6 +149,27 @@ pub fn verify_portal(
     verify(secret, previous, PORTAL_AUDIENCE, token)
 }
 
+/// A portal token, verified with the function's keys (read again once if the
+/// token was signed with a secret this instance has not seen yet).
+pub async fn verify_portal_token(state: &AppState, token: &str) -> Result<Subject, SessionError> {
+    verify_with_refresh(state, PORTAL_AUDIENCE, token).await
+}
+
+async fn verify_with_refresh(
+    state: &AppState,
+    audience: &str,
+    token: &str,
+) -> Result<Subject, SessionError> {
+    let keys = state.keys().await;
+    match verify(keys.session(), keys.session_previous(), audience, token) {
+        Err(err) => match state.keys_after_refusal().await {
+            Some(keys) => verify(keys.session(), keys.session_previous(), audience, token),
+            None => Err(err),
+        },
+        verified => verified,
+    }
+}
+
 /// The customer a request acts for, proven by a session token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session(pub Subject);
@@ -162,17 +183,13 @@ impl FromRequestParts<AppState> for Session {
                 "Send a customer session token as Authorization: Bearer <token>.",
             )
         })?;
-        let config = state.config();
-        let subject = verify(
-            config.session_secret.as_ref().map(|s| s.as_str()),
-            config.session_secret_previous.as_ref().map(|s| s.as_str()),
-            SESSION_AUDIENCE,
-            token,
-        )
-        .map_err(|err| {
-            tracing::info!(reason = %err, "session token refused");
-            ApiError::unauthorized("The session token is not valid.")
-        })?;
+        let subject = verify_with_refresh(state, SESSION_AUDIENCE, token)
+            .await
+            .map_err(|err| {
+                tracing::info!(reason = %err, "session token refused");
+                ApiError::unauthorized("The session token is not valid.")
+            })?;
+        crate::http::note_app(&parts.extensions, subject.app_id.as_str());
         crate::cors::check_origin(parts, state, &subject.app_id).await?;
         Ok(Session(subject))
     }

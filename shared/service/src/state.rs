@@ -5,11 +5,12 @@ use std::sync::Arc;
 use partner_store::Store;
 use partner_store::on_first_use::OnFirstUse;
 
-use crate::admin_auth::{AdminVerifier, TokenError};
+use crate::admin_auth::TokenError;
 use crate::auth::ApiKeyCache;
 use crate::config::{Config, StoreConfig};
 use crate::cors::OriginCache;
 use crate::events::{EventBridgeBus, EventBus, Publisher};
+use crate::secrets::{KeyRing, Keys, SecretsError, SecretsManager};
 use crate::webhook_queue::{SqsQueue, WebhookQueue};
 
 #[derive(Debug, Clone)]
@@ -22,7 +23,7 @@ struct Inner {
     store: Store,
     api_keys: ApiKeyCache,
     origins: OriginCache,
-    admin_verifier: AdminVerifier,
+    keys: KeyRing,
     publisher: Publisher,
     webhook_queue: Option<Arc<dyn WebhookQueue>>,
     config: Config,
@@ -36,6 +37,8 @@ pub enum StartupError {
     Store(#[from] partner_store::StoreError),
     #[error(transparent)]
     AdminJwt(#[from] TokenError),
+    #[error(transparent)]
+    Secrets(#[from] SecretsError),
 }
 
 impl AppState {
@@ -56,17 +59,44 @@ impl AppState {
         bus: Option<Arc<dyn EventBus>>,
         webhook_queue: Option<Arc<dyn WebhookQueue>>,
     ) -> Result<Self, StartupError> {
-        Ok(Self {
+        let keys = KeyRing::fixed(&config)?;
+        Ok(Self::assemble(store, config, keys, bus, webhook_queue))
+    }
+
+    fn assemble(
+        store: Store,
+        config: Config,
+        keys: KeyRing,
+        bus: Option<Arc<dyn EventBus>>,
+        webhook_queue: Option<Arc<dyn WebhookQueue>>,
+    ) -> Self {
+        Self {
             inner: Arc::new(Inner {
                 api_keys: ApiKeyCache::new(config.api_key_cache),
                 origins: OriginCache::new(config.api_key_cache),
-                admin_verifier: AdminVerifier::from_config(&config.admin_jwt)?,
+                keys,
                 publisher: Publisher::new(bus),
                 webhook_queue,
                 store,
                 config,
             }),
-        })
+        }
+    }
+
+    /// Like [`AppState::with_webhook_queue`], with the HS256 secrets read from
+    /// Secrets Manager through `client` when `config` names their ARNs.
+    pub async fn with_secrets_from(
+        store: Store,
+        config: Config,
+        bus: Option<Arc<dyn EventBus>>,
+        webhook_queue: Option<Arc<dyn WebhookQueue>>,
+        client: OnFirstUse<aws_sdk_secretsmanager::Client>,
+    ) -> Result<Self, StartupError> {
+        let keys = match SecretsManager::from_config(&config, client) {
+            Some(source) => KeyRing::read(source).await?,
+            None => KeyRing::fixed(&config)?,
+        };
+        Ok(Self::assemble(store, config, keys, bus, webhook_queue))
     }
 
     /// Reads the configuration and builds every client: the whole of a function's init.
@@ -74,7 +104,9 @@ impl AppState {
         let config = Config::from_env()?;
         let needs_aws = matches!(config.store, StoreConfig::DynamoDb { .. })
             || config.event_bus.is_some()
-            || config.webhooks.queue_url.is_some();
+            || config.webhooks.queue_url.is_some()
+            || config.secret_arns.admin_jwt.is_some()
+            || config.secret_arns.session.is_some();
         // One AWS configuration for every client of the function; each client is
         // built on its first call (`OnFirstUse`), not here.
         let aws = needs_aws.then(crate::aws::from_lambda_environment);
@@ -110,8 +142,21 @@ impl AppState {
             }
             _ => None,
         };
-        let state = Self::with_webhook_queue(store, config, bus, queue)?;
-        if !state.admin_verifier().is_configured() {
+        // Secret ARNs make `aws` set; without them the keys are the configuration's.
+        let state = match &aws {
+            Some(aws) => {
+                let aws = aws.clone();
+                let client = OnFirstUse::new(move || {
+                    let config = aws_sdk_secretsmanager::config::Builder::from(&aws)
+                        .timeout_config(crate::secrets::client_timeouts())
+                        .build();
+                    aws_sdk_secretsmanager::Client::from_conf(config)
+                });
+                Self::with_secrets_from(store, config, bus, queue, client).await?
+            }
+            None => Self::with_webhook_queue(store, config, bus, queue)?,
+        };
+        if !state.keys().await.admin.is_configured() {
             tracing::info!("no admin JWT key is configured: admin routes refuse every token");
         }
         Ok(state)
@@ -130,8 +175,14 @@ impl AppState {
         &self.inner.origins
     }
 
-    pub fn admin_verifier(&self) -> &AdminVerifier {
-        &self.inner.admin_verifier
+    /// The signing and verifying keys, refreshed when due (see [`crate::secrets`]).
+    pub async fn keys(&self) -> Arc<Keys> {
+        self.inner.keys.keys().await
+    }
+
+    /// After a token was refused: the keys read again, if that was due.
+    pub async fn keys_after_refusal(&self) -> Option<Arc<Keys>> {
+        self.inner.keys.keys_after_refusal().await
     }
 
     pub fn publisher(&self) -> &Publisher {

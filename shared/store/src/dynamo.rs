@@ -391,6 +391,10 @@ impl Table for DynamoTable {
             .iter()
             .map(|op| self.transact_item(op))
             .collect::<StoreResult<Vec<_>>>()?;
+        // The SDK gives each call a `ClientRequestToken` and sends the same one on
+        // its retries: a retry after a time-out whose first attempt did commit is
+        // answered success by DynamoDB instead of running again and failing its
+        // conditions (the test harness's moto is patched to do the same).
         let result = self
             .client
             .get()
@@ -501,9 +505,11 @@ fn map_transaction_error(err: SdkError<TransactWriteItemsError>) -> StoreError {
             return StoreError::Unavailable(Box::new(err));
         }
     }
+    // The same token's first attempt is still running: its outcome is unknown, so
+    // not a conflict to retry with a new token (which could apply it twice).
     if let Some(TransactWriteItemsError::TransactionInProgressException(_)) = err.as_service_error()
     {
-        return StoreError::Conflict;
+        return StoreError::Unavailable(Box::new(err));
     }
     sdk_error(err)
 }

@@ -194,7 +194,11 @@ impl Dispatcher {
         {
             // Another worker recorded an attempt of the same delivery meanwhile; theirs stands.
             Err(StoreError::ConditionFailed { .. }) => Ok(()),
-            other => Ok(other?),
+            Err(err) => Err(err.into()),
+            Ok(()) => {
+                attempt_metric(delivery.status);
+                Ok(())
+            }
         }
     }
 
@@ -240,4 +244,24 @@ fn jitter() -> f64 {
     let mut bytes = [0u8; 4];
     partner_domain::random_bytes(&mut bytes);
     f64::from(u32::from_le_bytes(bytes)) / f64::from(u32::MAX) * 2.0 - 1.0
+}
+
+/// One `WebhookAttempts` metric line for a recorded attempt: `delivered`,
+/// `retrying` (another attempt is queued) or `failed` (the delivery is over without
+/// success: attempts exhausted and dead-lettered, 410 Gone, or a failed replay).
+fn attempt_metric(status: DeliveryStatus) {
+    let outcome = match status {
+        DeliveryStatus::Succeeded => "delivered",
+        DeliveryStatus::Failed => "failed",
+        DeliveryStatus::Pending => "retrying",
+    };
+    partner_service::metrics::Observation::new()
+        .by(&[&["Function", "Outcome"]])
+        .metric(
+            "WebhookAttempts",
+            partner_service::metrics::Unit::Count,
+            1.0,
+        )
+        .field("Outcome", outcome)
+        .emit();
 }
