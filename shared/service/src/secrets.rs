@@ -19,16 +19,20 @@
 //!
 //! Without ARNs (`partnerctl serve`, tests, plain variables) the keys are fixed.
 //!
-//! The client has tight time-outs of its own ([`client_timeouts`]): a refresh runs
+//! The client has tight time-outs of its own (`client_timeouts`): a refresh runs
 //! inside a request, and must leave that request its time.
+//!
+//! The Secrets Manager source is behind the `secrets-manager` feature, which only
+//! the functions that hold secrets (partner, admin) enable: the SDK is then linked
+//! into those two binaries alone.
 
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use partner_store::on_first_use::OnFirstUse;
+use async_trait::async_trait;
 
 use crate::admin_auth::{AdminVerifier, TokenError};
-use crate::config::{AdminJwtConfig, Config, MIN_SECRET_BYTES, Secret};
+use crate::config::{Config, MIN_SECRET_BYTES, Secret};
 
 /// The least time between two refreshes caused by refused tokens (a flood of bad
 /// tokens must not become a flood of Secrets Manager calls).
@@ -36,8 +40,17 @@ pub const REFUSAL_REFRESH_GAP: Duration = Duration::from_secs(30);
 /// How long a failed refresh waits before the next try.
 pub const RETRY_GAP: Duration = Duration::from_secs(10);
 
+/// Where fresh keys come from.
+#[async_trait]
+pub trait KeySource: Send + Sync + std::fmt::Debug {
+    async fn fetch(&self) -> Result<Keys, SecretsError>;
+    /// How old fetched keys may get.
+    fn refresh_every(&self) -> Duration;
+}
+
 /// Secrets Manager answers in tens of milliseconds: a second per attempt, two in
 /// all, so a refresh inside a request costs it at most that.
+#[cfg(feature = "secrets-manager")]
 pub fn client_timeouts() -> aws_sdk_secretsmanager::config::timeout::TimeoutConfig {
     aws_sdk_secretsmanager::config::timeout::TimeoutConfig::builder()
         .connect_timeout(Duration::from_secs(1))
@@ -78,24 +91,26 @@ pub enum SecretsError {
 }
 
 /// Where the secrets come from on AWS.
+#[cfg(feature = "secrets-manager")]
 #[derive(Debug)]
 pub struct SecretsManager {
-    client: OnFirstUse<aws_sdk_secretsmanager::Client>,
+    client: partner_store::on_first_use::OnFirstUse<aws_sdk_secretsmanager::Client>,
     admin_jwt_arn: Option<String>,
     session_arn: Option<String>,
     /// Everything else about admin tokens (issuer, audience, public keys).
-    admin_jwt: AdminJwtConfig,
+    admin_jwt: crate::config::AdminJwtConfig,
     /// Used when no session ARN is set.
     session: Option<Secret>,
     session_previous: Option<Secret>,
     refresh_every: Duration,
 }
 
+#[cfg(feature = "secrets-manager")]
 impl SecretsManager {
     /// The source `config` names, or `None` when it names no ARN.
     pub fn from_config(
         config: &Config,
-        client: OnFirstUse<aws_sdk_secretsmanager::Client>,
+        client: partner_store::on_first_use::OnFirstUse<aws_sdk_secretsmanager::Client>,
     ) -> Option<Self> {
         let arns = &config.secret_arns;
         (arns.admin_jwt.is_some() || arns.session.is_some()).then(|| Self {
@@ -109,7 +124,7 @@ impl SecretsManager {
         })
     }
 
-    async fn fetch(&self) -> Result<Keys, SecretsError> {
+    async fn read(&self) -> Result<Keys, SecretsError> {
         let mut admin_jwt = self.admin_jwt.clone();
         if let Some(arn) = &self.admin_jwt_arn {
             admin_jwt.secret = Some(self.required(arn).await?);
@@ -173,11 +188,23 @@ impl SecretsManager {
     }
 }
 
+#[cfg(feature = "secrets-manager")]
+#[async_trait]
+impl KeySource for SecretsManager {
+    async fn fetch(&self) -> Result<Keys, SecretsError> {
+        self.read().await
+    }
+
+    fn refresh_every(&self) -> Duration {
+        self.refresh_every
+    }
+}
+
 /// The keys in use and, on AWS, how to read them again.
 #[derive(Debug)]
 pub struct KeyRing {
     current: RwLock<Arc<Keys>>,
-    source: Option<SecretsManager>,
+    source: Option<Box<dyn KeySource>>,
     /// When the keys were read, the last refresh a refused token caused, and the
     /// last failed refresh; held while refreshing so that one call at a time goes
     /// to Secrets Manager.
@@ -202,13 +229,13 @@ impl KeyRing {
         Ok(Self::holding(keys, None))
     }
 
-    /// Keys read from Secrets Manager now (a failure fails the cold start).
-    pub async fn read(source: SecretsManager) -> Result<Self, SecretsError> {
+    /// Keys read from `source` now (a failure fails the cold start).
+    pub async fn read(source: Box<dyn KeySource>) -> Result<Self, SecretsError> {
         let keys = source.fetch().await?;
         Ok(Self::holding(keys, Some(source)))
     }
 
-    fn holding(keys: Keys, source: Option<SecretsManager>) -> Self {
+    fn holding(keys: Keys, source: Option<Box<dyn KeySource>>) -> Self {
         Self {
             current: RwLock::new(Arc::new(keys)),
             source,
@@ -224,8 +251,8 @@ impl KeyRing {
     pub async fn keys(&self) -> Arc<Keys> {
         if let Some(source) = &self.source {
             let mut refreshes = self.refreshes.lock().await;
-            if refreshes.read_at.elapsed() >= source.refresh_every && refreshes.may_retry() {
-                self.refresh(source, &mut refreshes).await;
+            if refreshes.read_at.elapsed() >= source.refresh_every() && refreshes.may_retry() {
+                self.refresh(source.as_ref(), &mut refreshes).await;
             }
         }
         self.in_use()
@@ -245,7 +272,7 @@ impl KeyRing {
         }
         refreshes.after_refusal = Some(Instant::now());
         let before = self.in_use();
-        self.refresh(source, &mut refreshes).await;
+        self.refresh(source.as_ref(), &mut refreshes).await;
         let after = self.in_use();
         (!Arc::ptr_eq(&before, &after)).then_some(after)
     }
@@ -257,7 +284,7 @@ impl KeyRing {
         }
     }
 
-    async fn refresh(&self, source: &SecretsManager, refreshes: &mut Refreshes) {
+    async fn refresh(&self, source: &dyn KeySource, refreshes: &mut Refreshes) {
         match source.fetch().await {
             Ok(keys) => {
                 let keys = Arc::new(keys);

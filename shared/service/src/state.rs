@@ -10,7 +10,7 @@ use crate::auth::ApiKeyCache;
 use crate::config::{Config, StoreConfig};
 use crate::cors::OriginCache;
 use crate::events::{EventBridgeBus, EventBus, Publisher};
-use crate::secrets::{KeyRing, Keys, SecretsError, SecretsManager};
+use crate::secrets::{KeyRing, Keys, SecretsError};
 use crate::webhook_queue::{SqsQueue, WebhookQueue};
 
 #[derive(Debug, Clone)]
@@ -39,6 +39,11 @@ pub enum StartupError {
     AdminJwt(#[from] TokenError),
     #[error(transparent)]
     Secrets(#[from] SecretsError),
+    #[error(
+        "ADMIN_JWT_SECRET_ARN or SESSION_SECRET_ARN is set, but this function is built \
+         without Secrets Manager (partner-service's `secrets-manager` feature)"
+    )]
+    NoSecretsManager,
 }
 
 impl AppState {
@@ -85,6 +90,7 @@ impl AppState {
 
     /// Like [`AppState::with_webhook_queue`], with the HS256 secrets read from
     /// Secrets Manager through `client` when `config` names their ARNs.
+    #[cfg(feature = "secrets-manager")]
     pub async fn with_secrets_from(
         store: Store,
         config: Config,
@@ -92,11 +98,52 @@ impl AppState {
         webhook_queue: Option<Arc<dyn WebhookQueue>>,
         client: OnFirstUse<aws_sdk_secretsmanager::Client>,
     ) -> Result<Self, StartupError> {
-        let keys = match SecretsManager::from_config(&config, client) {
-            Some(source) => KeyRing::read(source).await?,
+        let keys = match crate::secrets::SecretsManager::from_config(&config, client) {
+            Some(source) => KeyRing::read(Box::new(source)).await?,
             None => KeyRing::fixed(&config)?,
         };
         Ok(Self::assemble(store, config, keys, bus, webhook_queue))
+    }
+
+    /// The state `from_env` builds once its clients are made: secrets from Secrets
+    /// Manager where the configuration names them (secret ARNs make `aws` set).
+    #[cfg(feature = "secrets-manager")]
+    async fn with_environment_keys(
+        store: Store,
+        config: Config,
+        bus: Option<Arc<dyn EventBus>>,
+        queue: Option<Arc<dyn WebhookQueue>>,
+        aws: Option<&aws_types::SdkConfig>,
+    ) -> Result<Self, StartupError> {
+        match aws {
+            Some(aws) => {
+                let aws = aws.clone();
+                let client = OnFirstUse::new(move || {
+                    let config = aws_sdk_secretsmanager::config::Builder::from(&aws)
+                        .timeout_config(crate::secrets::client_timeouts())
+                        .build();
+                    aws_sdk_secretsmanager::Client::from_conf(config)
+                });
+                Self::with_secrets_from(store, config, bus, queue, client).await
+            }
+            None => Self::with_webhook_queue(store, config, bus, queue),
+        }
+    }
+
+    /// Without the `secrets-manager` feature, a secret ARN stops the start: the
+    /// function would otherwise run without the keys it was deployed with.
+    #[cfg(not(feature = "secrets-manager"))]
+    async fn with_environment_keys(
+        store: Store,
+        config: Config,
+        bus: Option<Arc<dyn EventBus>>,
+        queue: Option<Arc<dyn WebhookQueue>>,
+        _aws: Option<&aws_types::SdkConfig>,
+    ) -> Result<Self, StartupError> {
+        if config.secret_arns.admin_jwt.is_some() || config.secret_arns.session.is_some() {
+            return Err(StartupError::NoSecretsManager);
+        }
+        Self::with_webhook_queue(store, config, bus, queue)
     }
 
     /// Reads the configuration and builds every client: the whole of a function's init.
@@ -142,20 +189,7 @@ impl AppState {
             }
             _ => None,
         };
-        // Secret ARNs make `aws` set; without them the keys are the configuration's.
-        let state = match &aws {
-            Some(aws) => {
-                let aws = aws.clone();
-                let client = OnFirstUse::new(move || {
-                    let config = aws_sdk_secretsmanager::config::Builder::from(&aws)
-                        .timeout_config(crate::secrets::client_timeouts())
-                        .build();
-                    aws_sdk_secretsmanager::Client::from_conf(config)
-                });
-                Self::with_secrets_from(store, config, bus, queue, client).await?
-            }
-            None => Self::with_webhook_queue(store, config, bus, queue)?,
-        };
+        let state = Self::with_environment_keys(store, config, bus, queue, aws.as_ref()).await?;
         if !state.keys().await.admin.is_configured() {
             tracing::info!("no admin JWT key is configured: admin routes refuse every token");
         }
