@@ -9,29 +9,27 @@ CHECKOV_REQUIREMENTS=tests/blackbox/requirements-checkov.txt
 
 step() { printf '\n==> %s\n' "$*"; }
 
-# The venv with moto, cfn-lint, sam, cargo-lambda…, reinstalled when requirements change.
-ensure_venv() {
-  step "Python tools (moto, cfn-lint) in $VENV"
-  local stamp="$VENV/.requirements.sha256" wanted
-  wanted=$(sha256sum "$REQUIREMENTS" | cut -d' ' -f1)
-  if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
-    python3 -m venv "$VENV"
-    "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$REQUIREMENTS"
+# A venv at $1 with the requirements file $2, (re)installed when the file changes.
+venv_with() {
+  local venv=$1 requirements=$2 stamp="$1/.requirements.sha256" wanted
+  wanted=$(sha256sum "$requirements" | cut -d' ' -f1)
+  if [ ! -x "$venv/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$requirements"
     echo "$wanted" > "$stamp"
   fi
 }
 
-# checkov in a venv of its own (its pins would hold back $VENV's tools), reinstalled
-# when its requirements change.
+# The venv with moto, cfn-lint, sam, cargo-lambda…
+ensure_venv() {
+  step "Python tools (moto, cfn-lint) in $VENV"
+  venv_with "$VENV" "$REQUIREMENTS"
+}
+
+# checkov in a venv of its own (its pins would hold back $VENV's tools).
 ensure_checkov_venv() {
   step "checkov in $CHECKOV_VENV"
-  local stamp="$CHECKOV_VENV/.requirements.sha256" wanted
-  wanted=$(sha256sum "$CHECKOV_REQUIREMENTS" | cut -d' ' -f1)
-  if [ ! -x "$CHECKOV_VENV/bin/checkov" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
-    python3 -m venv "$CHECKOV_VENV"
-    "$CHECKOV_VENV/bin/pip" install --quiet --disable-pip-version-check -r "$CHECKOV_REQUIREMENTS"
-    echo "$wanted" > "$stamp"
-  fi
+  venv_with "$CHECKOV_VENV" "$CHECKOV_REQUIREMENTS"
 }
 
 free_port() {
