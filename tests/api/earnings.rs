@@ -108,7 +108,7 @@ async fn tracking_a_click_returns_its_id_and_expiry_and_repeats_count_once(app: 
         .remove(0);
     let stats = app
         .store
-        .earnings()
+        .clicks()
         .stats(&app.app_id, &affiliate.id)
         .await
         .unwrap();
@@ -300,13 +300,14 @@ async fn commissions_are_approved_after_the_holding_period(app: TestApp) {
     let (partner_customer, code) = partner(&app, "partner@example.com", "JANE20").await;
     refer(&app, "cust_buyer1", &code).await;
     revenue(&app, "pay_1", "cust_buyer1", 99.00, "payment").await;
-    let early = partner_service::commands::earnings::approve_due(&app.state, partner_domain::now())
-        .await
-        .unwrap();
+    let early =
+        partner_service::commands::approvals::approve_due(&app.state, partner_domain::now())
+            .await
+            .unwrap();
     assert_eq!(early, 0);
     let later = partner_domain::now() + time::Duration::days(31);
     assert_eq!(
-        partner_service::commands::earnings::approve_due(&app.state, later)
+        partner_service::commands::approvals::approve_due(&app.state, later)
             .await
             .unwrap(),
         1
@@ -318,7 +319,7 @@ async fn commissions_are_approved_after_the_holding_period(app: TestApp) {
         "{f:#}"
     );
     assert_eq!(
-        partner_service::commands::earnings::approve_due(&app.state, later)
+        partner_service::commands::approvals::approve_due(&app.state, later)
             .await
             .unwrap(),
         0,
@@ -448,7 +449,8 @@ async fn the_sample_schedule_event_runs_the_commission_approver() {
     assert_eq!(
         commission_approver::handle(&app.state, trigger)
             .await
-            .unwrap()["approved"],
+            .unwrap()
+            .approved,
         0
     );
     assert_eq!(
@@ -475,7 +477,7 @@ async fn a_refund_inside_the_holding_period_cancels_before_anything_is_paid() {
     // Both approve in the same run, so the 50.00 is never available to a payout.
     let later = partner_domain::now() + time::Duration::days(31);
     assert_eq!(
-        partner_service::commands::earnings::approve_due(&app.state, later)
+        partner_service::commands::approvals::approve_due(&app.state, later)
             .await
             .unwrap(),
         2

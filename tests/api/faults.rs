@@ -187,7 +187,7 @@ async fn with_a_fifth_of_dynamodb_calls_refused_failures_are_503s_and_nothing_is
             partner_domain::AffiliateId::parse("id", partner["id"].as_str().unwrap()).unwrap();
         let entries = app
             .store
-            .earnings()
+            .ledger()
             .entries_of_affiliate(&app.app_id, &affiliate)
             .await
             .unwrap();

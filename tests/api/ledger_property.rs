@@ -87,14 +87,14 @@ impl Ledger {
 
     async fn approve_all(&self) {
         let later = partner_domain::now() + time::Duration::days(400);
-        partner_service::commands::earnings::approve_due(&self.app.state, later)
+        partner_service::commands::approvals::approve_due(&self.app.state, later)
             .await
             .unwrap();
     }
 
     async fn pay_out(&self) -> Vec<Money> {
         let payouts =
-            partner_service::commands::earnings::create_payouts(&self.app.state, &self.app.app_id)
+            partner_service::commands::payouts::create_payouts(&self.app.state, &self.app.app_id)
                 .await
                 .unwrap();
         payouts.into_iter().map(|p| p.amount).collect()
@@ -103,7 +103,7 @@ impl Ledger {
     async fn balances(&self) -> Balances {
         self.app
             .store
-            .earnings()
+            .ledger()
             .balances(&self.app.app_id, &self.partner_customer)
             .await
             .unwrap()
@@ -113,7 +113,7 @@ impl Ledger {
     async fn entries(&self) -> Vec<Entry> {
         self.app
             .store
-            .earnings()
+            .ledger()
             .entries_of_affiliate(&self.app.app_id, &self.affiliate)
             .await
             .unwrap()

@@ -119,8 +119,8 @@ async fn a_publisher_killed_after_the_commit_is_covered_by_the_relay_once_with_t
         .await
         .unwrap();
     assert_eq!(
-        report["published"], 2,
-        "the submitted and the approved event: {report}"
+        report.published, 2,
+        "the submitted and the approved event: {report:?}"
     );
 
     let messages = aws.drain(&queue, std::time::Duration::from_secs(3)).await;
@@ -135,7 +135,7 @@ async fn a_publisher_killed_after_the_commit_is_covered_by_the_relay_once_with_t
 
     // Once published, a second run finds nothing and sends nothing.
     let again = outbox_relay::handle(&relay_state, trigger).await.unwrap();
-    assert_eq!(again["found"], 0);
+    assert_eq!(again.found, 0);
     assert!(
         aws.drain(&queue, std::time::Duration::from_secs(1))
             .await
@@ -161,7 +161,7 @@ async fn the_relay_leaves_recent_events_to_their_publisher() {
     let report = outbox_relay::handle(&relay_state, Value::Null)
         .await
         .unwrap();
-    assert_eq!(report["found"], 0);
+    assert_eq!(report.found, 0);
 }
 
 /// A publisher that, at random, dies before `PutEvents`, dies after it (the event is
@@ -414,7 +414,7 @@ async fn with_dynamodb_throttling_the_approver_approves_every_due_commission_onc
     let mut approved = 0;
     let mut failed_runs = 0;
     for _ in 0..40 {
-        match partner_service::commands::earnings::approve_due(&app.state, later).await {
+        match partner_service::commands::approvals::approve_due(&app.state, later).await {
             Ok(0) => break,
             Ok(n) => approved += n,
             // A run that hit throttling stops; the next run picks up where it was.
@@ -423,7 +423,7 @@ async fn with_dynamodb_throttling_the_approver_approves_every_due_commission_onc
     }
     proxy.refuse(0);
     assert_eq!(
-        partner_service::commands::earnings::approve_due(&app.state, later)
+        partner_service::commands::approvals::approve_due(&app.state, later)
             .await
             .unwrap(),
         0,

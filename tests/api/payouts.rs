@@ -140,7 +140,7 @@ async fn assert_paid_once(app: &TestApp, customer: &str, affiliate: &AffiliateId
     assert_eq!(payout["commissionCount"], json!(count));
     let entries = app
         .store
-        .earnings()
+        .ledger()
         .entries_of_affiliate(&app.app_id, affiliate)
         .await
         .unwrap();
@@ -225,7 +225,7 @@ async fn a_run_killed_midway_is_finished_by_the_next_without_paying_twice(app: T
     }));
     let state = partner_service::AppState::new(dying, partner_tests::test_config(), None).unwrap();
     assert!(
-        partner_service::commands::earnings::create_payouts(&state, &app.app_id)
+        partner_service::commands::payouts::create_payouts(&state, &app.app_id)
             .await
             .is_err()
     );

@@ -2,16 +2,17 @@
 
 use axum::Json;
 use axum::extract::State;
-use partner_domain::records::{Application, ApplicationStatus};
+use partner_domain::records::ApplicationStatus;
 use partner_domain::text::optional_text;
 use partner_domain::{ApplicationId, FieldError, ReferralCode};
 use partner_service::admin_auth::AdminApp;
 use partner_service::commands::review::{self, Decision};
+use partner_service::commands::{CommandError, Missing};
 use partner_service::extract::{self, PathParam, QueryParams};
 use partner_service::views::ListPage;
+use partner_service::views::applications::{ApplicationView, ApprovedPartnerView};
 use partner_service::{ApiError, AppState};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use crate::Paging;
 
@@ -39,7 +40,7 @@ pub(crate) async fn list(
     State(state): State<AppState>,
     admin: AdminApp,
     QueryParams(query): QueryParams<ListQuery>,
-) -> Result<Json<ListPage<Application>>, ApiError> {
+) -> Result<Json<ListPage<ApplicationView>>, ApiError> {
     let status = query.status.as_deref().map(parse_status).transpose()?;
     let limit = query.paging.limit()?;
     let (data, next_cursor) = state
@@ -47,6 +48,7 @@ pub(crate) async fn list(
         .applications()
         .list(&admin.app_id, status, limit, query.paging.cursor)
         .await?;
+    let data = data.into_iter().map(ApplicationView::from).collect();
     Ok(Json(ListPage { data, next_cursor }))
 }
 
@@ -55,20 +57,15 @@ pub(crate) async fn get(
     State(state): State<AppState>,
     admin: AdminApp,
     PathParam((_, id)): PathParam<(String, String)>,
-) -> Result<Json<Application>, ApiError> {
+) -> Result<Json<ApplicationView>, ApiError> {
     let id = ApplicationId::parse("id", &id)?;
     let application = state
         .store()
         .applications()
         .get(&admin.app_id, &id)
         .await?
-        .ok_or_else(|| {
-            ApiError::not_found(
-                "application_not_found",
-                "No application with this id in this app.",
-            )
-        })?;
-    Ok(Json(application))
+        .ok_or(CommandError::NotFound(Missing::Application))?;
+    Ok(Json(application.into()))
 }
 
 /// `{"action": "approve", "code"?}` or `{"action": "reject", "rejectionReason"?}`.
@@ -112,9 +109,9 @@ impl ReviewBody {
 
 #[derive(Debug, Serialize)]
 pub(crate) struct ReviewResponse {
-    application: Application,
+    application: ApplicationView,
     #[serde(skip_serializing_if = "Option::is_none")]
-    affiliate: Option<serde_json::Value>,
+    affiliate: Option<ApprovedPartnerView>,
 }
 
 /// `POST …/applications/{id}/review`.
@@ -128,10 +125,7 @@ pub(crate) async fn review(
     let decision = body.parse()?;
     let reviewed = review::review(&state, &admin.app_id, &id, decision).await?;
     Ok(Json(ReviewResponse {
-        application: reviewed.application,
-        // The documented shape, as in the `partner_application_approved` webhook.
-        affiliate: reviewed
-            .affiliate
-            .map(|a| json!({"id": a.id, "code": a.code, "customer_id": a.customer_id})),
+        application: reviewed.application.into(),
+        affiliate: reviewed.affiliate.map(ApprovedPartnerView::from),
     }))
 }

@@ -5,11 +5,12 @@ use axum::extract::State;
 use partner_domain::FieldError;
 use partner_domain::deals::{DealId, DealStatus};
 use partner_service::admin_auth::AdminApp;
-use partner_service::commands::partner::{change_deal_status, deal_view};
+use partner_service::commands::partner::change_deal_status;
 use partner_service::extract::{self, PathParam, QueryParams};
+use partner_service::views::ListPage;
+use partner_service::views::ledger::{DealView, all};
 use partner_service::{ApiError, AppState};
 use serde::Deserialize;
-use serde_json::{Value, json};
 
 use crate::Paging;
 
@@ -18,16 +19,17 @@ pub(crate) async fn list(
     State(state): State<AppState>,
     admin: AdminApp,
     QueryParams(paging): QueryParams<Paging>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ListPage<DealView>>, ApiError> {
     let limit = paging.limit()?;
     let (deals, next_cursor) = state
         .store()
         .deals()
         .of_app(&admin.app_id, limit, paging.cursor)
         .await?;
-    Ok(Json(
-        json!({"data": deals.iter().map(deal_view).collect::<Vec<_>>(), "nextCursor": next_cursor}),
-    ))
+    Ok(Json(ListPage {
+        data: all(&deals),
+        next_cursor,
+    }))
 }
 
 #[derive(Debug, Deserialize)]
@@ -43,10 +45,10 @@ pub(crate) async fn patch(
     admin: AdminApp,
     PathParam((_, id)): PathParam<(String, String)>,
     extract::Json(body): extract::Json<StatusBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<DealView>, ApiError> {
     let id = DealId::parse("id", &id)?;
     let next = DealStatus::parse(&body.status)
         .ok_or_else(|| FieldError::new("status", "must be accepted, rejected, won or lost"))?;
     let deal = change_deal_status(&state, &admin.app_id, &id, next).await?;
-    Ok(Json(deal_view(&deal)))
+    Ok(Json(DealView::from(&deal)))
 }

@@ -9,13 +9,14 @@ use partner_domain::ledger::{Entry, Payout, PayoutId};
 use partner_domain::text::optional_text;
 use partner_domain::{AffiliateId, FieldError};
 use partner_service::admin_auth::AdminApp;
-use partner_service::commands::earnings::{self, entry_view, payout_view};
+use partner_service::commands::payouts;
 use partner_service::csv::{Cell, document};
 use partner_service::extract::{self, PathParam, QueryParams};
 use partner_service::metrics::{Observation, Unit};
+use partner_service::views::ledger::{EntryView, PayoutView, all};
+use partner_service::views::{DataList, ListPage};
 use partner_service::{ApiError, AppState};
 use serde::Deserialize;
-use serde_json::{Value, json};
 
 use crate::Paging;
 
@@ -90,7 +91,7 @@ pub(crate) async fn commissions(
     let limit = query.paging.limit()?;
     let (entries, next_cursor) = state
         .store()
-        .earnings()
+        .ledger()
         .entries_of_app(&admin.app_id, limit, query.paging.cursor)
         .await?;
     let entries: Vec<Entry> = entries
@@ -104,7 +105,7 @@ pub(crate) async fn commissions(
                 Cell::Text(e.id.to_string()),
                 Cell::Text(e.affiliate_id.to_string()),
                 Cell::Text(e.customer_id.to_string()),
-                Cell::Text(format!("{:?}", e.kind).to_lowercase()),
+                Cell::Text(e.kind.as_str().to_owned()),
                 money(e.amount),
                 Cell::Text(e.currency.as_str().to_owned()),
                 money(e.revenue_amount),
@@ -138,8 +139,11 @@ pub(crate) async fn commissions(
         ];
         return Ok(csv_response("commissions", document(&header, rows)));
     }
-    let data: Vec<Value> = entries.iter().map(entry_view).collect();
-    Ok(Json(json!({"data": data, "nextCursor": next_cursor})).into_response())
+    let page: ListPage<EntryView> = ListPage {
+        data: all(&entries),
+        next_cursor,
+    };
+    Ok(Json(page).into_response())
 }
 
 /// `POST /v1/apps/{appId}/affiliates/payouts`: one payout per partner whose
@@ -147,13 +151,17 @@ pub(crate) async fn commissions(
 pub(crate) async fn create_payouts(
     State(state): State<AppState>,
     admin: AdminApp,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let payouts = earnings::create_payouts(&state, &admin.app_id).await?;
+) -> Result<(StatusCode, Json<DataList<PayoutView>>), ApiError> {
+    let payouts = payouts::create_payouts(&state, &admin.app_id).await?;
     Observation::new()
         .metric("PayoutsCreated", Unit::Count, payouts.len() as f64)
         .emit();
-    let data: Vec<Value> = payouts.iter().map(payout_view).collect();
-    Ok((StatusCode::CREATED, Json(json!({"data": data}))))
+    Ok((
+        StatusCode::CREATED,
+        Json(DataList {
+            data: all(&payouts),
+        }),
+    ))
 }
 
 /// `GET /v1/apps/{appId}/affiliates/payouts?limit=&cursor=&format=`: newest first.
@@ -167,7 +175,7 @@ pub(crate) async fn payouts(
     let limit = query.paging.limit()?;
     let (payouts, next_cursor) = state
         .store()
-        .earnings()
+        .payouts()
         .payouts_of_app(&admin.app_id, limit, query.paging.cursor)
         .await?;
     if csv {
@@ -177,7 +185,7 @@ pub(crate) async fn payouts(
                 Cell::Text(p.affiliate_id.to_string()),
                 money(p.amount),
                 Cell::Text(p.currency.as_str().to_owned()),
-                Cell::Text(format!("{:?}", p.status).to_lowercase()),
+                Cell::Text(p.status.as_str().to_owned()),
                 Cell::Text(p.reference.clone().unwrap_or_default()),
                 time_cell(p.created_at),
                 Cell::Text(
@@ -202,8 +210,11 @@ pub(crate) async fn payouts(
         ];
         return Ok(csv_response("payouts", document(&header, rows)));
     }
-    let data: Vec<Value> = payouts.iter().map(payout_view).collect();
-    Ok(Json(json!({"data": data, "nextCursor": next_cursor})).into_response())
+    let page: ListPage<PayoutView> = ListPage {
+        data: all(&payouts),
+        next_cursor,
+    };
+    Ok(Json(page).into_response())
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -218,7 +229,7 @@ pub(crate) async fn mark_paid(
     admin: AdminApp,
     PathParam((_, id)): PathParam<(String, String)>,
     body: axum::body::Bytes,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<PayoutView>, ApiError> {
     // The body is optional: an empty one means no reference.
     let body: MarkPaidBody = if body.is_empty() {
         MarkPaidBody::default()
@@ -227,6 +238,6 @@ pub(crate) async fn mark_paid(
     };
     let id = PayoutId::parse("id", &id)?;
     let reference = optional_text("reference", body.reference.as_deref(), 200)?;
-    let payout = earnings::mark_paid(&state, &admin.app_id, &id, reference).await?;
-    Ok(Json(payout_view(&payout)))
+    let payout = payouts::mark_paid(&state, &admin.app_id, &id, reference).await?;
+    Ok(Json(PayoutView::from(&payout)))
 }

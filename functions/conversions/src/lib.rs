@@ -7,13 +7,15 @@ use axum::http::StatusCode;
 use axum::routing::post;
 use partner_domain::ledger::ClickId;
 use partner_domain::{Currency, CustomerId, Email, FieldError, Money, ReferralCode};
-use partner_service::commands::earnings::{self, RevenueKind, RevenueRequest, Via};
+use partner_service::commands::referrals::{self, Via};
+use partner_service::commands::revenue::{self, RevenueKind, RevenueRequest};
 use partner_service::extract::Json;
 use partner_service::http::Route;
 use partner_service::metrics::{Observation, Unit};
+use partner_service::views::ledger::ReferralView;
 use partner_service::{ApiError, AppState, Tenant};
 use serde::Deserialize;
-use serde_json::{Number, Value, json};
+use serde_json::{Number, Value};
 
 pub const REFERRALS: &str = "/v1/affiliate/referrals";
 pub const REVENUE: &str = "/v1/affiliate/revenue";
@@ -39,7 +41,7 @@ async fn refer(
     State(state): State<AppState>,
     tenant: Tenant,
     Json(body): Json<ReferralBody>,
-) -> Result<(StatusCode, axum::Json<Value>), ApiError> {
+) -> Result<(StatusCode, axum::Json<ReferralView>), ApiError> {
     let customer = CustomerId::parse("customerId", &body.customer_id)?;
     let via = match (body.click_id, body.code) {
         (Some(click), None) => Via::Click(ClickId::parse("clickId", &click)?),
@@ -51,15 +53,10 @@ async fn refer(
         .as_deref()
         .map(|e| Email::parse("email", e))
         .transpose()?;
-    let referral = earnings::refer(&state, &tenant, customer, via, email).await?;
+    let referral = referrals::refer(&state, &tenant, customer, via, email).await?;
     Ok((
         StatusCode::CREATED,
-        axum::Json(json!({
-            "customerId": referral.customer_id,
-            "affiliateId": referral.affiliate_id,
-            "clickId": referral.click_id,
-            "attributedAt": referral.attributed_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
-        })),
+        axum::Json(ReferralView::from(&referral)),
     ))
 }
 
@@ -116,7 +113,7 @@ async fn revenue(
     tenant: Tenant,
     Json(body): Json<RevenueBody>,
 ) -> Result<(StatusCode, axum::Json<Value>), ApiError> {
-    let (result, recorded) = earnings::revenue(&state, &tenant, body.parse()?).await?;
+    let (result, recorded) = revenue::revenue(&state, &tenant, body.parse()?).await?;
     if recorded && result["commission"].is_object() {
         Observation::new()
             .metric("CommissionsCreated", Unit::Count, 1.0)

@@ -5,14 +5,22 @@
 use partner_service::AppState;
 use partner_service::events::{PublishError, RelayReport};
 use partner_service::metrics::{Observation, Unit};
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
+
+/// What one run did (the invocation's result).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Report {
+    pub found: usize,
+    pub published: usize,
+}
 
 /// Handles one scheduled invocation (the EventBridge Scheduler / rule event is
 /// only a trigger; its content does not matter). Emits `OutboxRelayed` whether the
 /// run succeeds or not, and `OutboxOldestAgeSeconds` when the outbox could be read
 /// (no figure then, rather than a reassuring 0: the age alarm treats missing data
 /// as breaching).
-pub async fn handle(state: &AppState, _trigger: Value) -> Result<Value, PublishError> {
+pub async fn handle(state: &AppState, _trigger: Value) -> Result<Report, PublishError> {
     let mut report = RelayReport::default();
     let outcome = state
         .publisher()
@@ -37,5 +45,8 @@ pub async fn handle(state: &AppState, _trigger: Value) -> Result<Value, PublishE
             "relayed unpublished events"
         );
     }
-    Ok(json!({"found": report.found, "published": report.published}))
+    Ok(Report {
+        found: report.found,
+        published: report.published,
+    })
 }

@@ -6,17 +6,20 @@ mod portal;
 use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use partner_domain::text::{optional_text, required_text};
 use partner_domain::{CustomerId, Email, FieldError};
-use partner_service::commands::partner::{self, deal_view, not_a_partner};
+use partner_service::commands::partner;
+use partner_service::commands::{CommandError, Missing};
 use partner_service::extract::Json;
 use partner_service::http::Route;
 use partner_service::session::{self, Session, Subject};
-use partner_service::views::PartnerInfo;
+use partner_service::views::dashboard::DashboardView;
+use partner_service::views::ledger::{DealView, all};
+use partner_service::views::{DataList, LinkView, PartnerInfo, TokenView};
 use partner_service::{ApiError, AppState, Tenant, commands, cors};
 use serde::Deserialize;
-use serde_json::{Value, json};
 
 pub const SESSIONS: &str = "/v1/sessions";
 pub const AFFILIATE: &str = "/v1/affiliate";
@@ -82,7 +85,7 @@ async fn create_session(
     State(state): State<AppState>,
     tenant: Tenant,
     Json(body): Json<SessionBody>,
-) -> Result<(StatusCode, axum::Json<Value>), ApiError> {
+) -> Result<(StatusCode, axum::Json<TokenView>), ApiError> {
     let subject = Subject {
         app_id: tenant.app_id,
         customer_id: CustomerId::parse("customerId", &body.customer_id)?,
@@ -91,13 +94,16 @@ async fn create_session(
         session::mint_session(state.keys().await.session(), &subject).map_err(not_configured)?;
     Ok((
         StatusCode::CREATED,
-        axum::Json(json!({"token": token, "expiresAt": rfc3339(expires)})),
+        axum::Json(TokenView {
+            token,
+            expires_at: expires,
+        }),
     ))
 }
 
-fn rfc3339(at: partner_domain::Timestamp) -> String {
-    at.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
+/// The session customer is not a partner of the app.
+fn not_a_partner() -> ApiError {
+    CommandError::NotFound(Missing::Partner).into()
 }
 
 /// `GET /v1/affiliate`: the session customer's partner info (as by-customer).
@@ -114,18 +120,18 @@ async fn affiliate(
 async fn dashboard(
     State(state): State<AppState>,
     Session(who): Session,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let dashboard = partner::dashboard(&state, &who.app_id, &who.customer_id)
         .await?
         .ok_or_else(not_a_partner)?;
-    Ok(axum::Json(dashboard.to_json()))
+    Ok(axum::Json(DashboardView::from(&dashboard)).into_response())
 }
 
 /// `GET /v1/affiliate/portal-link`: an absolute link to the hosted portal, valid 24 h.
 async fn portal_link(
     State(state): State<AppState>,
     Session(who): Session,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<axum::Json<LinkView>, ApiError> {
     if state
         .store()
         .affiliates()
@@ -144,9 +150,10 @@ async fn portal_link(
     })?;
     let (token, expires) =
         session::mint_portal(state.keys().await.session(), &who).map_err(not_configured)?;
-    Ok(axum::Json(
-        json!({"url": format!("{base}{PORTAL}?token={token}"), "expiresAt": rfc3339(expires)}),
-    ))
+    Ok(axum::Json(LinkView {
+        url: format!("{base}{PORTAL}?token={token}"),
+        expires_at: expires,
+    }))
 }
 
 #[derive(Debug, Deserialize)]
@@ -172,7 +179,7 @@ async fn register_deal(
     State(state): State<AppState>,
     Session(who): Session,
     Json(body): Json<DealBody>,
-) -> Result<(StatusCode, axum::Json<Value>), ApiError> {
+) -> Result<(StatusCode, axum::Json<DealView>), ApiError> {
     let (email, name, notes) = body.parse()?;
     let (affiliate, _, _) = state
         .store()
@@ -181,14 +188,14 @@ async fn register_deal(
         .await?
         .ok_or_else(not_a_partner)?;
     let deal = partner::register_deal(&state, &affiliate, email, name, notes).await?;
-    Ok((StatusCode::CREATED, axum::Json(deal_view(&deal))))
+    Ok((StatusCode::CREATED, axum::Json(DealView::from(&deal))))
 }
 
 /// `GET /v1/affiliate/deals`: the partner's own deals, newest first.
 async fn list_deals(
     State(state): State<AppState>,
     Session(who): Session,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<axum::Json<DataList<DealView>>, ApiError> {
     let (affiliate, _, _) = state
         .store()
         .affiliates()
@@ -200,7 +207,5 @@ async fn list_deals(
         .deals()
         .of_affiliate(&who.app_id, &affiliate.id, 100)
         .await?;
-    Ok(axum::Json(
-        json!({"data": deals.iter().map(deal_view).collect::<Vec<_>>()}),
-    ))
+    Ok(axum::Json(DataList { data: all(&deals) }))
 }

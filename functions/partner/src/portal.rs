@@ -12,6 +12,7 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use partner_domain::Money;
 use partner_service::AppState;
+use partner_service::commands::CommandError;
 use partner_service::commands::partner::{self, Dashboard};
 use partner_service::http::RequestNotes;
 use partner_service::session::{self, Subject};
@@ -213,7 +214,7 @@ fn render(d: &Dashboard, token: &str, notice: Option<&str>, error: Option<&str>)
                 "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
                 esc(&p.created_at.date().to_string()),
                 esc(&money(p.amount, currency)),
-                esc(&format!("{:?}", p.status).to_lowercase())
+                esc(p.status.as_str())
             )
         })
         .collect();
@@ -418,8 +419,8 @@ pub(crate) async fn register_deal(
     };
     match partner::register_deal(&state, &affiliate, email, name, notes).await {
         Ok(_) => back_to_portal(&token, "notice=registered"),
-        Err(err) if err.code() == "deal_exists" => back_to_portal(&token, "error=deal_exists"),
-        Err(err) if err.code() == "partner_suspended" => back_to_portal(&token, "error=suspended"),
+        Err(CommandError::LeadTaken) => back_to_portal(&token, "error=deal_exists"),
+        Err(CommandError::PartnerSuspended) => back_to_portal(&token, "error=suspended"),
         Err(err) => {
             tracing::warn!(error = %err, "portal deal registration failed");
             back_to_portal(&token, "error=failed")

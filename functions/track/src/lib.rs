@@ -8,7 +8,7 @@ use axum::routing::post;
 use partner_domain::ledger::ClickId;
 use partner_domain::text::optional_text;
 use partner_domain::{FieldError, ReferralCode};
-use partner_service::commands::earnings::{self, TrackRequest};
+use partner_service::commands::track::{self, TrackRequest};
 use partner_service::extract::Json;
 use partner_service::http::Route;
 use partner_service::{ApiError, AppState, PublicTenant, cors};
@@ -96,7 +96,7 @@ async fn track(
     PublicTenant(tenant): PublicTenant,
     Json(body): Json<TrackBody>,
 ) -> Result<(StatusCode, axum::Json<Tracked>), ApiError> {
-    let click = earnings::track(&state, &tenant, body.parse()?).await?;
+    let click = track::track(&state, &tenant, body.parse()?).await?;
     Ok((
         StatusCode::CREATED,
         axum::Json(Tracked {

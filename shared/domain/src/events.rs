@@ -81,6 +81,18 @@ impl Event {
     }
 
     /// `partner_application_submitted`: the application as submitted.
+    /// An event whose data is a view type (a struct that serialises to an object).
+    pub fn of<T: serde::Serialize>(
+        event: EventType,
+        app_id: AppId,
+        data: &T,
+        at: Timestamp,
+    ) -> Self {
+        // A struct with string keys always serialises; `Null` is unreachable.
+        let data = serde_json::to_value(data).unwrap_or(Value::Null);
+        Self::new(event, app_id, data, at)
+    }
+
     pub fn application_submitted(application: &Application) -> Self {
         let form = &application.form;
         Self::new(

@@ -52,6 +52,15 @@ pub enum EntryKind {
     Reversal,
 }
 
+impl EntryKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Commission => "commission",
+            Self::Reversal => "reversal",
+        }
+    }
+}
+
 /// The sums a partner sees. `total_earned` is every entry; the others split it by status.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -175,6 +184,15 @@ pub enum PayoutStatus {
     Pending,
     /// Marked paid by an admin.
     Paid,
+}
+
+impl PayoutStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Paid => "paid",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -36,6 +36,14 @@ pub fn now() -> Timestamp {
         .unwrap_or(now)
 }
 
+/// An instant as RFC 3339 text (`2026-11-30T12:00:00.123Z`), for CSV cells and
+/// pages; JSON fields use `time::serde::rfc3339`, which writes the same text.
+pub fn rfc3339(at: Timestamp) -> String {
+    // Formatting a UTC instant of a year between 0 and 9999 cannot fail.
+    at.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
 /// Fills `buf` with cryptographically secure random bytes.
 ///
 /// The operating system's generator failing is not something a request can

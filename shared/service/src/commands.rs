@@ -1,10 +1,17 @@
 //! Domain operations the functions call: rules here, storage in the repositories,
 //! HTTP in the functions. Each takes the tenant from the credential, never a body.
 
-pub mod earnings;
+pub mod approvals;
+mod error;
 pub mod partner;
+pub mod payouts;
+pub mod referrals;
+pub mod revenue;
 pub mod review;
 pub mod settings;
+pub mod track;
+
+pub use error::{CommandError, Missing, SelfReferralBy};
 
 use partner_domain::events::Event;
 use partner_domain::records::{Application, ApplicationForm, ApplicationStatus};
@@ -96,16 +103,15 @@ pub async fn revoke_api_key(
     state: &AppState,
     app: &AppId,
     key: &partner_domain::ApiKeyId,
-) -> Result<(), crate::ApiError> {
+) -> Result<(), CommandError> {
     match state.store().apps().revoke_api_key(app, key).await? {
         partner_store::repo::apps::Revoked::Revoked => {
             state.api_keys().forget(key);
             Ok(())
         }
-        partner_store::repo::apps::Revoked::NotFound => Err(crate::ApiError::not_found(
-            "api_key_not_found",
-            "No API key with this id in this app.",
-        )),
+        partner_store::repo::apps::Revoked::NotFound => {
+            Err(CommandError::NotFound(Missing::ApiKey))
+        }
     }
 }
 

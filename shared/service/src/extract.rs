@@ -89,11 +89,12 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         } else {
             format!("{field}: {message}")
         };
-        let mut error = ApiError::bad_request("invalid_request", detail);
-        if let Some(known) = leak_field_name(&field) {
-            error = error.with_field(known);
+        let error = ApiError::bad_request("invalid_request", detail);
+        if field.is_empty() {
+            error
+        } else {
+            error.with_field(field)
         }
-        error
     })?;
     deserializer.end().map_err(malformed)?;
     Ok(value)
@@ -108,35 +109,6 @@ where
     T: serde::Deserialize<'de>,
 {
     <Option<T> as serde::Deserialize>::deserialize(deserializer).map(Some)
-}
-
-/// Problem `field`s are `&'static str`; request field names are a small known set,
-/// so map them rather than allocate forever.
-fn leak_field_name(field: &str) -> Option<&'static str> {
-    const KNOWN: &[&str] = &[
-        "email",
-        "name",
-        "company",
-        "website",
-        "reason",
-        "code",
-        "url",
-        "visitorId",
-        "referrer",
-        "action",
-        "rejectionReason",
-        "customerId",
-        "leadEmail",
-        "leadName",
-        "notes",
-        "eventId",
-        "amount",
-        "kind",
-        "label",
-        "allowedOrigins",
-        "reapplyAfterDays",
-    ];
-    KNOWN.iter().copied().find(|known| *known == field)
 }
 
 /// Query-string parameters; a rejection is `400 invalid_request`.

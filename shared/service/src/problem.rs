@@ -5,7 +5,9 @@
 //! errors the offending `field`. Server errors log their cause chain and send a
 //! generic detail: nothing internal ever reaches a response.
 
-use crate::commands::ApplyError;
+use std::borrow::Cow;
+
+use crate::commands::{ApplyError, CommandError, Missing, SelfReferralBy};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use partner_domain::FieldError;
@@ -22,7 +24,8 @@ pub struct ApiError {
     status: StatusCode,
     code: &'static str,
     detail: String,
-    field: Option<&'static str>,
+    /// The request field at fault, as the client sent it (`leadEmail`, `events[2]`).
+    field: Option<Cow<'static, str>>,
     /// When trying again makes sense (a problem extension member, RFC 3339).
     retry_after: Option<partner_domain::Timestamp>,
     /// Seconds to wait before trying again (the `Retry-After` header).
@@ -64,7 +67,7 @@ impl ApiError {
     /// A request field that failed to parse: 400 `invalid_request` naming the field.
     pub fn invalid_field(err: FieldError) -> Self {
         Self {
-            field: Some(err.field),
+            field: Some(Cow::Borrowed(err.field)),
             ..Self::new(
                 StatusCode::BAD_REQUEST,
                 "invalid_request",
@@ -120,8 +123,8 @@ impl ApiError {
         }
     }
 
-    pub fn with_field(mut self, field: &'static str) -> Self {
-        self.field = Some(field);
+    pub fn with_field(mut self, field: impl Into<Cow<'static, str>>) -> Self {
+        self.field = Some(field.into());
         self
     }
 
@@ -182,7 +185,7 @@ impl IntoResponse for ApiError {
             status: self.status.as_u16(),
             detail: &self.detail,
             code: self.code,
-            field: self.field,
+            field: self.field.as_deref(),
             retry_after: self.retry_after,
         };
         let json = serde_json::to_vec(&body).unwrap_or_default();
@@ -247,6 +250,134 @@ impl From<ApplyError> for ApiError {
             .with_field("customerId"),
             ApplyError::Store(err) => err.into(),
         }
+    }
+}
+
+impl From<CommandError> for ApiError {
+    fn from(err: CommandError) -> Self {
+        use CommandError as E;
+        match err {
+            E::NotFound(missing) => not_found(missing),
+            E::AttributionExpired => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "attribution_expired",
+                "The click's attribution window has passed.",
+            )
+            .with_field("clickId"),
+            E::SelfReferral(by) => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "self_referral",
+                "A partner cannot refer itself.",
+            )
+            .with_field(match by {
+                SelfReferralBy::CustomerId => "customerId",
+                SelfReferralBy::Email => "email",
+            }),
+            E::AlreadyReferred => Self::conflict(
+                "already_referred",
+                "This customer is already attributed to a partner.",
+            )
+            .with_field("customerId"),
+            E::WrongCurrency(currency) => Self::invalid_field(FieldError::new(
+                "currency",
+                format!("must be the program's currency, {}", currency.as_str()),
+            )),
+            E::RevenueCollided => Self::conflict(
+                "revenue_conflict",
+                "Concurrent revenue events collided; try again.",
+            ),
+            E::PayoutAlreadyPaid => {
+                Self::conflict("payout_already_paid", "The payout is already marked paid.")
+            }
+            E::PartnerSuspended => Self::forbidden(
+                "partner_suspended",
+                "This partner is suspended and cannot register deals.",
+            ),
+            E::LeadTaken => Self::conflict("deal_exists", "This lead cannot be registered.")
+                .with_field("leadEmail"),
+            E::DealChanged => {
+                Self::conflict("deal_changed", "The deal changed meanwhile; try again.")
+            }
+            E::InvalidTransition { from, to } => Self::conflict(
+                "invalid_transition",
+                format!("A {} deal cannot become {}.", from.as_str(), to.as_str()),
+            )
+            .with_field("status"),
+            E::AlreadyReviewed => Self::conflict(
+                "application_already_reviewed",
+                "The application has already been reviewed.",
+            ),
+            E::ApprovalCollided => Self::conflict(
+                "approval_conflict",
+                "The approval kept colliding with concurrent changes; try again.",
+            ),
+            E::CodeTaken => Self::conflict(
+                "code_taken",
+                "This referral code is already used in this app.",
+            )
+            .with_field("code"),
+            E::CustomerAlreadyPartner => Self::conflict(
+                "customer_already_partner",
+                "The applicant's customer account is already a partner.",
+            ),
+            E::CurrencyLocked => Self::conflict(
+                "currency_locked",
+                "The currency cannot change once commissions exist.",
+            )
+            .with_field("currency"),
+            E::Store(err) => err.into(),
+            internal @ E::Internal(_) => Self::internal(internal),
+        }
+    }
+}
+
+fn not_found(missing: Missing) -> ApiError {
+    let (code, detail, field) = match missing {
+        Missing::Settings(app) => (
+            "app_not_found",
+            format!("App {app} has no program settings."),
+            None,
+        ),
+        Missing::Code => (
+            "code_not_found",
+            "No active partner has this referral code.".to_owned(),
+            Some("code"),
+        ),
+        Missing::Click => (
+            "click_not_found",
+            "No click with this id.".to_owned(),
+            Some("clickId"),
+        ),
+        Missing::Payout => (
+            "payout_not_found",
+            "No payout with this id in this app.".to_owned(),
+            None,
+        ),
+        Missing::Deal => (
+            "deal_not_found",
+            "No deal with this id in this app.".to_owned(),
+            None,
+        ),
+        Missing::Application => (
+            "application_not_found",
+            "No application with this id in this app.".to_owned(),
+            None,
+        ),
+        Missing::ApiKey => (
+            "api_key_not_found",
+            "No API key with this id in this app.".to_owned(),
+            None,
+        ),
+        Missing::Partner => (
+            "not_a_partner",
+            "This customer is not a partner of the app.".to_owned(),
+            None,
+        ),
+    };
+    let error = ApiError::not_found(code, detail);
+    match field {
+        Some(field) => error.with_field(field),
+        None => error,
     }
 }
 

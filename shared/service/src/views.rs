@@ -1,4 +1,9 @@
-//! Response shapes shared by more than one function.
+//! Response bodies: every one is a `Serialize` type here, with money in major
+//! units (`money::as_major`), rates in percent and times in RFC 3339.
+
+pub mod applications;
+pub mod dashboard;
+pub mod ledger;
 
 use partner_domain::money::{self, Money, RateBps};
 use partner_domain::records::{Affiliate, AffiliateStatus, ProgramSettings};
@@ -137,4 +142,28 @@ impl From<Affiliate> for AffiliateView {
 pub struct ListPage<T> {
     pub data: Vec<T>,
     pub next_cursor: Option<String>,
+}
+
+/// A whole list, unpaged: `{"data": [...]}`.
+#[derive(Debug, Clone, Serialize)]
+pub struct DataList<T> {
+    pub data: Vec<T>,
+}
+
+/// A token and when it expires (`POST /v1/sessions`).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenView {
+    pub token: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: partner_domain::Timestamp,
+}
+
+/// A link and when it expires (`GET /v1/affiliate/portal-link`).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LinkView {
+    pub url: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: partner_domain::Timestamp,
 }

@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use partner_domain::ledger::{Entry, EntryStatus};
 
 use crate::limits::MAX_TRANSACTION_OPERATIONS;
-use crate::repo::earnings::{bump_balance, entry_item, put_payable};
+use crate::repo::ledger::{bump_balance, entry_item, put_payable};
 use crate::{Condition, Store, StoreResult, WriteOp, dynamo};
 
 /// The environment variable the test harness sets to moto's URL.

@@ -8,7 +8,8 @@ use partner_domain::records::{
 use partner_domain::{AffiliateId, AppId, ApplicationId, CustomerId, ReferralCode};
 use partner_store::repo::applications::{CustomerAccount, ReviewError};
 
-use crate::{ApiError, AppState};
+use super::{CommandError, Missing};
+use crate::AppState;
 
 /// How often an approval is retried after losing a race (a customer account or a
 /// generated code that appeared meanwhile).
@@ -26,35 +27,21 @@ pub struct Reviewed {
     pub affiliate: Option<Affiliate>,
 }
 
-fn not_found() -> ApiError {
-    ApiError::not_found(
-        "application_not_found",
-        "No application with this id in this app.",
-    )
-}
-
-fn already_reviewed() -> ApiError {
-    ApiError::conflict(
-        "application_already_reviewed",
-        "The application has already been reviewed.",
-    )
-}
-
 /// Reviews a pending application: one read, one transactional write, the publish.
 pub async fn review(
     state: &AppState,
     app: &AppId,
     id: &ApplicationId,
     decision: Decision,
-) -> Result<Reviewed, ApiError> {
+) -> Result<Reviewed, CommandError> {
     let store = state.store();
     let application = store
         .applications()
         .get(app, id)
         .await?
-        .ok_or_else(not_found)?;
+        .ok_or(CommandError::NotFound(Missing::Application))?;
     if application.status != ApplicationStatus::Pending {
-        return Err(already_reviewed());
+        return Err(CommandError::AlreadyReviewed);
     }
     let now = partner_domain::now();
     match decision {
@@ -66,11 +53,7 @@ pub async fn review(
                 ..application
             };
             let event = Event::application_rejected(&rejected, reason.as_deref(), now);
-            store
-                .applications()
-                .reject(&rejected, &event)
-                .await
-                .map_err(review_error)?;
+            store.applications().reject(&rejected, &event).await?;
             state.publisher().publish(store, &[event]).await;
             Ok(Reviewed {
                 application: rejected,
@@ -86,7 +69,7 @@ async fn approve(
     application: Application,
     requested_code: Option<ReferralCode>,
     now: partner_domain::Timestamp,
-) -> Result<Reviewed, ApiError> {
+) -> Result<Reviewed, CommandError> {
     let store = state.store();
     let app = &application.app_id;
     let new_customer = |id: CustomerId| Customer {
@@ -154,13 +137,10 @@ async fn approve(
             Err(ReviewError::CodeTaken) if generated => {
                 code = generate_code(&application.form.name, attempt)
             }
-            Err(other) => return Err(review_error(other)),
+            Err(other) => return Err(other.into()),
         }
     }
-    Err(ApiError::conflict(
-        "approval_conflict",
-        "The approval kept colliding with concurrent changes; try again.",
-    ))
+    Err(CommandError::ApprovalCollided)
 }
 
 /// The account of a customer the app named: the stored one, or a new one under the
@@ -170,7 +150,7 @@ async fn named_account(
     application: &Application,
     id: &CustomerId,
     new: Customer,
-) -> Result<CustomerAccount, ApiError> {
+) -> Result<CustomerAccount, CommandError> {
     let (by_id, by_email) = state
         .store()
         .customers()
@@ -181,26 +161,6 @@ async fn named_account(
         (None, None) => CustomerAccount::New(new),
         (None, Some(_)) => CustomerAccount::NewUnlisted(new),
     })
-}
-
-fn review_error(err: ReviewError) -> ApiError {
-    match err {
-        ReviewError::NotPending => already_reviewed(),
-        ReviewError::CodeTaken => ApiError::conflict(
-            "code_taken",
-            "This referral code is already used in this app.",
-        )
-        .with_field("code"),
-        ReviewError::AlreadyPartner => ApiError::conflict(
-            "customer_already_partner",
-            "The applicant's customer account is already a partner.",
-        ),
-        ReviewError::CustomerExists => ApiError::conflict(
-            "approval_conflict",
-            "A customer account appeared during the approval; try again.",
-        ),
-        ReviewError::Store(err) => err.into(),
-    }
 }
 
 /// A code from the applicant's first name and random digits: `JANE47`. Each later

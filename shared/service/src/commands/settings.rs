@@ -5,7 +5,7 @@ use partner_domain::records::{Branding, ProgramSettings};
 use partner_domain::{Currency, Money, RateBps};
 use partner_store::Store;
 
-use crate::ApiError;
+use super::{CommandError, Missing};
 
 /// The fields a settings change may carry; `None` keeps the current value.
 #[derive(Debug, Clone, Default)]
@@ -22,14 +22,11 @@ pub struct SettingsChange {
     pub reapply_after_days: Option<Option<u32>>,
 }
 
-fn missing_settings(app: &AppId) -> ApiError {
-    ApiError::not_found(
-        "app_not_found",
-        format!("App {app} has no program settings."),
-    )
+fn missing_settings(app: &AppId) -> CommandError {
+    CommandError::NotFound(Missing::Settings(app.clone()))
 }
 
-pub async fn get(store: &Store, app: &AppId) -> Result<ProgramSettings, ApiError> {
+pub async fn get(store: &Store, app: &AppId) -> Result<ProgramSettings, CommandError> {
     store
         .apps()
         .settings(app)
@@ -41,7 +38,7 @@ pub async fn change(
     store: &Store,
     app: &AppId,
     change: SettingsChange,
-) -> Result<ProgramSettings, ApiError> {
+) -> Result<ProgramSettings, CommandError> {
     let mut settings = get(store, app).await?;
     let SettingsChange {
         enabled,
@@ -74,17 +71,13 @@ pub async fn change(
         // ledger, relabelling it would turn dollars into euros.
         if v != settings.currency
             && !store
-                .earnings()
+                .ledger()
                 .entries_of_app(app, 1, None)
                 .await?
                 .0
                 .is_empty()
         {
-            return Err(ApiError::conflict(
-                "currency_locked",
-                "The currency cannot change once commissions exist.",
-            )
-            .with_field("currency"));
+            return Err(CommandError::CurrencyLocked);
         }
         settings.currency = v;
     }

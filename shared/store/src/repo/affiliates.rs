@@ -3,7 +3,7 @@
 use partner_domain::ledger::Balances;
 use partner_domain::records::{Affiliate, App, ProgramSettings};
 
-use super::earnings::StoredBalances;
+use super::ledger::StoredBalances;
 use partner_domain::{AffiliateId, AppId, CustomerId};
 use serde_json::Value;
 

@@ -7,11 +7,13 @@
 pub mod affiliates;
 pub mod applications;
 pub mod apps;
+pub mod clicks;
 pub mod customers;
 pub mod deals;
-pub mod earnings;
+pub mod ledger;
 pub mod outbox;
 pub mod payouts;
+pub mod referrals;
 pub mod webhooks;
 
 use serde::Serialize;

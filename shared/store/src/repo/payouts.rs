@@ -25,11 +25,12 @@ use partner_domain::{AffiliateId, AppId, CustomerId, Timestamp};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::earnings::{EarningsError, Payable, bump_balance, changed_on_condition, payout_item};
+use super::ledger::{EarningsError, Payable, bump_balance, changed_on_condition};
+use super::with_index;
 use super::{from_item, to_item};
-use crate::keys::{self, entity};
+use crate::keys::{self, attr, entity};
 use crate::limits::MAX_TRANSACTION_OPERATIONS;
-use crate::{Condition, Index, Query, SortKey, Store, StoreResult, Update, WriteOp};
+use crate::{Condition, Index, Item, Page, Query, SortKey, Store, StoreResult, Update, WriteOp};
 
 /// Entries one chunk pays: each is two operations (the entry, its payable item);
 /// the rest of the transaction is the balance and the open payout.
@@ -53,6 +54,26 @@ pub struct OpenPayout {
     /// payable items should add up to.
     #[serde(default)]
     pub available_at_start: i64,
+}
+
+pub(crate) fn payout_item(payout: &Payout) -> StoreResult<Item> {
+    Ok(with_index(
+        with_index(
+            to_item(
+                &keys::payout(&payout.app_id, &payout.id),
+                entity::PAYOUT,
+                payout,
+            )?,
+            attr::GSI1_PK,
+            attr::GSI1_SK,
+            keys::payouts_of_affiliate(&payout.app_id, &payout.affiliate_id),
+            payout.id.to_string(),
+        ),
+        attr::GSI2_PK,
+        attr::GSI2_SK,
+        keys::payouts_of_app(&payout.app_id),
+        payout.id.to_string(),
+    ))
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -262,5 +283,55 @@ impl Payouts<'_> {
             .flatten()
             .map(from_item)
             .collect()
+    }
+    pub async fn payout(&self, app: &AppId, id: &PayoutId) -> StoreResult<Option<Payout>> {
+        self.store
+            .get(&keys::payout(app, id), true)
+            .await?
+            .map(from_item)
+            .transpose()
+    }
+
+    /// Marks a pending payout paid, with `payout_paid`.
+    pub async fn mark_paid(&self, paid: &Payout, event: &Event) -> Result<(), EarningsError> {
+        let result = self
+            .store
+            .transact(vec![
+                WriteOp::Put {
+                    item: payout_item(paid)?,
+                    condition: Some(Condition::Equals("status", Value::String("pending".into()))),
+                },
+                super::outbox::put_event(event)?,
+            ])
+            .await;
+        changed_on_condition(result)
+    }
+
+    /// A page of the app's payouts, newest first.
+    pub async fn payouts_of_app(
+        &self,
+        app: &AppId,
+        limit: u32,
+        cursor: Option<String>,
+    ) -> StoreResult<(Vec<Payout>, Option<String>)> {
+        let mut query = Query::partition(Index::Gsi2, keys::payouts_of_app(app));
+        query.descending = true;
+        query.limit = limit;
+        query.cursor = cursor;
+        super::page(self.store, &query).await
+    }
+
+    /// A partner's payouts, newest first.
+    pub async fn payouts_of_affiliate(
+        &self,
+        app: &AppId,
+        affiliate: &AffiliateId,
+        limit: u32,
+    ) -> StoreResult<Vec<Payout>> {
+        let mut query = Query::partition(Index::Gsi1, keys::payouts_of_affiliate(app, affiliate));
+        query.descending = true;
+        query.limit = limit;
+        let Page { items, .. } = self.store.query(&query).await?;
+        items.into_iter().map(from_item).collect()
     }
 }

@@ -1,40 +1,23 @@
-//! Clicks, attribution, revenue, the commission ledger, approvals and payouts.
+//! The commission ledger: revenue turned into entries, approvals after the holding
+//! period, and each partner's balances.
 //!
 //! Every change to an entry updates the partner's balance item in the same
 //! transaction, so the balances are always the sums of the entries by status (a
 //! property test holds them to it) and reading them is one item.
 
 use partner_domain::events::Event;
-use partner_domain::ledger::{Click, CommissionId, Entry, EntryStatus, Payout, PayoutId, Referral};
-use partner_domain::records::{AffiliateStatus, ProgramSettings};
-use partner_domain::{AffiliateId, AppId, CustomerId, Email, Money, ReferralCode, Timestamp};
+use partner_domain::ledger::{CommissionId, Entry, EntryStatus, Referral};
+use partner_domain::records::ProgramSettings;
+use partner_domain::{AffiliateId, AppId, CustomerId, Money, Timestamp};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::clicks::bump_stats;
 use super::{from_item, to_item, with_index};
 use crate::keys::{self, attr, entity};
 use crate::{
-    Condition, Index, Item, Key, Page, Query, SortKey, Store, StoreError, StoreResult, Update,
-    WriteOp,
+    Condition, Index, Item, Key, Query, SortKey, Store, StoreError, StoreResult, Update, WriteOp,
 };
-
-/// What a referral code points at (the code marker written on approval).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CodeTarget {
-    pub code: ReferralCode,
-    pub affiliate_id: AffiliateId,
-    pub customer_id: CustomerId,
-    #[serde(default = "active")]
-    pub status: AffiliateStatus,
-    /// The partner's email (absent on codes approved before it was recorded).
-    #[serde(default)]
-    pub email: Option<Email>,
-}
-
-fn active() -> AffiliateStatus {
-    AffiliateStatus::Active
-}
 
 /// The partner's balance item, as stored.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,24 +43,6 @@ impl From<StoredBalances> for partner_domain::ledger::Balances {
         }
     }
 }
-
-/// Click, referral and conversion counts of a partner.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Stats {
-    #[serde(default)]
-    pub clicks: i64,
-    #[serde(default)]
-    pub referrals: i64,
-    #[serde(default)]
-    pub conversions: i64,
-}
-
-/// What a visitor's last counted click left behind: counted clicks until `until`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Visit {
-    pub until: i64,
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum EarningsError {
     #[error("the customer is already attributed to a partner")]
@@ -98,32 +63,10 @@ pub(crate) fn changed_on_condition<T>(result: StoreResult<T>) -> Result<T, Earni
         other => Ok(other?),
     }
 }
-
-fn random_shard(count: u8) -> u8 {
-    let mut byte = [0u8; 1];
-    partner_domain::random_bytes(&mut byte);
-    byte[0] % count
-}
-
 fn rfc3339(at: Timestamp) -> StoreResult<String> {
     at.format(&time::format_description::well_known::Rfc3339)
         .map_err(|e| StoreError::Invalid(e.to_string()))
 }
-
-/// Adds `delta` to counters of a random stats shard of the partner.
-fn bump_stats(app: &AppId, affiliate: &AffiliateId, counters: &[(&'static str, i64)]) -> WriteOp {
-    let mut update = Update::default();
-    update.add.extend_from_slice(counters);
-    update
-        .set
-        .insert(attr::TYPE.into(), Value::String(entity::STATS.into()));
-    WriteOp::Update {
-        key: keys::stats(app, affiliate, random_shard(keys::STATS_SHARDS)),
-        update,
-        condition: None,
-    }
-}
-
 /// Moves `amount` into the balance counters for `status` (and the total when `earned`).
 pub(crate) fn bump_balance(
     app: &AppId,
@@ -226,27 +169,6 @@ fn approval_key(due: &DueApproval) -> StoreResult<Key> {
         &rfc3339(due.approves_at)?,
     ))
 }
-
-pub(crate) fn payout_item(payout: &Payout) -> StoreResult<Item> {
-    Ok(with_index(
-        with_index(
-            to_item(
-                &keys::payout(&payout.app_id, &payout.id),
-                entity::PAYOUT,
-                payout,
-            )?,
-            attr::GSI1_PK,
-            attr::GSI1_SK,
-            keys::payouts_of_affiliate(&payout.app_id, &payout.affiliate_id),
-            payout.id.to_string(),
-        ),
-        attr::GSI2_PK,
-        attr::GSI2_SK,
-        keys::payouts_of_app(&payout.app_id),
-        payout.id.to_string(),
-    ))
-}
-
 /// A new ledger entry with what must change with it.
 #[derive(Debug, Clone)]
 pub struct NewEntry {
@@ -261,172 +183,18 @@ pub struct NewEntry {
 }
 
 #[derive(Debug, Clone, Copy)]
-pub struct Earnings<'a> {
+pub struct Ledger<'a> {
     store: &'a Store,
 }
 
 impl Store {
-    pub fn earnings(&self) -> Earnings<'_> {
-        Earnings { store: self }
+    /// The commission ledger and balances.
+    pub fn ledger(&self) -> Ledger<'_> {
+        Ledger { store: self }
     }
 }
 
-impl Earnings<'_> {
-    /// What tracking a click needs, in one round trip: the code's partner, the
-    /// settings, and the visitor's last counted click.
-    pub async fn click_context(
-        &self,
-        app: &AppId,
-        code: &ReferralCode,
-        visitor: Option<&str>,
-    ) -> StoreResult<(Option<CodeTarget>, Option<ProgramSettings>, Option<Visit>)> {
-        let mut wanted = vec![keys::referral_code(app, code), keys::settings(app)];
-        if let Some(visitor) = visitor {
-            wanted.push(keys::visit(app, code, visitor));
-        }
-        let mut items = self.store.get_many(&wanted, false).await?.into_iter();
-        let target = items.next().flatten().map(from_item).transpose()?;
-        let settings = items.next().flatten().map(from_item).transpose()?;
-        let visit = items.next().flatten().map(from_item).transpose()?;
-        Ok((target, settings, visit))
-    }
-
-    /// Stores a click. A counted click also renews the visitor's window and bumps the
-    /// partner's click counter, in one transaction; `previous` is the visit marker as
-    /// read (the condition that no concurrent click counted meanwhile). Returns
-    /// whether the click counted.
-    pub async fn record_click(
-        &self,
-        click: &Click,
-        window_until: Option<(i64, Option<Visit>)>,
-    ) -> StoreResult<bool> {
-        let app = &click.app_id;
-        let click_item = {
-            let mut item = to_item(&keys::click(app, &click.id), entity::CLICK, click)?;
-            item.insert(
-                attr::TTL.into(),
-                Value::from(click.expires_at.unix_timestamp() + 86_400),
-            );
-            item
-        };
-        if !click.counted {
-            self.store
-                .write(WriteOp::Put {
-                    item: click_item,
-                    condition: Some(Condition::NotExists),
-                })
-                .await?;
-            return Ok(false);
-        }
-        let counter = bump_stats(app, &click.affiliate_id, &[("clicks", 1)]);
-        let Some((until, previous)) = window_until else {
-            // No visitor id: every click counts.
-            self.store
-                .transact(vec![
-                    WriteOp::Put {
-                        item: click_item,
-                        condition: Some(Condition::NotExists),
-                    },
-                    counter,
-                ])
-                .await?;
-            return Ok(true);
-        };
-        let visitor = click.visitor_id.as_deref().unwrap_or_default();
-        let mut visit_item = to_item(
-            &keys::visit(app, &click.code, visitor),
-            entity::VISIT,
-            &Visit { until },
-        )?;
-        visit_item.insert(attr::TTL.into(), Value::from(until));
-        let visit_condition = match previous {
-            None => Condition::NotExists,
-            Some(visit) => Condition::Equals("until", Value::from(visit.until)),
-        };
-        let result = self
-            .store
-            .transact(vec![
-                WriteOp::Put {
-                    item: click_item.clone(),
-                    condition: Some(Condition::NotExists),
-                },
-                WriteOp::Put {
-                    item: visit_item,
-                    condition: Some(visit_condition),
-                },
-                counter,
-            ])
-            .await;
-        match result {
-            Ok(()) => Ok(true),
-            // The same visitor's concurrent click counted first: this one does not.
-            Err(StoreError::ConditionFailed { index: 1 }) => {
-                let mut uncounted = click_item;
-                uncounted.insert("counted".into(), Value::Bool(false));
-                self.store
-                    .write(WriteOp::Put {
-                        item: uncounted,
-                        condition: None,
-                    })
-                    .await?;
-                Ok(false)
-            }
-            Err(err) => Err(err),
-        }
-    }
-
-    pub async fn click(
-        &self,
-        app: &AppId,
-        id: &partner_domain::ledger::ClickId,
-    ) -> StoreResult<Option<Click>> {
-        self.store
-            .get(&keys::click(app, id), false)
-            .await?
-            .map(from_item)
-            .transpose()
-    }
-
-    pub async fn code_target(
-        &self,
-        app: &AppId,
-        code: &ReferralCode,
-    ) -> StoreResult<Option<CodeTarget>> {
-        self.store
-            .get(&keys::referral_code(app, code), false)
-            .await?
-            .map(from_item)
-            .transpose()
-    }
-
-    /// Attributes a customer to a partner; the first attribution wins.
-    pub async fn refer(&self, referral: &Referral) -> Result<(), EarningsError> {
-        let item = to_item(
-            &keys::referral(&referral.app_id, &referral.customer_id),
-            entity::REFERRAL,
-            referral,
-        )?;
-        let result = self
-            .store
-            .transact(vec![
-                WriteOp::Put {
-                    item,
-                    condition: Some(Condition::NotExists),
-                },
-                bump_stats(
-                    &referral.app_id,
-                    &referral.affiliate_id,
-                    &[("referrals", 1)],
-                ),
-            ])
-            .await;
-        match result {
-            Ok(()) => Ok(()),
-            Err(StoreError::ConditionFailed { index: 0 }) => Err(EarningsError::AlreadyReferred),
-            Err(err) => Err(err.into()),
-        }
-    }
-
+impl Ledger<'_> {
     /// What recording revenue needs, in one round trip: an earlier result for the
     /// same event id, the customer's referral, and the settings.
     pub async fn revenue_context(
@@ -680,77 +448,5 @@ impl Earnings<'_> {
             .map(from_item)
             .transpose()?
             .unwrap_or_default())
-    }
-
-    /// The partner's counters, summed over their shards (one round trip).
-    pub async fn stats(&self, app: &AppId, affiliate: &AffiliateId) -> StoreResult<Stats> {
-        let wanted: Vec<Key> = (0..keys::STATS_SHARDS)
-            .map(|s| keys::stats(app, affiliate, s))
-            .collect();
-        let mut total = Stats::default();
-        for item in self
-            .store
-            .get_many(&wanted, false)
-            .await?
-            .into_iter()
-            .flatten()
-        {
-            let shard: Stats = from_item(item)?;
-            total.clicks += shard.clicks;
-            total.referrals += shard.referrals;
-            total.conversions += shard.conversions;
-        }
-        Ok(total)
-    }
-
-    pub async fn payout(&self, app: &AppId, id: &PayoutId) -> StoreResult<Option<Payout>> {
-        self.store
-            .get(&keys::payout(app, id), true)
-            .await?
-            .map(from_item)
-            .transpose()
-    }
-
-    /// Marks a pending payout paid, with `payout_paid`.
-    pub async fn mark_paid(&self, paid: &Payout, event: &Event) -> Result<(), EarningsError> {
-        let result = self
-            .store
-            .transact(vec![
-                WriteOp::Put {
-                    item: payout_item(paid)?,
-                    condition: Some(Condition::Equals("status", Value::String("pending".into()))),
-                },
-                super::outbox::put_event(event)?,
-            ])
-            .await;
-        changed_on_condition(result)
-    }
-
-    /// A page of the app's payouts, newest first.
-    pub async fn payouts_of_app(
-        &self,
-        app: &AppId,
-        limit: u32,
-        cursor: Option<String>,
-    ) -> StoreResult<(Vec<Payout>, Option<String>)> {
-        let mut query = Query::partition(Index::Gsi2, keys::payouts_of_app(app));
-        query.descending = true;
-        query.limit = limit;
-        query.cursor = cursor;
-        super::page(self.store, &query).await
-    }
-
-    /// A partner's payouts, newest first.
-    pub async fn payouts_of_affiliate(
-        &self,
-        app: &AppId,
-        affiliate: &AffiliateId,
-        limit: u32,
-    ) -> StoreResult<Vec<Payout>> {
-        let mut query = Query::partition(Index::Gsi1, keys::payouts_of_affiliate(app, affiliate));
-        query.descending = true;
-        query.limit = limit;
-        let Page { items, .. } = self.store.query(&query).await?;
-        items.into_iter().map(from_item).collect()
     }
 }

@@ -1,0 +1,114 @@
+//! Why a command refused, in the program's words. Commands know nothing of HTTP:
+//! `problem.rs` maps each variant to its status, code and field, once.
+
+use partner_domain::deals::DealStatus;
+use partner_domain::{AppId, Currency};
+use partner_store::StoreError;
+use partner_store::repo::applications::ReviewError;
+use partner_store::repo::deals::DealError;
+use partner_store::repo::ledger::EarningsError;
+
+/// What a command looked for and did not find in the caller's app.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Missing {
+    /// The app has no program settings (it was never created, or was deleted).
+    Settings(AppId),
+    /// No active partner has the referral code.
+    Code,
+    Click,
+    Payout,
+    Deal,
+    Application,
+    ApiKey,
+    /// The customer is not a partner of the app.
+    Partner,
+}
+
+/// The field of the request a self-referral was recognised by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SelfReferralBy {
+    CustomerId,
+    Email,
+}
+
+/// A command's refusal. Each variant is one outcome a client can act on; `Store`
+/// and `Internal` are failures of ours or of the database.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    #[error("not found: {0:?}")]
+    NotFound(Missing),
+    #[error("the click's attribution window has passed")]
+    AttributionExpired,
+    #[error("a partner cannot refer itself")]
+    SelfReferral(SelfReferralBy),
+    #[error("the customer is already attributed to a partner")]
+    AlreadyReferred,
+    #[error("revenue must be in the program's currency, {}", .0.as_str())]
+    WrongCurrency(Currency),
+    #[error("concurrent revenue events of the customer kept colliding")]
+    RevenueCollided,
+    #[error("the payout is already marked paid")]
+    PayoutAlreadyPaid,
+    #[error("the partner is suspended")]
+    PartnerSuspended,
+    #[error("the lead cannot be registered")]
+    LeadTaken,
+    #[error("the deal changed meanwhile")]
+    DealChanged,
+    #[error("a {} deal cannot become {}", from.as_str(), to.as_str())]
+    InvalidTransition { from: DealStatus, to: DealStatus },
+    #[error("the application has already been reviewed")]
+    AlreadyReviewed,
+    #[error("the approval kept colliding with concurrent changes")]
+    ApprovalCollided,
+    #[error("the referral code is already used in this app")]
+    CodeTaken,
+    #[error("the customer account is already a partner")]
+    CustomerAlreadyPartner,
+    #[error("the currency cannot change once commissions exist")]
+    CurrencyLocked,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A rule of the store broken in a way no caller can cause: our bug.
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl CommandError {
+    /// Whether this is a failure of ours or of a dependency, not the caller's.
+    pub fn is_failure(&self) -> bool {
+        matches!(self, Self::Store(_) | Self::Internal(_))
+    }
+}
+
+impl From<EarningsError> for CommandError {
+    fn from(err: EarningsError) -> Self {
+        match err {
+            EarningsError::Store(err) => Self::Store(err),
+            EarningsError::AlreadyReferred => Self::AlreadyReferred,
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<DealError> for CommandError {
+    fn from(err: DealError) -> Self {
+        match err {
+            DealError::LeadTaken => Self::LeadTaken,
+            DealError::Changed => Self::DealChanged,
+            DealError::Store(err) => Self::Store(err),
+        }
+    }
+}
+
+impl From<ReviewError> for CommandError {
+    fn from(err: ReviewError) -> Self {
+        match err {
+            ReviewError::NotPending => Self::AlreadyReviewed,
+            ReviewError::CodeTaken => Self::CodeTaken,
+            ReviewError::AlreadyPartner => Self::CustomerAlreadyPartner,
+            ReviewError::CustomerExists => Self::ApprovalCollided,
+            ReviewError::Store(err) => Self::Store(err),
+        }
+    }
+}

@@ -1,0 +1,232 @@
+//! Turning the app's revenue into ledger entries: a commission for a payment, a
+//! reversal for a refund.
+
+use partner_domain::events::{Event, EventType};
+use partner_domain::ledger::{CommissionId, Entry, EntryKind, EntryStatus, Referral, commission};
+use partner_domain::records::{AffiliateStatus, ProgramSettings};
+use partner_domain::{AppId, Currency, CustomerId, Money, Timestamp};
+use partner_store::repo::ledger::{EarningsError, NewEntry};
+use serde_json::Value;
+
+use super::{CommandError, Missing};
+use crate::views::ledger::{CommissionData, EntryView, RevenueView};
+use crate::{AppState, Tenant};
+
+/// Attempts at recording revenue when a concurrent payment or refund of the same
+/// customer changed what can be reversed. Under `make stress` (16 clients paying for
+/// 20 customers), 3 attempts without a pause left 1 in 2,000 payments with a 409.
+const REVENUE_ATTEMPTS: u32 = 8;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RevenueKind {
+    Payment,
+    Refund,
+}
+
+impl RevenueKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Payment => "payment",
+            Self::Refund => "refund",
+        }
+    }
+}
+
+/// A revenue event reported by the app, parsed.
+#[derive(Debug, Clone)]
+pub struct RevenueRequest {
+    pub event_id: String,
+    pub customer: CustomerId,
+    pub amount: Money,
+    pub currency: Currency,
+    pub kind: RevenueKind,
+    pub occurred_at: Option<Timestamp>,
+}
+
+/// Records revenue: idempotent by `eventId` (a repeat returns the first result and
+/// changes nothing). Returns the result and whether this call recorded it.
+pub async fn revenue(
+    state: &AppState,
+    tenant: &Tenant,
+    request: RevenueRequest,
+) -> Result<(Value, bool), CommandError> {
+    let app = &tenant.app_id;
+    let ledger = state.store().ledger();
+    for attempt in 0..REVENUE_ATTEMPTS {
+        if attempt > 0 {
+            back_off(attempt).await;
+        }
+        let (earlier, referral, settings) = ledger
+            .revenue_context(app, &request.event_id, &request.customer)
+            .await?;
+        if let Some(result) = earlier {
+            return Ok((result, false));
+        }
+        let settings =
+            settings.ok_or_else(|| CommandError::NotFound(Missing::Settings(app.clone())))?;
+        if request.currency != settings.currency {
+            return Err(CommandError::WrongCurrency(settings.currency));
+        }
+        let entry = match referral {
+            None => Err(NoCommission::NotReferred),
+            Some(referral) => entry_for(state, app, &request, &referral, &settings).await?,
+        };
+        let result = revenue_result(&request, &entry);
+        let entry = entry.ok();
+        match ledger
+            .record_revenue(app, &request.event_id, &result, entry.as_ref())
+            .await
+        {
+            Ok(()) => {
+                if let Some(new) = entry {
+                    state.publisher().publish(state.store(), &[new.event]).await;
+                }
+                return Ok((result, true));
+            }
+            // Another call recorded the same event id first, or a concurrent refund
+            // changed what this one may reverse: read again and decide again.
+            Err(EarningsError::Duplicate) | Err(EarningsError::Changed) => continue,
+            Err(other) => return Err(other.into()),
+        }
+    }
+    Err(CommandError::RevenueCollided)
+}
+
+/// A short random pause before another attempt, growing with each one (up to
+/// 2^attempt ms), so colliding writers stop colliding in step.
+async fn back_off(attempt: u32) {
+    let mut byte = [0u8; 1];
+    partner_domain::random_bytes(&mut byte);
+    let ceiling_us = 1_000u64 << attempt.min(6);
+    let pause = ceiling_us * u64::from(byte[0]) / 255;
+    tokio::time::sleep(std::time::Duration::from_micros(pause)).await;
+}
+
+/// Why a revenue event made no ledger entry (the `reason` beside `commission: null`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoCommission {
+    /// No partner referred the customer.
+    NotReferred,
+    /// The referring partner is suspended: its customers' payments are recorded but
+    /// earn it nothing, until it is reactivated (and then only from then on).
+    PartnerSuspended,
+    /// The payment earns nothing at the rate, or the refund finds nothing to reverse.
+    NothingToEarn,
+}
+
+impl NoCommission {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::NotReferred => "not_referred",
+            Self::PartnerSuspended => "partner_suspended",
+            Self::NothingToEarn => "nothing_to_earn",
+        }
+    }
+}
+
+/// The ledger entry a revenue event makes: a commission at the partner's rate for
+/// a payment, a reversal (up to what the customer's commissions earned) for a
+/// refund, or why there is none (a suspended partner earns nothing new).
+async fn entry_for(
+    state: &AppState,
+    app: &AppId,
+    request: &RevenueRequest,
+    referral: &Referral,
+    settings: &ProgramSettings,
+) -> Result<Result<NewEntry, NoCommission>, CommandError> {
+    let Some((affiliate, _, _)) = state
+        .store()
+        .affiliates()
+        .by_customer(app, &referral.affiliate_customer_id)
+        .await?
+    else {
+        return Ok(Err(NoCommission::NotReferred));
+    };
+    // A suspended partner earns nothing new, but refunds still reverse what it earned.
+    if affiliate.status != AffiliateStatus::Active && request.kind == RevenueKind::Payment {
+        return Ok(Err(NoCommission::PartnerSuspended));
+    }
+    let rate = affiliate
+        .commission_rate
+        .unwrap_or(settings.default_commission_rate);
+    let (kind, amount, event_type) = match request.kind {
+        RevenueKind::Payment => (
+            EntryKind::Commission,
+            commission(request.amount, rate),
+            EventType::CommissionCreated,
+        ),
+        RevenueKind::Refund => {
+            let wanted = commission(request.amount, rate);
+            let reversible = Money(wanted.minor().min(referral.earned.minor().max(0)));
+            (
+                EntryKind::Reversal,
+                Money(-reversible.minor()),
+                EventType::CommissionReversed,
+            )
+        }
+    };
+    if amount == Money::ZERO {
+        return Ok(Err(NoCommission::NothingToEarn));
+    }
+    let now = partner_domain::now();
+    let holding = time::Duration::days(i64::from(settings.holding_period_days));
+    // A commission waits out the holding period. A reversal approves together with
+    // the customer's latest commission still pending (so the two cancel before either
+    // can be paid out), or at once when none is pending (it then comes off the
+    // available balance, and so off the next payout).
+    let (status, approves_at) = match kind {
+        EntryKind::Commission if holding.is_zero() => (EntryStatus::Approved, now),
+        EntryKind::Commission => (EntryStatus::Pending, now + holding),
+        EntryKind::Reversal => match referral.pending_until.filter(|until| *until > now) {
+            Some(until) => (EntryStatus::Pending, until),
+            None => (EntryStatus::Approved, now),
+        },
+    };
+    let entry = Entry {
+        id: CommissionId::generate(),
+        app_id: app.clone(),
+        affiliate_id: affiliate.id,
+        affiliate_customer_id: affiliate.customer_id,
+        customer_id: request.customer.clone(),
+        kind,
+        amount,
+        currency: settings.currency.clone(),
+        revenue_amount: request.amount,
+        rate,
+        revenue_event_id: request.event_id.clone(),
+        status,
+        created_at: now,
+        approves_at,
+        payout_id: None,
+    };
+    let data = CommissionData {
+        commission: EntryView::from(&entry),
+    };
+    let event = Event::of(event_type, app.clone(), &data, now);
+    Ok(Ok(NewEntry {
+        entry,
+        event,
+        referral_customer: request.customer.clone(),
+        earned_before: referral.earned,
+        conversion: request.kind == RevenueKind::Payment,
+    }))
+}
+
+fn revenue_result(request: &RevenueRequest, entry: &Result<NewEntry, NoCommission>) -> Value {
+    let (commission, reason) = match entry {
+        Ok(new) => (Some(EntryView::from(&new.entry)), None),
+        Err(why) => (None, Some(why.as_str())),
+    };
+    let view = RevenueView {
+        event_id: request.event_id.clone(),
+        customer_id: request.customer.clone(),
+        kind: request.kind.as_str(),
+        amount: request.amount,
+        currency: request.currency.clone(),
+        occurred_at: request.occurred_at,
+        commission,
+        reason,
+    };
+    // A struct with string keys always serialises; `Null` is unreachable.
+    serde_json::to_value(view).unwrap_or(Value::Null)
+}

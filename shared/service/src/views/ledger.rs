@@ -1,0 +1,228 @@
+//! Commissions, payouts, revenue results and deals as the API and events show them:
+//! money in major units, rates in percent, times in RFC 3339.
+
+use partner_domain::deals::{Deal, DealId, DealStatus};
+use partner_domain::ledger::{
+    ClickId, CommissionId, Entry, EntryKind, EntryStatus, Payout, PayoutId, PayoutStatus, Referral,
+};
+use partner_domain::money::{self, Money, RateBps};
+use partner_domain::{AffiliateId, Currency, CustomerId, Email, Timestamp};
+use serde::Serialize;
+
+/// A ledger entry as the app sees it (admin API, `commission_*` events).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EntryView {
+    id: CommissionId,
+    affiliate_id: AffiliateId,
+    customer_id: CustomerId,
+    kind: EntryKind,
+    #[serde(serialize_with = "money::as_major")]
+    amount: Money,
+    currency: Currency,
+    #[serde(serialize_with = "money::as_major")]
+    revenue_amount: Money,
+    #[serde(serialize_with = "money::as_percent")]
+    rate: RateBps,
+    revenue_event_id: String,
+    status: EntryStatus,
+    #[serde(with = "time::serde::rfc3339")]
+    created_at: Timestamp,
+    #[serde(with = "time::serde::rfc3339")]
+    approves_at: Timestamp,
+    payout_id: Option<PayoutId>,
+}
+
+impl From<&Entry> for EntryView {
+    fn from(entry: &Entry) -> Self {
+        Self {
+            id: entry.id.clone(),
+            affiliate_id: entry.affiliate_id.clone(),
+            customer_id: entry.customer_id.clone(),
+            kind: entry.kind,
+            amount: entry.amount,
+            currency: entry.currency.clone(),
+            revenue_amount: entry.revenue_amount,
+            rate: entry.rate,
+            revenue_event_id: entry.revenue_event_id.clone(),
+            status: entry.status,
+            created_at: entry.created_at,
+            approves_at: entry.approves_at,
+            payout_id: entry.payout_id.clone(),
+        }
+    }
+}
+
+/// A commission as its partner sees it: when, how much, what kind and where it
+/// stands — never the referred customer or the app's revenue event id, which are
+/// the app's data about its own customers.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PartnerEntryView {
+    id: CommissionId,
+    kind: EntryKind,
+    #[serde(serialize_with = "money::as_major")]
+    amount: Money,
+    currency: Currency,
+    status: EntryStatus,
+    #[serde(with = "time::serde::rfc3339")]
+    created_at: Timestamp,
+    #[serde(with = "time::serde::rfc3339")]
+    approves_at: Timestamp,
+}
+
+impl From<&Entry> for PartnerEntryView {
+    fn from(entry: &Entry) -> Self {
+        Self {
+            id: entry.id.clone(),
+            kind: entry.kind,
+            amount: entry.amount,
+            currency: entry.currency.clone(),
+            status: entry.status,
+            created_at: entry.created_at,
+            approves_at: entry.approves_at,
+        }
+    }
+}
+
+/// The `commission_approved` event's commission: what the approval changed.
+#[derive(Debug, Clone, Serialize)]
+pub struct ApprovedView {
+    pub id: CommissionId,
+    #[serde(serialize_with = "money::as_major")]
+    pub amount: Money,
+    pub status: EntryStatus,
+}
+
+/// A payout as the API and events show it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PayoutView {
+    id: PayoutId,
+    affiliate_id: AffiliateId,
+    #[serde(serialize_with = "money::as_major")]
+    amount: Money,
+    currency: Currency,
+    commission_count: u32,
+    status: PayoutStatus,
+    reference: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    created_at: Timestamp,
+    #[serde(with = "time::serde::rfc3339::option")]
+    paid_at: Option<Timestamp>,
+}
+
+impl From<&Payout> for PayoutView {
+    fn from(payout: &Payout) -> Self {
+        Self {
+            id: payout.id.clone(),
+            affiliate_id: payout.affiliate_id.clone(),
+            amount: payout.amount,
+            currency: payout.currency.clone(),
+            // Payouts made before entries named their payout list them instead.
+            commission_count: payout.entry_count.max(payout.entry_ids.len() as u32),
+            status: payout.status,
+            reference: payout.reference.clone(),
+            created_at: payout.created_at,
+            paid_at: payout.paid_at,
+        }
+    }
+}
+
+/// The result of `POST /v1/affiliate/revenue`, also stored to answer a repeat of
+/// the same `eventId`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RevenueView {
+    pub event_id: String,
+    pub customer_id: CustomerId,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    #[serde(serialize_with = "money::as_major")]
+    pub amount: Money,
+    pub currency: Currency,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub occurred_at: Option<Timestamp>,
+    pub commission: Option<EntryView>,
+    /// Why there is no commission (`commission` is then `null`).
+    pub reason: Option<&'static str>,
+}
+
+/// A registered deal.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DealView {
+    id: DealId,
+    affiliate_id: AffiliateId,
+    lead_email: Email,
+    lead_name: String,
+    notes: Option<String>,
+    status: DealStatus,
+    #[serde(with = "time::serde::rfc3339")]
+    created_at: Timestamp,
+    #[serde(with = "time::serde::rfc3339")]
+    updated_at: Timestamp,
+}
+
+impl From<&Deal> for DealView {
+    fn from(deal: &Deal) -> Self {
+        Self {
+            id: deal.id.clone(),
+            affiliate_id: deal.affiliate_id.clone(),
+            lead_email: deal.lead_email.clone(),
+            lead_name: deal.lead_name.clone(),
+            notes: deal.notes.clone(),
+            status: deal.status,
+            created_at: deal.created_at,
+            updated_at: deal.updated_at,
+        }
+    }
+}
+
+/// Views of each item of a slice, for listings.
+pub fn all<'a, T, V: From<&'a T>>(items: &'a [T]) -> Vec<V> {
+    items.iter().map(V::from).collect()
+}
+
+/// The data of the `commission_*` events: `{"commission": …}`.
+#[derive(Debug, Clone, Serialize)]
+pub struct CommissionData<T> {
+    pub commission: T,
+}
+
+/// The data of the `payout_*` events: `{"payout": …}`.
+#[derive(Debug, Clone, Serialize)]
+pub struct PayoutData {
+    pub payout: PayoutView,
+}
+
+/// The data of the `deal_*` events: the deal, and what it was before a change.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DealData {
+    pub deal: DealView,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previous_status: Option<DealStatus>,
+}
+
+/// The attribution `POST /v1/affiliate/referrals` made.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReferralView {
+    customer_id: CustomerId,
+    affiliate_id: AffiliateId,
+    click_id: Option<ClickId>,
+    #[serde(with = "time::serde::rfc3339")]
+    attributed_at: Timestamp,
+}
+
+impl From<&Referral> for ReferralView {
+    fn from(referral: &Referral) -> Self {
+        Self {
+            customer_id: referral.customer_id.clone(),
+            affiliate_id: referral.affiliate_id.clone(),
+            click_id: referral.click_id.clone(),
+            attributed_at: referral.attributed_at,
+        }
+    }
+}

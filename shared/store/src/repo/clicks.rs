@@ -1,0 +1,230 @@
+//! Clicks and what a referral code points at, and the partner's counters (clicks,
+//! referrals, conversions) kept in shards so busy partners do not contend on one item.
+
+use partner_domain::ledger::Click;
+use partner_domain::records::{AffiliateStatus, ProgramSettings};
+use partner_domain::{AffiliateId, AppId, CustomerId, Email, ReferralCode};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::{from_item, to_item};
+use crate::keys::{self, attr, entity};
+use crate::{Condition, Key, Store, StoreError, StoreResult, Update, WriteOp};
+
+/// What a referral code points at (the code marker written on approval).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CodeTarget {
+    pub code: ReferralCode,
+    pub affiliate_id: AffiliateId,
+    pub customer_id: CustomerId,
+    #[serde(default = "active")]
+    pub status: AffiliateStatus,
+    /// The partner's email (absent on codes approved before it was recorded).
+    #[serde(default)]
+    pub email: Option<Email>,
+}
+
+fn active() -> AffiliateStatus {
+    AffiliateStatus::Active
+}
+
+/// Click, referral and conversion counts of a partner.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stats {
+    #[serde(default)]
+    pub clicks: i64,
+    #[serde(default)]
+    pub referrals: i64,
+    #[serde(default)]
+    pub conversions: i64,
+}
+
+/// What a visitor's last counted click left behind: counted clicks until `until`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Visit {
+    pub until: i64,
+}
+fn random_shard(count: u8) -> u8 {
+    let mut byte = [0u8; 1];
+    partner_domain::random_bytes(&mut byte);
+    byte[0] % count
+}
+/// Adds `delta` to counters of a random stats shard of the partner.
+pub(crate) fn bump_stats(
+    app: &AppId,
+    affiliate: &AffiliateId,
+    counters: &[(&'static str, i64)],
+) -> WriteOp {
+    let mut update = Update::default();
+    update.add.extend_from_slice(counters);
+    update
+        .set
+        .insert(attr::TYPE.into(), Value::String(entity::STATS.into()));
+    WriteOp::Update {
+        key: keys::stats(app, affiliate, random_shard(keys::STATS_SHARDS)),
+        update,
+        condition: None,
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Clicks<'a> {
+    store: &'a Store,
+}
+
+impl Store {
+    /// Clicks, referral codes and partner counters.
+    pub fn clicks(&self) -> Clicks<'_> {
+        Clicks { store: self }
+    }
+}
+
+impl Clicks<'_> {
+    /// What tracking a click needs, in one round trip: the code's partner, the
+    /// settings, and the visitor's last counted click.
+    pub async fn click_context(
+        &self,
+        app: &AppId,
+        code: &ReferralCode,
+        visitor: Option<&str>,
+    ) -> StoreResult<(Option<CodeTarget>, Option<ProgramSettings>, Option<Visit>)> {
+        let mut wanted = vec![keys::referral_code(app, code), keys::settings(app)];
+        if let Some(visitor) = visitor {
+            wanted.push(keys::visit(app, code, visitor));
+        }
+        let mut items = self.store.get_many(&wanted, false).await?.into_iter();
+        let target = items.next().flatten().map(from_item).transpose()?;
+        let settings = items.next().flatten().map(from_item).transpose()?;
+        let visit = items.next().flatten().map(from_item).transpose()?;
+        Ok((target, settings, visit))
+    }
+
+    /// Stores a click. A counted click also renews the visitor's window and bumps the
+    /// partner's click counter, in one transaction; `previous` is the visit marker as
+    /// read (the condition that no concurrent click counted meanwhile). Returns
+    /// whether the click counted.
+    pub async fn record_click(
+        &self,
+        click: &Click,
+        window_until: Option<(i64, Option<Visit>)>,
+    ) -> StoreResult<bool> {
+        let app = &click.app_id;
+        let click_item = {
+            let mut item = to_item(&keys::click(app, &click.id), entity::CLICK, click)?;
+            item.insert(
+                attr::TTL.into(),
+                Value::from(click.expires_at.unix_timestamp() + 86_400),
+            );
+            item
+        };
+        if !click.counted {
+            self.store
+                .write(WriteOp::Put {
+                    item: click_item,
+                    condition: Some(Condition::NotExists),
+                })
+                .await?;
+            return Ok(false);
+        }
+        let counter = bump_stats(app, &click.affiliate_id, &[("clicks", 1)]);
+        let Some((until, previous)) = window_until else {
+            // No visitor id: every click counts.
+            self.store
+                .transact(vec![
+                    WriteOp::Put {
+                        item: click_item,
+                        condition: Some(Condition::NotExists),
+                    },
+                    counter,
+                ])
+                .await?;
+            return Ok(true);
+        };
+        let visitor = click.visitor_id.as_deref().unwrap_or_default();
+        let mut visit_item = to_item(
+            &keys::visit(app, &click.code, visitor),
+            entity::VISIT,
+            &Visit { until },
+        )?;
+        visit_item.insert(attr::TTL.into(), Value::from(until));
+        let visit_condition = match previous {
+            None => Condition::NotExists,
+            Some(visit) => Condition::Equals("until", Value::from(visit.until)),
+        };
+        let result = self
+            .store
+            .transact(vec![
+                WriteOp::Put {
+                    item: click_item.clone(),
+                    condition: Some(Condition::NotExists),
+                },
+                WriteOp::Put {
+                    item: visit_item,
+                    condition: Some(visit_condition),
+                },
+                counter,
+            ])
+            .await;
+        match result {
+            Ok(()) => Ok(true),
+            // The same visitor's concurrent click counted first: this one does not.
+            Err(StoreError::ConditionFailed { index: 1 }) => {
+                let mut uncounted = click_item;
+                uncounted.insert("counted".into(), Value::Bool(false));
+                self.store
+                    .write(WriteOp::Put {
+                        item: uncounted,
+                        condition: None,
+                    })
+                    .await?;
+                Ok(false)
+            }
+            Err(err) => Err(err),
+        }
+    }
+
+    pub async fn click(
+        &self,
+        app: &AppId,
+        id: &partner_domain::ledger::ClickId,
+    ) -> StoreResult<Option<Click>> {
+        self.store
+            .get(&keys::click(app, id), false)
+            .await?
+            .map(from_item)
+            .transpose()
+    }
+
+    pub async fn code_target(
+        &self,
+        app: &AppId,
+        code: &ReferralCode,
+    ) -> StoreResult<Option<CodeTarget>> {
+        self.store
+            .get(&keys::referral_code(app, code), false)
+            .await?
+            .map(from_item)
+            .transpose()
+    }
+    /// The partner's counters, summed over their shards (one round trip).
+    pub async fn stats(&self, app: &AppId, affiliate: &AffiliateId) -> StoreResult<Stats> {
+        let wanted: Vec<Key> = (0..keys::STATS_SHARDS)
+            .map(|s| keys::stats(app, affiliate, s))
+            .collect();
+        let mut total = Stats::default();
+        for item in self
+            .store
+            .get_many(&wanted, false)
+            .await?
+            .into_iter()
+            .flatten()
+        {
+            let shard: Stats = from_item(item)?;
+            total.clicks += shard.clicks;
+            total.referrals += shard.referrals;
+            total.conversions += shard.conversions;
+        }
+        Ok(total)
+    }
+}

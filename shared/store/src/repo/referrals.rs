@@ -1,0 +1,51 @@
+//! Attributing a customer to a partner: the first attribution wins.
+
+use partner_domain::ledger::Referral;
+
+use super::clicks::bump_stats;
+use super::ledger::EarningsError;
+use super::to_item;
+use crate::keys::{self, entity};
+use crate::{Condition, Store, StoreError, WriteOp};
+
+#[derive(Debug, Clone, Copy)]
+pub struct Referrals<'a> {
+    store: &'a Store,
+}
+
+impl Store {
+    /// Referrals: which partner referred which customer.
+    pub fn referrals(&self) -> Referrals<'_> {
+        Referrals { store: self }
+    }
+}
+
+impl Referrals<'_> {
+    /// Attributes a customer to a partner; the first attribution wins.
+    pub async fn refer(&self, referral: &Referral) -> Result<(), EarningsError> {
+        let item = to_item(
+            &keys::referral(&referral.app_id, &referral.customer_id),
+            entity::REFERRAL,
+            referral,
+        )?;
+        let result = self
+            .store
+            .transact(vec![
+                WriteOp::Put {
+                    item,
+                    condition: Some(Condition::NotExists),
+                },
+                bump_stats(
+                    &referral.app_id,
+                    &referral.affiliate_id,
+                    &[("referrals", 1)],
+                ),
+            ])
+            .await;
+        match result {
+            Ok(()) => Ok(()),
+            Err(StoreError::ConditionFailed { index: 0 }) => Err(EarningsError::AlreadyReferred),
+            Err(err) => Err(err.into()),
+        }
+    }
+}
