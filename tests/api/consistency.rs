@@ -226,6 +226,54 @@ async fn every_declared_route_is_served_by_its_function() {
     }
 }
 
+/// The other direction: a function serves nothing it does not declare. On every
+/// declared path, each method not declared for it is refused with 405 (a router
+/// cannot list its routes, but every path it serves is one of these).
+#[tokio::test]
+async fn a_function_serves_no_method_it_does_not_declare() {
+    use axum::http::Method;
+    let methods = [
+        Method::GET,
+        Method::POST,
+        Method::PUT,
+        Method::PATCH,
+        Method::DELETE,
+        Method::OPTIONS,
+    ];
+    for function in partnerctl::FUNCTIONS {
+        let state = AppState::new(
+            partner_store::testing::memory(),
+            partner_tests::test_config(),
+            None,
+        )
+        .unwrap();
+        let router = partner_service::http::finish((function.router)(), state);
+        let paths: BTreeSet<&str> = function.routes.iter().map(|r| r.path).collect();
+        for path in paths {
+            let declared: Vec<Method> = function
+                .routes
+                .iter()
+                .filter(|r| r.path == path)
+                .map(|r| r.method.as_method())
+                .collect();
+            for method in methods.iter().filter(|m| !declared.contains(m)) {
+                let request = axum::http::Request::builder()
+                    .method(method.clone())
+                    .uri(path.replace("{id}", "cust_1"))
+                    .body(axum::body::Body::empty())
+                    .unwrap();
+                let response = router.clone().oneshot(request).await.unwrap();
+                assert_eq!(
+                    response.status(),
+                    axum::http::StatusCode::METHOD_NOT_ALLOWED,
+                    "{}: {method} {path} is served but not declared",
+                    function.name
+                );
+            }
+        }
+    }
+}
+
 /// (METHOD, path, function) of every HttpApi route in template.yaml.
 fn template_routes() -> BTreeSet<(String, String, String)> {
     let template = read_yaml("template.yaml");

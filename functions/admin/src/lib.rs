@@ -9,10 +9,6 @@ mod partners;
 mod settings;
 mod webhooks;
 
-use axum::Router;
-use axum::routing::get;
-use partner_service::AppState;
-use partner_service::http::Route;
 
 pub const APPLICATIONS: &str = "/v1/apps/{appId}/affiliates/applications";
 pub const APPLICATION: &str = "/v1/apps/{appId}/affiliates/applications/{id}";
@@ -33,62 +29,32 @@ pub const API_KEYS: &str = "/v1/apps/{appId}/api-keys";
 pub const API_KEY: &str = "/v1/apps/{appId}/api-keys/{keyId}";
 pub const REPLAY: &str = "/v1/apps/{appId}/webhooks/{id}/deliveries/{deliveryId}/replay";
 
-pub const ROUTES: &[Route] = &[
-    Route::get(APPLICATIONS),
-    Route::get(APPLICATION),
-    Route::post(REVIEW),
-    Route::get(SETTINGS),
-    Route::put(SETTINGS),
-    Route::get(PARTNERS),
-    Route::get(PARTNER),
-    Route::patch(PARTNER),
-    Route::get(DEALS),
-    Route::patch(DEAL),
-    Route::get(COMMISSIONS),
-    Route::post(PAYOUTS),
-    Route::get(PAYOUTS),
-    Route::post(MARK_PAID),
-    Route::post(WEBHOOKS),
-    Route::get(WEBHOOKS),
-    Route::get(WEBHOOK),
-    Route::patch(WEBHOOK),
-    Route::delete(WEBHOOK),
-    Route::post(ROTATE_SECRET),
-    Route::get(DELIVERIES),
-    Route::post(REPLAY),
-    Route::get(API_KEYS),
-    Route::post(API_KEYS),
-    Route::delete(API_KEY),
-];
-
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route(APPLICATIONS, get(applications::list))
-        .route(APPLICATION, get(applications::get))
-        .route(REVIEW, axum::routing::post(applications::review))
-        .route(SETTINGS, get(settings::get).put(settings::put))
-        .route(PARTNERS, get(partners::list))
-        .route(PARTNER, get(partners::get).patch(partners::patch))
-        .route(DEALS, get(deals::list))
-        .route(DEAL, axum::routing::patch(deals::patch))
-        .route(COMMISSIONS, get(earnings::commissions))
-        .route(
-            PAYOUTS,
-            get(earnings::payouts).post(earnings::create_payouts),
-        )
-        .route(MARK_PAID, axum::routing::post(earnings::mark_paid))
-        .route(WEBHOOKS, get(webhooks::list).post(webhooks::create))
-        .route(
-            WEBHOOK,
-            get(webhooks::get)
-                .patch(webhooks::patch)
-                .delete(webhooks::delete),
-        )
-        .route(ROTATE_SECRET, axum::routing::post(webhooks::rotate))
-        .route(DELIVERIES, get(webhooks::deliveries))
-        .route(REPLAY, axum::routing::post(webhooks::replay))
-        .route(API_KEYS, get(api_keys::list).post(api_keys::create))
-        .route(API_KEY, axum::routing::delete(api_keys::revoke))
+partner_service::declare_routes! {
+    get APPLICATIONS => applications::list,
+    get APPLICATION => applications::get,
+    post REVIEW => applications::review,
+    get SETTINGS => settings::get,
+    put SETTINGS => settings::put,
+    get PARTNERS => partners::list,
+    get PARTNER => partners::get,
+    patch PARTNER => partners::patch,
+    get DEALS => deals::list,
+    patch DEAL => deals::patch,
+    get COMMISSIONS => earnings::commissions,
+    post PAYOUTS => earnings::create_payouts,
+    get PAYOUTS => earnings::payouts,
+    post MARK_PAID => earnings::mark_paid,
+    post WEBHOOKS => webhooks::create,
+    get WEBHOOKS => webhooks::list,
+    get WEBHOOK => webhooks::get,
+    patch WEBHOOK => webhooks::patch,
+    delete WEBHOOK => webhooks::delete,
+    post ROTATE_SECRET => webhooks::rotate,
+    get DELIVERIES => webhooks::deliveries,
+    post REPLAY => webhooks::replay,
+    get API_KEYS => api_keys::list,
+    post API_KEYS => api_keys::create,
+    delete API_KEY => api_keys::revoke,
 }
 
 /// `limit` and `cursor` of a listing.

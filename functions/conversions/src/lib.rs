@@ -1,16 +1,13 @@
 //! Conversions the app reports: a referred signup (`POST /v1/affiliate/referrals`)
 //! and revenue or refunds of a customer (`POST /v1/affiliate/revenue`).
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::post;
 use partner_domain::ledger::ClickId;
 use partner_domain::{Currency, CustomerId, Email, FieldError, Money, ReferralCode};
 use partner_service::commands::referrals::{self, Via};
 use partner_service::commands::revenue::{self, RevenueKind, RevenueRequest};
 use partner_service::extract::Json;
-use partner_service::http::Route;
 use partner_service::metrics::{Observation, Unit};
 use partner_service::views::ledger::ReferralView;
 use partner_service::{ApiError, AppState, Tenant};
@@ -19,12 +16,9 @@ use serde_json::{Number, Value};
 
 pub const REFERRALS: &str = "/v1/affiliate/referrals";
 pub const REVENUE: &str = "/v1/affiliate/revenue";
-pub const ROUTES: &[Route] = &[Route::post(REFERRALS), Route::post(REVENUE)];
-
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route(REFERRALS, post(refer))
-        .route(REVENUE, post(revenue))
+partner_service::declare_routes! {
+    post REFERRALS => refer,
+    post REVENUE => revenue,
 }
 
 /// `{customerId, clickId? | code?, email?}`: exactly one of `clickId` and `code`.

@@ -1,21 +1,16 @@
 //! `GET /v1/affiliate/apply/status?email=`: whether an email has applied and where
 //! the application stands. Reads only; no side effects.
 
-use axum::Router;
 use axum::extract::State;
-use axum::routing::get;
 use partner_domain::records::{Application, ApplicationStatus};
 use partner_domain::{AffiliateId, ApplicationId, CustomerId, Email, FieldError};
 use partner_service::extract::QueryParams;
-use partner_service::http::Route;
 use partner_service::{ApiError, AppState, Tenant, commands};
 use serde::{Deserialize, Serialize};
 
 pub const STATUS: &str = "/v1/affiliate/apply/status";
-pub const ROUTES: &[Route] = &[Route::get(STATUS)];
-
-pub fn routes() -> Router<AppState> {
-    Router::new().route(STATUS, get(status))
+partner_service::declare_routes! {
+    get STATUS => status,
 }
 
 #[derive(Debug, Deserialize)]

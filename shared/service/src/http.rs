@@ -94,6 +94,23 @@ impl Route {
     }
 }
 
+/// Declares a function's routes once: `method PATH => handler` lines become both
+/// `pub const ROUTES: &[Route]` (what `template.yaml` and the OpenAPI description
+/// are checked against) and `pub fn routes() -> Router<AppState>` (what serves
+/// them), so the two cannot drift apart. Methods are axum's routing functions
+/// (`get`, `post`, `put`, `patch`, `delete`); the same path may appear once per
+/// method.
+#[macro_export]
+macro_rules! declare_routes {
+    ($($method:ident $path:ident => $handler:path),* $(,)?) => {
+        pub const ROUTES: &[$crate::http::Route] = &[$($crate::http::Route::$method($path)),*];
+
+        pub fn routes() -> ::axum::Router<$crate::AppState> {
+            ::axum::Router::new()$(.route($path, ::axum::routing::$method($handler)))*
+        }
+    };
+}
+
 /// Turns a function's routes into the service it runs: body limit, JSON 404/405,
 /// request logging, `cache-control: no-store`, and the state.
 pub fn finish(routes: Router<AppState>, state: AppState) -> Router {
