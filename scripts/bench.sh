@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 # shellcheck source=scripts/lib.sh
 source scripts/lib.sh
 
-FUNCTIONS=(apply status by-customer track conversions partner admin commission-approver outbox-relay webhook-dispatcher)
+FUNCTIONS=(apply status by-customer track conversions partner admin commission-approver payout-runner outbox-relay webhook-dispatcher)
 RUNS=${BENCH_RUNS:-20}
 SECONDS_PER_RUN=${BENCH_SECONDS:-10}
 OUT=target/bench

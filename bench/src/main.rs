@@ -205,7 +205,7 @@ async fn cold_targets(
         ("PUBLIC_BASE_URL", "https://partners.example.com"),
     ];
     let admin_in_variable = ("ADMIN_JWT_SECRET", partner_tests::ADMIN_SECRET);
-    let functions: [(&str, &str, &str, Vec<Variable>); 13] = [
+    let functions: [(&str, &str, &str, Vec<Variable>); 14] = [
         ("hello-lambda", "hello-lambda", "status.json", vec![]),
         ("apply", "apply", "apply.json", vec![bus]),
         ("status", "status", "status.json", vec![]),
@@ -245,6 +245,12 @@ async fn cold_targets(
             "commission-approver",
             "commission-approver",
             "commission-approver.json",
+            vec![bus],
+        ),
+        (
+            "payout-runner",
+            "payout-runner",
+            "payout-runner.json",
             vec![bus],
         ),
         (

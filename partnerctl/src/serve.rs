@@ -16,6 +16,9 @@ use partnerctl::all_routes;
 use crate::{CliError, Target, admin_secret};
 
 const RELAY_EVERY: Duration = Duration::from_secs(5);
+/// How long one local payout-runner session may take (the Lambda's timeout).
+const PAYOUT_SESSION: Duration = Duration::from_secs(60);
+
 const APPROVE_EVERY: Duration = Duration::from_secs(5);
 
 pub async fn run(
@@ -96,6 +99,7 @@ pub async fn run(
     ));
     tokio::spawn(relay_forever(state.clone()));
     tokio::spawn(approve_forever(state.clone()));
+    tokio::spawn(run_payouts_forever(state.clone()));
     let app = partner_service::http::finish(all_routes(), state);
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
@@ -123,6 +127,18 @@ async fn approve_forever(state: AppState) {
         every.tick().await;
         if let Err(err) = commission_approver::handle(&state, serde_json::Value::Null).await {
             tracing::warn!(error = %err, "local commission approver failed");
+        }
+    }
+}
+
+/// The local stand-in for the scheduled payout runner: a started payout run is
+/// worked on within a second, in sessions as long as a Lambda's.
+async fn run_payouts_forever(state: AppState) {
+    let mut every = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        every.tick().await;
+        if let Err(err) = payout_runner::handle(&state, PAYOUT_SESSION).await {
+            tracing::warn!(error = %err, "local payout runner failed");
         }
     }
 }

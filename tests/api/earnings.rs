@@ -212,23 +212,17 @@ async fn with_no_holding_period_a_payout_pays_the_available_balance(app: TestApp
         50.0
     );
     let token = app.admin_token();
-    let run = app
-        .admin(
-            Method::POST,
-            &format!("/v1/apps/{}/affiliates/payouts", app.app_id),
-            Some(&token),
-            None,
-        )
-        .await;
-    assert_eq!(run.status, 201, "{:#}", run.body);
-    assert_eq!(run.body["data"][0]["amount"], 50.0);
+    let run = app.run_payouts().await;
+    assert_eq!(run.run["payouts"], 1, "{:#}", run.run);
+    assert_eq!(run.run["amount"], 50.0, "{:#}", run.run);
+    assert_eq!(run.payouts[0]["amount"], 50.0);
     let f = figures(&app, &partner_customer).await;
     assert_eq!(
         (f["availableBalance"].clone(), f["paidTotal"].clone()),
         (json!(0.0), json!(50.0)),
         "{f:#}"
     );
-    let payout_id = run.body["data"][0]["id"].as_str().unwrap();
+    let payout_id = run.payouts[0]["id"].as_str().unwrap();
     let paid = app
         .admin(
             Method::POST,
@@ -261,15 +255,9 @@ async fn with_no_holding_period_a_payout_pays_the_available_balance(app: TestApp
     );
     assert!(text.contains(",50,usd,250,20,pay_1,paid,"), "{text}");
     // Nothing left to pay: a second run pays nobody.
-    let again = app
-        .admin(
-            Method::POST,
-            &format!("/v1/apps/{}/affiliates/payouts", app.app_id),
-            Some(&token),
-            None,
-        )
-        .await;
-    assert_eq!(again.body["data"], json!([]));
+    let again = app.run_payouts().await;
+    assert_eq!(again.run["payouts"], 0, "{:#}", again.run);
+    assert!(again.payouts.is_empty());
 }
 
 async fn a_partners_own_rate_applies_to_new_revenue(app: TestApp) {
@@ -488,15 +476,7 @@ async fn a_refund_inside_the_holding_period_cancels_before_anything_is_paid() {
         (json!(0.0), json!(0.0)),
         "{f:#}"
     );
-    let run = app
-        .admin(
-            Method::POST,
-            &format!("/v1/apps/{}/affiliates/payouts", app.app_id),
-            Some(&app.admin_token()),
-            None,
-        )
-        .await;
-    assert_eq!(run.body["data"], json!([]));
+    assert!(app.run_payouts().await.payouts.is_empty());
 }
 
 #[tokio::test]

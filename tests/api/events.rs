@@ -37,7 +37,8 @@ const EXPECTED_STATUS: &[(&str, u16)] = &[
     ("admin-partner-unknown", 404),
     ("admin-patch-partner-unknown", 404),
     ("admin-patch-deal-unknown", 404),
-    ("admin-create-payouts", 201),
+    ("admin-create-payouts", 202),
+    ("admin-payout-run-unknown", 404),
     ("admin-payouts", 200),
     ("admin-mark-paid-unknown", 404),
     ("admin-create-webhook", 201),
@@ -67,8 +68,13 @@ const EXPECTED_STATUS: &[(&str, u16)] = &[
 
 /// Functions that are not HTTP functions; their samples are run by their own tests
 /// (`outbox.rs` runs `outbox-relay.json`, `webhooks_moto.rs` runs
-/// `webhook-dispatcher.json`).
-const OTHER_FUNCTIONS: &[&str] = &["outbox-relay", "webhook-dispatcher", "commission-approver"];
+/// `webhook-dispatcher.json`, `payouts.rs` runs `payout-runner.json`).
+const OTHER_FUNCTIONS: &[&str] = &[
+    "outbox-relay",
+    "webhook-dispatcher",
+    "commission-approver",
+    "payout-runner",
+];
 
 const SAMPLE_APP: &str = "app_01JD8Z6Q3R4S5T6V7W8X9Y0Z1A";
 const SAMPLE_APPLICATION: &str = "apl_01JD8Z7B2C3D4E5F6G7H8J9K0M";

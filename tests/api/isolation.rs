@@ -18,6 +18,7 @@ struct Tenant {
     customer: String,
     deal: String,
     payout: String,
+    run: String,
     webhook: String,
     delivery: String,
 }
@@ -81,13 +82,8 @@ async fn populate(
         json!({"eventId": format!("pay_{code}"), "customerId": buyer, "amount": 500.0, "currency": "usd", "type": "payment"}),
     )
     .await;
-    let payouts = post(
-        format!("/v1/apps/{app_id}/affiliates/payouts"),
-        admin(),
-        json!({}),
-    )
-    .await;
-    let payout = payouts.body["data"][0]["id"].as_str().unwrap().to_owned();
+    let (run, payouts) = partner_tests::pay_out(&app.state, app_id).await;
+    let (run, payout) = (run.id.to_string(), payouts[0].id.to_string());
     let session = post(
         "/v1/sessions".into(),
         key(),
@@ -133,6 +129,7 @@ async fn populate(
         customer,
         deal,
         payout,
+        run,
         webhook,
     }
 }
@@ -160,6 +157,7 @@ fn path_for(template: &str, victim: &Tenant, attacker: &Tenant, own_app: bool) -
         .replace("{appId}", app)
         .replace("{affiliateId}", &victim.affiliate)
         .replace("{deliveryId}", &victim.delivery)
+        .replace("{runId}", &victim.run)
         .replace("{id}", id)
 }
 
@@ -208,6 +206,7 @@ async fn no_credential_of_app_b_reaches_app_a() {
         &a.customer,
         &a.deal,
         &a.payout,
+        &a.run,
         &a.webhook,
         "AAAA1@partner.example",
         "lead-AAAA1",

@@ -93,11 +93,12 @@ impl Ledger {
     }
 
     async fn pay_out(&self) -> Vec<Money> {
-        let payouts =
-            partner_service::commands::payouts::create_payouts(&self.app.state, &self.app.app_id)
-                .await
-                .unwrap();
-        payouts.into_iter().map(|p| p.amount).collect()
+        partner_tests::pay_out(&self.app.state, &self.app.app_id)
+            .await
+            .1
+            .into_iter()
+            .map(|p| p.amount)
+            .collect()
     }
 
     async fn balances(&self) -> Balances {

@@ -110,17 +110,9 @@ async fn figures(app: &TestApp, customer: &str) -> Value {
     .body
 }
 
+/// The payouts one payout run made, as the API lists them.
 async fn run_payouts(app: &TestApp) -> Value {
-    let run = app
-        .admin(
-            Method::POST,
-            &format!("/v1/apps/{}/affiliates/payouts", app.app_id),
-            Some(&app.admin_token()),
-            None,
-        )
-        .await;
-    assert_eq!(run.status, 201, "{:#}", run.body);
-    run.body["data"].clone()
+    Value::Array(app.run_payouts().await.payouts)
 }
 
 /// Every entry paid by one payout, the payout's amount their sum, the balance moved.
@@ -164,8 +156,9 @@ async fn one_run_pays_a_thousand_commissions_in_full_and_only_once(app: TestApp)
     let (before, started) = (app.calls(), std::time::Instant::now());
     let paid = run_payouts(&app).await;
     let calls = app.calls().since(before);
-    // 1,000 entries in chunks of 49: 21 chunk transactions and the one finishing it.
-    assert_eq!(calls.transactions, 22, "{calls:?}");
+    // The run's start; 1,000 entries in chunks of 49: 21 chunk transactions and the
+    // one finishing the payout; the run's end.
+    assert_eq!(calls.transactions, 1 + 22 + 1, "{calls:?}");
     eprintln!(
         "FIGURE payout run of 1,000 commissions: {calls:?} in {:?}",
         started.elapsed()
@@ -224,8 +217,13 @@ async fn a_run_killed_midway_is_finished_by_the_next_without_paying_twice(app: T
         allowed: AtomicUsize::new(2),
     }));
     let state = partner_service::AppState::new(dying, partner_tests::test_config(), None).unwrap();
+    let payouts_path = format!("/v1/apps/{}/affiliates/payouts", app.app_id);
+    let started = app
+        .admin(Method::POST, &payouts_path, Some(&app.admin_token()), None)
+        .await;
+    assert_eq!(started.status, 202, "{:#}", started.body);
     assert!(
-        partner_service::commands::payouts::create_payouts(&state, &app.app_id)
+        payout_runner::handle(&state, std::time::Duration::from_secs(600))
             .await
             .is_err()
     );
@@ -250,8 +248,24 @@ async fn a_run_killed_midway_is_finished_by_the_next_without_paying_twice(app: T
         "the run died midway, having paid {paid_so_far}"
     );
 
-    let finished = run_payouts(&app).await;
-    assert_eq!(finished[0]["amount"], json!(2.0 * count as f64));
+    // A second run cannot start while the first is unfinished.
+    app.admin(Method::POST, &payouts_path, Some(&app.admin_token()), None)
+        .await
+        .assert_problem(409, "payout_run_in_progress");
+    // The runner's next invocation finishes the run the dead one left.
+    payout_runner::handle(&app.state, std::time::Duration::from_secs(600))
+        .await
+        .unwrap();
+    let run_id = started.body["id"].as_str().unwrap();
+    let finished = app
+        .admin(
+            Method::GET,
+            &format!("{payouts_path}/runs/{run_id}"),
+            Some(&app.admin_token()),
+            None,
+        )
+        .await;
+    assert_eq!(finished.body["status"], "completed", "{:#}", finished.body);
     assert_paid_once(&app, &customer, &affiliate, count).await;
     assert_eq!(run_payouts(&app).await, json!([]));
 }
@@ -264,12 +278,34 @@ async fn a_run_reads_only_what_it_pays_and_still_pays_entries_from_before(app: T
     run_payouts(&app).await;
     // 150 paid entries in the history, 30 new approved ones, all with payable items.
     seed(&app, &customer, &affiliate, 30, true).await;
+    let started = app
+        .admin(
+            Method::POST,
+            &format!("/v1/apps/{}/affiliates/payouts", app.app_id),
+            Some(&app.admin_token()),
+            None,
+        )
+        .await;
+    assert_eq!(started.status, 202, "{:#}", started.body);
     let before = app.calls();
-    let paid = run_payouts(&app).await;
-    assert_eq!(paid[0]["amount"], 60.0);
+    payout_runner::handle(&app.state, std::time::Duration::from_secs(600))
+        .await
+        .unwrap();
     let queries = app.calls().since(before).queries;
-    // The partners page and one page of payable items; no walk over 170 entries.
-    assert_eq!(queries, 2, "the run read more than it pays");
+    // The running runs, the partner count, the partners page and one page of
+    // payable items; no walk over 170 entries.
+    assert_eq!(queries, 4, "the run read more than it pays");
+    let paid = app
+        .admin(
+            Method::GET,
+            &format!("/v1/apps/{}/affiliates/payouts?limit=1", app.app_id),
+            Some(&app.admin_token()),
+            None,
+        )
+        .await
+        .body["data"]
+        .clone();
+    assert_eq!(paid[0]["amount"], 60.0);
 
     // Entries stored before payable items existed, beside new ones.
     seed(&app, &customer, &affiliate, 30, false).await;
@@ -303,6 +339,133 @@ async fn an_old_approved_reversal_comes_off_the_payout(app: TestApp) {
     assert_eq!(paid[0]["commissionCount"], 41);
     let figures = figures(&app, &customer).await;
     assert_eq!(figures["availableBalance"], 0.0, "{figures:#}");
+}
+
+/// 5,000 partners, each with 60.00 available: the admin request only starts the
+/// run (the same two round trips for any size); the runner works through the
+/// partners a page per invocation here, showing its progress; the run ends with
+/// the ledger's totals and pays nobody twice.
+#[tokio::test]
+async fn a_run_over_five_thousand_partners_completes_through_the_job() {
+    const PARTNERS: u32 = 5_000;
+    let app = TestApp::memory().await;
+    for n in 0..PARTNERS {
+        let customer = format!("partner-{n}");
+        let affiliate = partner_domain::records::Affiliate {
+            id: AffiliateId::generate(),
+            app_id: app.app_id.clone(),
+            customer_id: CustomerId::parse("c", &customer).unwrap(),
+            application_id: partner_domain::ApplicationId::generate(),
+            code: partner_domain::ReferralCode::parse("c", &format!("P{n:05}")).unwrap(),
+            status: partner_domain::records::AffiliateStatus::Active,
+            commission_rate: None,
+            created_at: partner_domain::now(),
+        };
+        partner_store::testing::seed_partner(&app.store, &affiliate)
+            .await
+            .unwrap();
+        let entry = approved_entry(
+            &app,
+            &customer,
+            &affiliate.id,
+            EntryKind::Commission,
+            Money(6_000),
+            &format!("in_{n}"),
+        );
+        partner_store::testing::seed_entries(&app.store, &[entry])
+            .await
+            .unwrap();
+    }
+    let payouts = format!("/v1/apps/{}/affiliates/payouts", app.app_id);
+    let token = app.admin_token();
+    let (before, started_at) = (app.calls(), std::time::Instant::now());
+    let started = app.admin(Method::POST, &payouts, Some(&token), None).await;
+    let (calls, took) = (app.calls().since(before), started_at.elapsed());
+    assert_eq!(started.status, 202, "{:#}", started.body);
+    // The settings, then the run with its lock: one read, one transaction.
+    assert_eq!(
+        (calls.gets, calls.writes, calls.transactions, calls.queries),
+        (1, 0, 1, 0),
+        "{calls:?}"
+    );
+    eprintln!("FIGURE starting a payout run over {PARTNERS} partners: {calls:?} in {took:?}");
+    let run_path = format!("{payouts}/runs/{}", started.body["id"].as_str().unwrap());
+
+    // An invocation with no time left still does one page: the run moves on.
+    payout_runner::handle(&app.state, std::time::Duration::ZERO)
+        .await
+        .unwrap();
+    let part_way = app.admin(Method::GET, &run_path, Some(&token), None).await;
+    assert_eq!(
+        (
+            part_way.body["status"].clone(),
+            part_way.body["partnersDone"].clone(),
+            part_way.body["partnersTotal"].clone(),
+        ),
+        (json!("running"), json!(100), json!(PARTNERS)),
+        "{:#}",
+        part_way.body
+    );
+
+    let started_at = std::time::Instant::now();
+    let mut invocations = 1;
+    loop {
+        let run = app.admin(Method::GET, &run_path, Some(&token), None).await;
+        if run.body["status"] == "completed" {
+            assert_eq!(run.body["partnersDone"], PARTNERS, "{:#}", run.body);
+            assert_eq!(run.body["payouts"], PARTNERS, "{:#}", run.body);
+            assert_eq!(run.body["amount"], json!(60.0 * f64::from(PARTNERS)));
+            break;
+        }
+        assert!(invocations < 100, "the run does not end: {:#}", run.body);
+        payout_runner::handle(&app.state, std::time::Duration::from_secs(21))
+            .await
+            .unwrap();
+        invocations += 1;
+    }
+    eprintln!(
+        "FIGURE payout run over {PARTNERS} partners: {invocations} invocations in {:?}",
+        started_at.elapsed()
+    );
+    // The ledger agrees: every partner paid its 60.00 once, nothing left.
+    let mut paid_total = 0;
+    for n in 0..PARTNERS {
+        let customer = CustomerId::parse("c", &format!("partner-{n}")).unwrap();
+        let balances = app
+            .store
+            .ledger()
+            .balances(&app.app_id, &customer)
+            .await
+            .unwrap();
+        assert_eq!(
+            (balances.available, balances.paid),
+            (0, 6_000),
+            "partner {n}"
+        );
+        paid_total += balances.paid;
+    }
+    assert_eq!(paid_total, 6_000 * i64::from(PARTNERS));
+    assert_eq!(app.run_payouts().await.run["payouts"], 0);
+}
+
+/// The sample schedule event is what EventBridge Scheduler sends the runner (the
+/// runner reads nothing from it), and one invocation finishes a small run.
+#[tokio::test]
+async fn the_sample_schedule_event_runs_the_payout_runner() {
+    let app = TestApp::memory().await;
+    let sample: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../events/payout-runner.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(sample["source"], "aws.scheduler");
+    let (customer, affiliate) = partner_with_commissions(&app, 30).await;
+    let run = app.run_payouts().await;
+    assert_eq!(run.run["payouts"], 1, "{:#}", run.run);
+    assert_eq!(run.run["partnersDone"], 1, "{:#}", run.run);
+    assert_paid_once(&app, &customer, &affiliate, 30).await;
 }
 
 on_both_backends!(

@@ -5,16 +5,15 @@ use axum::extract::State;
 use axum::http::header::{ACCEPT, CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use partner_domain::ledger::{Entry, Payout, PayoutId};
+use partner_domain::ledger::{Entry, Payout, PayoutId, PayoutRunId};
 use partner_domain::text::optional_text;
 use partner_domain::{AffiliateId, FieldError};
 use partner_service::admin_auth::AdminApp;
-use partner_service::commands::payouts;
+use partner_service::commands::{payout_runs, payouts};
 use partner_service::csv::{Cell, document};
 use partner_service::extract::{self, PathParam, QueryParams};
-use partner_service::metrics::{Observation, Unit};
-use partner_service::views::ledger::{EntryView, PayoutView, all};
-use partner_service::views::{DataList, ListPage};
+use partner_service::views::ListPage;
+use partner_service::views::ledger::{EntryView, PayoutRunView, PayoutView, all};
 use partner_service::{ApiError, AppState};
 use serde::Deserialize;
 
@@ -146,22 +145,26 @@ pub(crate) async fn commissions(
     Ok(Json(page).into_response())
 }
 
-/// `POST /v1/apps/{appId}/affiliates/payouts`: one payout per partner whose
-/// approved balance reaches `minPayoutAmount`.
-pub(crate) async fn create_payouts(
+/// `POST /v1/apps/{appId}/affiliates/payouts`: starts a payout run and answers
+/// 202 at once; the payout runner pays every partner whose available balance
+/// reaches `minPayoutAmount`. `GET …/payouts/runs/{runId}` shows how far it got.
+pub(crate) async fn start_run(
     State(state): State<AppState>,
     admin: AdminApp,
-) -> Result<(StatusCode, Json<DataList<PayoutView>>), ApiError> {
-    let payouts = payouts::create_payouts(&state, &admin.app_id).await?;
-    Observation::new()
-        .metric("PayoutsCreated", Unit::Count, payouts.len() as f64)
-        .emit();
-    Ok((
-        StatusCode::CREATED,
-        Json(DataList {
-            data: all(&payouts),
-        }),
-    ))
+) -> Result<(StatusCode, Json<PayoutRunView>), ApiError> {
+    let run = payout_runs::start_run(&state, &admin.app_id).await?;
+    Ok((StatusCode::ACCEPTED, Json(PayoutRunView::from(&run))))
+}
+
+/// `GET /v1/apps/{appId}/affiliates/payouts/runs/{runId}`.
+pub(crate) async fn run(
+    State(state): State<AppState>,
+    admin: AdminApp,
+    PathParam((_, id)): PathParam<(String, String)>,
+) -> Result<Json<PayoutRunView>, ApiError> {
+    let id = PayoutRunId::parse("runId", &id)?;
+    let run = payout_runs::get_run(&state, &admin.app_id, &id).await?;
+    Ok(Json(PayoutRunView::from(&run)))
 }
 
 /// `GET /v1/apps/{appId}/affiliates/payouts?limit=&cursor=&format=`: newest first.

@@ -9,7 +9,6 @@ mod partners;
 mod settings;
 mod webhooks;
 
-
 pub const APPLICATIONS: &str = "/v1/apps/{appId}/affiliates/applications";
 pub const APPLICATION: &str = "/v1/apps/{appId}/affiliates/applications/{id}";
 pub const REVIEW: &str = "/v1/apps/{appId}/affiliates/applications/{id}/review";
@@ -20,6 +19,7 @@ pub const DEALS: &str = "/v1/apps/{appId}/affiliates/deals";
 pub const DEAL: &str = "/v1/apps/{appId}/affiliates/deals/{id}";
 pub const COMMISSIONS: &str = "/v1/apps/{appId}/affiliates/commissions";
 pub const PAYOUTS: &str = "/v1/apps/{appId}/affiliates/payouts";
+pub const PAYOUT_RUN: &str = "/v1/apps/{appId}/affiliates/payouts/runs/{runId}";
 pub const MARK_PAID: &str = "/v1/apps/{appId}/affiliates/payouts/{id}/mark-paid";
 pub const WEBHOOKS: &str = "/v1/apps/{appId}/webhooks";
 pub const WEBHOOK: &str = "/v1/apps/{appId}/webhooks/{id}";
@@ -41,8 +41,9 @@ partner_service::declare_routes! {
     get DEALS => deals::list,
     patch DEAL => deals::patch,
     get COMMISSIONS => earnings::commissions,
-    post PAYOUTS => earnings::create_payouts,
+    post PAYOUTS => earnings::start_run,
     get PAYOUTS => earnings::payouts,
+    get PAYOUT_RUN => earnings::run,
     post MARK_PAID => earnings::mark_paid,
     post WEBHOOKS => webhooks::create,
     get WEBHOOKS => webhooks::list,

@@ -99,6 +99,10 @@ crate::ids::prefixed_id!(
     /// A referral click.
     ClickId, "clk"
 );
+crate::ids::prefixed_id!(
+    /// A payout run: one pass over an app's partners, paying each its balance.
+    PayoutRunId, "prun"
+);
 
 /// One ledger entry.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -222,6 +226,51 @@ pub struct Payout {
         skip_serializing_if = "Option::is_none"
     )]
     pub paid_at: Option<Timestamp>,
+}
+
+/// Where a payout run stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PayoutRunStatus {
+    /// Created, or part-way through the partners.
+    Running,
+    /// Every partner was visited.
+    Completed,
+    /// Stopped by an error it kept hitting; the payouts it made stand.
+    Failed,
+}
+
+/// A payout run: an admin creates it; the payout runner works through the app's
+/// partners a page at a time, saving where it is after each page, so a run of any
+/// size finishes across as many invocations as it needs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PayoutRun {
+    pub id: PayoutRunId,
+    pub app_id: AppId,
+    pub status: PayoutRunStatus,
+    /// Partners visited (paid or not).
+    #[serde(default)]
+    pub partners_done: u32,
+    /// The app's partners, once the runner has counted them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partners_total: Option<u32>,
+    /// Payouts made, and their sum in the program's currency.
+    #[serde(default)]
+    pub payouts: u32,
+    #[serde(default)]
+    pub amount: Money,
+    pub currency: crate::Currency,
+    /// Where the next page of partners starts (`None`: at the beginning).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
+    /// Why a failed run stopped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: Timestamp,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: Timestamp,
 }
 
 /// A referral click.

@@ -4,6 +4,7 @@
 pub mod approvals;
 mod error;
 pub mod partner;
+pub mod payout_runs;
 pub mod payouts;
 pub mod referrals;
 pub mod revenue;

@@ -325,6 +325,17 @@ impl From<CommandError> for ApiError {
                 "The currency cannot change once commissions exist.",
             )
             .with_field("currency"),
+            E::RunInProgress(running) => Self::conflict(
+                "payout_run_in_progress",
+                match running {
+                    Some(id) => {
+                        format!("Payout run {id} of this app is running; wait for it to complete.")
+                    }
+                    None => {
+                        "A payout run of this app is running; wait for it to complete.".to_owned()
+                    }
+                },
+            ),
             E::Store(err) => err.into(),
             internal @ E::Internal(_) => Self::internal(internal),
         }
@@ -371,6 +382,11 @@ fn not_found(missing: Missing) -> ApiError {
         Missing::Partner => (
             "not_a_partner",
             "This customer is not a partner of the app.".to_owned(),
+            None,
+        ),
+        Missing::PayoutRun => (
+            "payout_run_not_found",
+            "No payout run with this id in this app.".to_owned(),
             None,
         ),
     };

@@ -30,6 +30,9 @@
 //! | `APP#<app>#PAY#<payId>`            | `PAYOUT`      | `payout`            | `APP#<app>#AFF#<affId>#PAYS` / `<payId>` | `APP#<app>#PAYS` / `<payId>` |
 //! | `APP#<app>#CUST#<custId>`          | `OPENPAYOUT`  | `open_payout`       | (a payout run's progress for a partner, until it finishes) |  |
 //! | `APP#<app>#CUST#<custId>`          | `PAYABLE#<comId>` | `payable`       | (an approved, unpaid entry of the partner: what a payout reads) |  |
+//! | `APP#<app>#PRUN#<runId>`           | `PAYOUTRUN`   | `payout_run`        | (a payout run and its progress) |  |
+//! | `APP#<app>`                        | `PAYOUTRUN#ACTIVE` | `payout_run_lock` | (the app's running run: one at a time) |  |
+//! | `PAYOUTRUNS#RUNNING`               | `<app>#<runId>` | `running_payout_run` | (every running run: what the payout runner reads) |  |
 //! | `APP#<app>#DEAL#<dealId>`          | `DEAL`        | `deal`              | `APP#<app>#AFF#<affId>#DEALS` / `<dealId>` | `APP#<app>#DEALS` / `<dealId>` |
 //! | `APP#<app>#LEAD#<email>`           | `LEAD`        | `lead`              | (one deal per lead email per app)        |                     |
 //! | `APP#<app>#EVT#<evtId>`            | `EVENT`       | `event`             | `OUTBOX#<shard>` / `<evtId>` while unpublished |               |
@@ -43,7 +46,7 @@
 //! one published removes its index keys, and a TTL deletes it a week later.
 
 use partner_domain::deals::DealId;
-use partner_domain::ledger::{ClickId, CommissionId, PayoutId};
+use partner_domain::ledger::{ClickId, CommissionId, PayoutId, PayoutRunId};
 use partner_domain::records::ApplicationStatus;
 use partner_domain::{
     AffiliateId, AppId, ApplicationId, CustomerId, DeliveryId, Email, EventId, ReferralCode,
@@ -113,6 +116,9 @@ pub mod entity {
     pub const APPROVAL: &str = "approval";
     pub const PAYOUT: &str = "payout";
     pub const OPEN_PAYOUT: &str = "open_payout";
+    pub const PAYOUT_RUN: &str = "payout_run";
+    pub const RUN_LOCK: &str = "payout_run_lock";
+    pub const RUNNING_RUN: &str = "running_payout_run";
     pub const PAYABLE: &str = "payable";
     pub const DEAL: &str = "deal";
     pub const LEAD: &str = "lead";
@@ -268,6 +274,23 @@ pub fn open_payout(app: &AppId, partner_customer: &CustomerId) -> Key {
 
 pub fn payout(app: &AppId, id: &PayoutId) -> Key {
     Key::new(format!("APP#{app}#PAY#{id}"), "PAYOUT")
+}
+
+pub fn payout_run(app: &AppId, id: &PayoutRunId) -> Key {
+    Key::new(format!("APP#{app}#PRUN#{id}"), "PAYOUTRUN")
+}
+
+/// Held while a run of the app is running: one run at a time per app.
+pub fn payout_run_lock(app: &AppId) -> Key {
+    Key::new(format!("APP#{app}"), "PAYOUTRUN#ACTIVE")
+}
+
+/// The partition listing every running run, which the payout runner reads. Runs
+/// are few (one per app at a time) and short-lived, so one partition holds them.
+pub const RUNNING_RUNS: &str = "PAYOUTRUNS#RUNNING";
+
+pub fn running_run(app: &AppId, id: &PayoutRunId) -> Key {
+    Key::new(RUNNING_RUNS, format!("{app}#{id}"))
 }
 
 pub fn payouts_of_affiliate(app: &AppId, affiliate: &AffiliateId) -> String {

@@ -7,8 +7,10 @@
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 
 use partner_domain::ledger::{Entry, EntryStatus};
+use partner_domain::records::Affiliate;
 
 use crate::limits::MAX_TRANSACTION_OPERATIONS;
+use crate::repo::affiliates::affiliate_item;
 use crate::repo::ledger::{bump_balance, entry_item, put_payable};
 use crate::{Condition, Store, StoreResult, WriteOp, dynamo};
 
@@ -69,6 +71,19 @@ pub async fn moto_through(endpoint: &str) -> Store {
         .await
         .expect("a table on moto");
     Store::dynamodb(moto_client(endpoint), table)
+}
+
+/// Stores a partner record as an approval leaves it (without the application,
+/// customer account or code marker): for tests of what walks an app's partners,
+/// such as a payout run over thousands of them.
+pub async fn seed_partner(store: &Store, affiliate: &Affiliate) -> StoreResult<()> {
+    store
+        .write(WriteOp::Put {
+            item: affiliate_item(affiliate)?,
+            condition: Some(Condition::NotExists),
+        })
+        .await
+        .map(|_| ())
 }
 
 /// Stores ledger entries of one partner as they would be after their revenue was

@@ -2,6 +2,7 @@
 //! `problem.rs` maps each variant to its status, code and field, once.
 
 use partner_domain::deals::DealStatus;
+use partner_domain::ledger::PayoutRunId;
 use partner_domain::{AppId, Currency};
 use partner_store::StoreError;
 use partner_store::repo::applications::ReviewError;
@@ -22,6 +23,7 @@ pub enum Missing {
     ApiKey,
     /// The customer is not a partner of the app.
     Partner,
+    PayoutRun,
 }
 
 /// The field of the request a self-referral was recognised by.
@@ -67,6 +69,9 @@ pub enum CommandError {
     CustomerAlreadyPartner,
     #[error("the currency cannot change once commissions exist")]
     CurrencyLocked,
+    /// The app's running run, if it could be read.
+    #[error("a payout run of the app is running")]
+    RunInProgress(Option<PayoutRunId>),
     #[error(transparent)]
     Store(#[from] StoreError),
     /// A rule of the store broken in a way no caller can cause: our bug.

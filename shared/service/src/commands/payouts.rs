@@ -1,9 +1,10 @@
-//! Paying partners: a payout run over the app's partners, and marking a payout paid.
+//! Paying partners their balances, and marking a payout paid.
 
 use partner_domain::events::{Event, EventType};
 use partner_domain::ledger::{EntryStatus, Payout, PayoutId, PayoutStatus};
 use partner_domain::records::{Affiliate, AffiliateStatus, ProgramSettings};
 use partner_domain::{AppId, Money};
+
 use partner_store::repo::ledger::{EarningsError, Payable};
 use partner_store::repo::payouts::{ENTRIES_PER_CHUNK, OpenPayout};
 
@@ -11,31 +12,23 @@ use super::{CommandError, Missing};
 use crate::AppState;
 use crate::views::ledger::{PayoutData, PayoutView};
 
-/// One payout per active partner whose available balance reaches
-/// `minPayoutAmount`, paying all of it: every approved entry created before the run
-/// started, however many (in chunks, see `partner_store::repo::payouts`). A payout
-/// an earlier run left open is finished first, whatever the balance.
-pub async fn create_payouts(state: &AppState, app: &AppId) -> Result<Vec<Payout>, CommandError> {
-    let store = state.store();
-    let settings = store
-        .apps()
-        .settings(app)
-        .await?
-        .ok_or_else(|| CommandError::NotFound(Missing::Settings(app.clone())))?;
+/// Pays each partner of a page of the app's partners (see [`super::payout_runs`]):
+/// one payout per active partner whose available balance reaches
+/// `minPayoutAmount`, paying all of it — every approved entry created before its
+/// payout started, however many (in chunks, see `partner_store::repo::payouts`). A
+/// payout an earlier run left open is finished first, whatever the balance.
+pub async fn pay_page(
+    state: &AppState,
+    settings: &ProgramSettings,
+    partners: &[Affiliate],
+) -> Result<Vec<Payout>, CommandError> {
     let mut payouts = Vec::new();
-    let mut cursor = None;
-    loop {
-        let (affiliates, next) = store.affiliates().list(app, 100, cursor).await?;
-        for affiliate in affiliates {
-            if let Some(payout) = pay_partner(state, &settings, &affiliate).await? {
-                payouts.push(payout);
-            }
-        }
-        match next {
-            Some(c) => cursor = Some(c),
-            None => return Ok(payouts),
+    for affiliate in partners {
+        if let Some(payout) = pay_partner(state, settings, affiliate).await? {
+            payouts.push(payout);
         }
     }
+    Ok(payouts)
 }
 
 /// Pays one partner's available balance, or resumes the payout a run left open.

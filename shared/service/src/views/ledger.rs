@@ -3,7 +3,8 @@
 
 use partner_domain::deals::{Deal, DealId, DealStatus};
 use partner_domain::ledger::{
-    ClickId, CommissionId, Entry, EntryKind, EntryStatus, Payout, PayoutId, PayoutStatus, Referral,
+    ClickId, CommissionId, Entry, EntryKind, EntryStatus, Payout, PayoutId, PayoutRun, PayoutRunId,
+    PayoutRunStatus, PayoutStatus, Referral,
 };
 use partner_domain::money::{self, Money, RateBps};
 use partner_domain::{AffiliateId, Currency, CustomerId, Email, Timestamp};
@@ -125,6 +126,44 @@ impl From<&Payout> for PayoutView {
             reference: payout.reference.clone(),
             created_at: payout.created_at,
             paid_at: payout.paid_at,
+        }
+    }
+}
+
+/// A payout run and how far it has got.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PayoutRunView {
+    id: PayoutRunId,
+    status: PayoutRunStatus,
+    partners_done: u32,
+    /// `null` until the runner has counted the app's partners.
+    partners_total: Option<u32>,
+    payouts: u32,
+    #[serde(serialize_with = "money::as_major")]
+    amount: Money,
+    currency: Currency,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    created_at: Timestamp,
+    #[serde(with = "time::serde::rfc3339")]
+    updated_at: Timestamp,
+}
+
+impl From<&PayoutRun> for PayoutRunView {
+    fn from(run: &PayoutRun) -> Self {
+        Self {
+            id: run.id.clone(),
+            status: run.status,
+            partners_done: run.partners_done,
+            partners_total: run.partners_total,
+            payouts: run.payouts,
+            amount: run.amount,
+            currency: run.currency.clone(),
+            error: run.error.clone(),
+            created_at: run.created_at,
+            updated_at: run.updated_at,
         }
     }
 }

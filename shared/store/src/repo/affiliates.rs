@@ -9,7 +9,24 @@ use serde_json::Value;
 
 use super::{from_item, to_item, with_index};
 use crate::keys::{self, attr, entity};
-use crate::{Condition, Index, Query, SortKey, Store, StoreError, StoreResult, Update, WriteOp};
+use crate::{
+    Condition, Index, Item, Query, SortKey, Store, StoreError, StoreResult, Update, WriteOp,
+};
+
+/// A partner record, listed in its app's partners.
+pub(crate) fn affiliate_item(affiliate: &Affiliate) -> StoreResult<Item> {
+    Ok(with_index(
+        to_item(
+            &keys::affiliate_of_customer(&affiliate.app_id, &affiliate.customer_id),
+            entity::AFFILIATE,
+            affiliate,
+        )?,
+        attr::GSI1_PK,
+        attr::GSI1_SK,
+        keys::affiliates_of_app(&affiliate.app_id),
+        affiliate.id.to_string(),
+    ))
+}
 
 #[derive(Debug, Clone, Copy)]
 pub struct Affiliates<'a> {
@@ -83,22 +100,28 @@ impl Affiliates<'_> {
         super::page(self.store, &query).await
     }
 
+    /// How many partners the app has: a walk over its listing in the largest pages
+    /// the store answers (a few round trips for thousands of partners).
+    pub async fn count(&self, app: &AppId) -> StoreResult<u32> {
+        let mut query = Query::partition(Index::Gsi1, keys::affiliates_of_app(app));
+        query.limit = 1_000;
+        let mut total = 0u32;
+        loop {
+            let page = self.store.query(&query).await?;
+            total += page.items.len() as u32;
+            match page.cursor {
+                Some(next) => query.cursor = Some(next),
+                None => return Ok(total),
+            }
+        }
+    }
+
     /// Replaces a partner record (status, rate override); it must still be this
     /// partner. Its code marker's status moves with it, so tracking (which reads only
     /// the marker) sees a suspension at once.
     pub async fn update(&self, affiliate: &Affiliate) -> StoreResult<bool> {
         let app = &affiliate.app_id;
-        let item = with_index(
-            to_item(
-                &keys::affiliate_of_customer(app, &affiliate.customer_id),
-                entity::AFFILIATE,
-                affiliate,
-            )?,
-            attr::GSI1_PK,
-            attr::GSI1_SK,
-            keys::affiliates_of_app(app),
-            affiliate.id.to_string(),
-        );
+        let item = affiliate_item(affiliate)?;
         let mut marker = Update::default();
         marker.set.insert(
             "status".into(),

@@ -12,6 +12,7 @@ pub mod customers;
 pub mod deals;
 pub mod ledger;
 pub mod outbox;
+pub mod payout_runs;
 pub mod payouts;
 pub mod referrals;
 pub mod webhooks;
