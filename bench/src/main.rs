@@ -93,7 +93,7 @@ impl From<TargetArgs> for stress::Target {
 
 #[tokio::main]
 async fn main() -> Result<(), String> {
-    // reqwest is built without a TLS provider of its own (see partner_store::aws_http).
+    // reqwest is built without a TLS provider of its own (see partner_aws::http).
     let _ = rustls::crypto::ring::default_provider().install_default();
     match Cli::parse().command {
         Command::ColdStart {

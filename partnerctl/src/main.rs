@@ -362,9 +362,9 @@ pub(crate) async fn open_store(config: &StoreConfig) -> Result<Store, partner_st
 
 async fn dynamodb_client() -> partner_store::dynamo::Client {
     let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .http_client(partner_store::aws_http::client())
-        .timeout_config(partner_store::aws_http::timeouts())
-        .retry_config(partner_store::aws_http::retries())
+        .http_client(partner_aws::http::client())
+        .timeout_config(partner_aws::http::timeouts())
+        .retry_config(partner_aws::http::retries())
         .load()
         .await;
     partner_store::dynamo::Client::new(&config)

@@ -269,9 +269,9 @@ async fn eventbridge_through(
     proxy: &partner_tests::faults::FaultProxy,
 ) -> aws_sdk_eventbridge::Client {
     let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .http_client(partner_store::aws_http::client())
-        .timeout_config(partner_store::aws_http::timeouts())
-        .retry_config(partner_store::aws_http::retries())
+        .http_client(partner_aws::http::client())
+        .timeout_config(partner_aws::http::timeouts())
+        .retry_config(partner_aws::http::retries())
         .region(aws_config::Region::new("us-east-1"))
         .endpoint_url(&proxy.endpoint)
         .credentials_provider(aws_sdk_sqs::config::Credentials::new(

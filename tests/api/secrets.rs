@@ -5,9 +5,9 @@
 use std::time::Duration;
 
 use axum::http::{Method, Request, header};
+use partner_aws::OnFirstUse;
 use partner_service::AppState;
 use partner_service::config::{Config, SecretArns};
-use partner_store::on_first_use::OnFirstUse;
 use partner_tests::{MotoAws, test_config};
 use serde_json::json;
 use tower::ServiceExt as _;

@@ -9,10 +9,10 @@ use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
 use partner_domain::events::EventType;
 use partner_domain::webhooks::{RetrySchedule, WebhookEndpoint, WebhookSecret};
 use partner_service::events::EventBridgeBus;
-use partner_service::webhook_queue::SqsQueue;
 use partner_tests::{MotoAws, Receiver, Reply, TestApp};
 use partner_webhooks::Dispatcher;
 use partner_webhooks::client::SafeClient;
+use partner_webhooks::queue::SqsQueue;
 use serde_json::{Value, json};
 
 /// Receives one batch from `queue` and runs it through the dispatcher's handler (as
@@ -249,9 +249,9 @@ async fn the_sample_sqs_event_runs_through_the_dispatcher_handler() {
 /// An SQS client that reaches moto through `endpoint` (a fault proxy).
 async fn sqs_through(endpoint: &str) -> aws_sdk_sqs::Client {
     let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .http_client(partner_store::aws_http::client())
-        .timeout_config(partner_store::aws_http::timeouts())
-        .retry_config(partner_store::aws_http::retries())
+        .http_client(partner_aws::http::client())
+        .timeout_config(partner_aws::http::timeouts())
+        .retry_config(partner_aws::http::retries())
         .region(aws_config::Region::new("us-east-1"))
         .endpoint_url(endpoint)
         .credentials_provider(aws_sdk_sqs::config::Credentials::new(

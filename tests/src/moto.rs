@@ -20,7 +20,7 @@ pub async fn moto_secret(endpoint: &str, name: &str, value: &str) -> String {
         .behavior_version(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new("us-east-1"))
         .endpoint_url(endpoint)
-        .http_client(partner_store::aws_http::client())
+        .http_client(partner_aws::http::client())
         .credentials_provider(aws_sdk_secretsmanager::config::Credentials::new(
             "test", "test", None, None, "moto",
         ))
@@ -46,7 +46,7 @@ impl MotoAws {
         let endpoint = std::env::var(partner_store::testing::MOTO_ENDPOINT_VAR)
             .expect("MOTO_ENDPOINT (run the tests through `make test`, which starts moto)");
         let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .http_client(partner_store::aws_http::client())
+            .http_client(partner_aws::http::client())
             .region(aws_config::Region::new("us-east-1"))
             .endpoint_url(&endpoint)
             .credentials_provider(aws_sdk_sqs::config::Credentials::new(

@@ -13,8 +13,8 @@ use partner_domain::{DeliveryId, FieldError, WebhookEndpointId};
 use partner_service::admin_auth::AdminApp;
 use partner_service::extract::{self, PathParam, QueryParams};
 use partner_service::views::ListPage;
-use partner_service::webhook_queue::AttemptMessage;
 use partner_service::{ApiError, AppState};
+use partner_webhooks::queue::AttemptMessage;
 use serde::{Deserialize, Serialize};
 
 use crate::Paging;

@@ -2,10 +2,10 @@
 //! reversal) whose holding period has passed, so balances move on time even when
 //! nothing else happens.
 
+use partner_aws::metrics::{Observation, Unit};
 use partner_service::AppState;
 use partner_service::commands::CommandError;
 use partner_service::commands::approvals::approve_due;
-use partner_service::metrics::{Observation, Unit};
 use serde::Serialize;
 use serde_json::Value;
 

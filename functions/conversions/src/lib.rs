@@ -3,12 +3,12 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use partner_aws::metrics::{Observation, Unit};
 use partner_domain::ledger::ClickId;
 use partner_domain::{Currency, CustomerId, Email, FieldError, Money, ReferralCode};
 use partner_service::commands::referrals::{self, Via};
 use partner_service::commands::revenue::{self, RevenueKind, RevenueRequest};
 use partner_service::extract::Json;
-use partner_service::metrics::{Observation, Unit};
 use partner_service::views::ledger::ReferralView;
 use partner_service::{ApiError, AppState, Tenant};
 use serde::Deserialize;

@@ -2,9 +2,9 @@
 //! not get out within `OUTBOX_RELAY_GRACE_SECONDS` (the function died between
 //! commit and publish, or the bus was down), with the event's original id.
 
+use partner_aws::metrics::{Observation, Unit};
 use partner_service::AppState;
 use partner_service::events::{PublishError, RelayReport};
-use partner_service::metrics::{Observation, Unit};
 use serde::Serialize;
 use serde_json::Value;
 

@@ -5,10 +5,10 @@
 
 use std::time::{Duration, Instant};
 
+use partner_aws::metrics::{Observation, Unit};
 use partner_service::AppState;
 use partner_service::commands::CommandError;
 use partner_service::commands::payout_runs::{RunnerReport, work_runs};
-use partner_service::metrics::{Observation, Unit};
 
 /// Time kept back from the invocation's deadline: one page of partners (a listing
 /// read and each partner's payout) finishes well inside it.

@@ -4,8 +4,8 @@
 //! `maxReceiveCount` receives they land in the dead-letter queue.
 
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
-use partner_service::webhook_queue::WebhookWork;
 use partner_webhooks::Dispatcher;
+use partner_webhooks::queue::WebhookWork;
 use tokio::task::JoinSet;
 
 pub async fn handle(dispatcher: &Dispatcher, event: SqsEvent) -> SqsBatchResponse {

@@ -18,9 +18,9 @@ pub fn from_lambda_environment() -> SdkConfig {
 fn from_variables(var: impl Fn(&str) -> Option<String>) -> SdkConfig {
     let mut config = SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
-        .http_client(partner_store::aws_http::client())
-        .timeout_config(partner_store::aws_http::timeouts())
-        .retry_config(partner_store::aws_http::retries())
+        .http_client(partner_aws::http::client())
+        .timeout_config(partner_aws::http::timeouts())
+        .retry_config(partner_aws::http::retries())
         .region(
             var("AWS_REGION")
                 .or_else(|| var("AWS_DEFAULT_REGION"))

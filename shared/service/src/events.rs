@@ -10,8 +10,8 @@ use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
+use partner_aws::OnFirstUse;
 use partner_domain::events::Event;
-use partner_store::on_first_use::OnFirstUse;
 use partner_store::{Store, StoreError};
 use tokio::sync::broadcast;
 

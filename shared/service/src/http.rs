@@ -229,20 +229,20 @@ async fn log_and_harden(
         app_id,
         "request"
     );
-    crate::metrics::Observation::new()
+    partner_aws::metrics::Observation::new()
         .by(&[&["Function", "StatusClass"], &["Function", "Route"]])
-        .metric("Requests", crate::metrics::Unit::Count, 1.0)
+        .metric("Requests", partner_aws::metrics::Unit::Count, 1.0)
         .metric(
             "Latency",
-            crate::metrics::Unit::Milliseconds,
+            partner_aws::metrics::Unit::Milliseconds,
             elapsed.as_secs_f64() * 1000.0,
         )
         .metric(
             "StoreRoundTrips",
-            crate::metrics::Unit::Count,
+            partner_aws::metrics::Unit::Count,
             round_trips as f64,
         )
-        .field("StatusClass", crate::metrics::status_class(status))
+        .field("StatusClass", partner_aws::metrics::status_class(status))
         .field("Route", format!("{method} {route}"))
         .field("requestId", request_id)
         .emit();

@@ -18,13 +18,11 @@ pub mod events;
 pub mod extract;
 pub mod http;
 pub mod logging;
-pub mod metrics;
 pub mod problem;
 pub mod secrets;
 pub mod session;
 pub mod state;
 pub mod views;
-pub mod webhook_queue;
 
 pub use auth::{PublicTenant, Tenant};
 pub use problem::ApiError;

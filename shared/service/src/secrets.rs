@@ -94,7 +94,7 @@ pub enum SecretsError {
 #[cfg(feature = "secrets-manager")]
 #[derive(Debug)]
 pub struct SecretsManager {
-    client: partner_store::on_first_use::OnFirstUse<aws_sdk_secretsmanager::Client>,
+    client: partner_aws::OnFirstUse<aws_sdk_secretsmanager::Client>,
     admin_jwt_arn: Option<String>,
     session_arn: Option<String>,
     /// Everything else about admin tokens (issuer, audience, public keys).
@@ -110,7 +110,7 @@ impl SecretsManager {
     /// The source `config` names, or `None` when it names no ARN.
     pub fn from_config(
         config: &Config,
-        client: partner_store::on_first_use::OnFirstUse<aws_sdk_secretsmanager::Client>,
+        client: partner_aws::OnFirstUse<aws_sdk_secretsmanager::Client>,
     ) -> Option<Self> {
         let arns = &config.secret_arns;
         (arns.admin_jwt.is_some() || arns.session.is_some()).then(|| Self {

@@ -2,8 +2,8 @@
 
 use std::sync::Arc;
 
+use partner_aws::OnFirstUse;
 use partner_store::Store;
-use partner_store::on_first_use::OnFirstUse;
 
 use crate::admin_auth::TokenError;
 use crate::auth::ApiKeyCache;
@@ -11,7 +11,7 @@ use crate::config::{Config, StoreConfig};
 use crate::cors::OriginCache;
 use crate::events::{EventBridgeBus, EventBus, Publisher};
 use crate::secrets::{KeyRing, Keys, SecretsError};
-use crate::webhook_queue::{SqsQueue, WebhookQueue};
+use partner_webhooks::queue::{SqsQueue, WebhookQueue};
 
 #[derive(Debug, Clone)]
 pub struct AppState {

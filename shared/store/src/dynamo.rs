@@ -16,11 +16,11 @@ use aws_sdk_dynamodb::types::{
 use std::collections::HashMap;
 
 use crate::keys::{SCHEMA, attr};
-use crate::on_first_use::OnFirstUse;
 use crate::table::{
     Condition, Index, Item, Key, Page, Query, SortKey, StoreError, StoreResult, Table, Update,
     WriteOp,
 };
+use partner_aws::OnFirstUse;
 
 type AttributeMap = HashMap<String, AttributeValue>;
 

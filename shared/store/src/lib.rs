@@ -5,12 +5,10 @@
 //! round trip so tests can hold each endpoint to its budget; the typed repositories
 //! in [`repo`] are written once on top. The table layout lives in [`keys`].
 
-pub mod aws_http;
 pub mod cursor;
 pub mod dynamo;
 pub mod keys;
 pub mod limits;
-pub mod on_first_use;
 pub mod repo;
 pub mod sqlite;
 pub mod table;
@@ -94,7 +92,7 @@ impl Store {
 
     /// DynamoDB through a client built once per cold start.
     pub fn dynamodb(
-        client: impl Into<on_first_use::OnFirstUse<aws_sdk_dynamodb::Client>>,
+        client: impl Into<partner_aws::OnFirstUse<aws_sdk_dynamodb::Client>>,
         table: impl Into<String>,
     ) -> Self {
         Self::new(dynamo::DynamoTable::new(client, table))

@@ -28,9 +28,9 @@ pub fn moto_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .endpoint_url(endpoint)
-        .http_client(crate::aws_http::client())
-        .timeout_config(crate::aws_http::timeouts())
-        .retry_config(crate::aws_http::retries())
+        .http_client(partner_aws::http::client())
+        .timeout_config(partner_aws::http::timeouts())
+        .retry_config(partner_aws::http::retries())
         .credentials_provider(Credentials::new("test", "test", None, None, "moto"))
         .build();
     aws_sdk_dynamodb::Client::from_conf(config)

@@ -9,8 +9,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use partner_aws::OnFirstUse;
 use partner_domain::webhooks::{Attempt, WebhookUrl, is_forbidden_ip, parse_retry_after};
-use partner_store::on_first_use::OnFirstUse;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
 /// The longest response excerpt kept in the delivery log.
@@ -80,7 +80,7 @@ impl SafeClient {
     pub fn new(timeout: Duration, allow_private: bool) -> Self {
         let http = OnFirstUse::new(move || {
             // The same TLS stack as the AWS clients (rustls on ring; see
-            // `partner_store::aws_http`). An `Err` only means one is already set.
+            // `partner_aws::http`). An `Err` only means one is already set.
             let _ = rustls::crypto::ring::default_provider().install_default();
             reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())

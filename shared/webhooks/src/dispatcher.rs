@@ -8,13 +8,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::queue::{AttemptKind, AttemptMessage, QueueError, WebhookQueue, WebhookWork};
 use partner_domain::DeliveryId;
 use partner_domain::events::Event;
 use partner_domain::webhooks::{
     Delivery, DeliveryStatus, RetrySchedule, WebhookEndpoint, WebhookUrl, signature_header,
-};
-use partner_service::webhook_queue::{
-    AttemptKind, AttemptMessage, QueueError, WebhookQueue, WebhookWork,
 };
 use partner_store::{Store, StoreError};
 use tokio::sync::Semaphore;
@@ -255,13 +253,9 @@ fn attempt_metric(status: DeliveryStatus) {
         DeliveryStatus::Failed => "failed",
         DeliveryStatus::Pending => "retrying",
     };
-    partner_service::metrics::Observation::new()
+    partner_aws::metrics::Observation::new()
         .by(&[&["Function", "Outcome"]])
-        .metric(
-            "WebhookAttempts",
-            partner_service::metrics::Unit::Count,
-            1.0,
-        )
+        .metric("WebhookAttempts", partner_aws::metrics::Unit::Count, 1.0)
         .field("Outcome", outcome)
         .emit();
 }

@@ -5,9 +5,9 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::queue::{AttemptMessage, QueueError, WebhookQueue, WebhookWork};
 use async_trait::async_trait;
 use partner_domain::events::Event;
-use partner_service::webhook_queue::{AttemptMessage, QueueError, WebhookQueue, WebhookWork};
 use tokio::sync::{broadcast, mpsc};
 
 use crate::Dispatcher;

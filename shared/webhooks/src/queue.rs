@@ -10,9 +10,9 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
+use partner_aws::OnFirstUse;
 use partner_domain::events::Event;
 use partner_domain::{Timestamp, WebhookEndpointId};
-use partner_store::on_first_use::OnFirstUse;
 use serde::{Deserialize, Serialize};
 
 /// SQS's longest per-message delay.
