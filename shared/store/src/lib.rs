@@ -12,6 +12,7 @@ pub mod limits;
 pub mod repo;
 pub mod sqlite;
 pub mod table;
+#[cfg(feature = "testing")]
 pub mod testing;
 
 use std::path::Path;
