@@ -1,6 +1,6 @@
 //! Typed repositories: records in, records out, keys and conditions inside.
 //!
-//! Each repository is a thin view over a [`Store`](crate::Store); it owns how its
+//! Each repository is a thin view over a [`Store`]; it owns how its
 //! records map to items (keys from [`crate::keys`], entity type, index attributes)
 //! and which conditions guard its writes. Nothing above this layer builds keys.
 
