@@ -28,6 +28,16 @@ fi
 step "every link in the docs resolves"
 python3 scripts/check-links.py
 
+step "cargo doc without warnings"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet
+
+step "no source file over 500 lines outside the tests"
+long=$(git ls-files '*.rs' | grep -v -e '^tests/' -e '/tests/' | xargs wc -l | awk '$2 != "total" && $1 > 500')
+if [ -n "$long" ]; then
+  echo "split these by job: $long" >&2
+  exit 1
+fi
+
 step "cfn-lint template.yaml"
 "$VENV/bin/cfn-lint" template.yaml
 
