@@ -1,6 +1,6 @@
 //! The pure core of webhooks: signing secrets, Standard Webhooks signatures, the
 //! retry schedule, endpoints and deliveries; which addresses a webhook may never
-//! be sent to is in [`targets`].
+//! be sent to is in `targets`.
 
 mod targets;
 
