@@ -169,7 +169,7 @@ async fn private_and_metadata_targets_are_refused_by_default() {
 
 #[tokio::test]
 async fn an_approval_is_delivered_signed_with_the_documented_payload() {
-    let (app, _) =
+    let (app, queue) =
         TestApp::with_webhooks(partner_store::testing::memory(), webhook_config("0")).await;
     let receiver = Receiver::start(vec![]).await;
     let (_, secret) = register(&app, &receiver.url).await;
@@ -193,19 +193,19 @@ async fn an_approval_is_delivered_signed_with_the_documented_payload() {
     );
     assert!(!verifies(&tampered, &secret));
     // Events the endpoint did not subscribe to (submitted) were not sent.
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    app.webhooks_idle(&queue).await;
     assert_eq!(receiver.received().len(), 1);
 }
 
 #[tokio::test]
 async fn a_receiver_failing_twice_gets_three_attempts_with_one_webhook_id() {
-    let (app, _) =
+    let (app, queue) =
         TestApp::with_webhooks(partner_store::testing::memory(), webhook_config("0,0,0,0")).await;
     let receiver = Receiver::start(vec![Reply::status(500), Reply::status(500)]).await;
     let (endpoint, _) = register(&app, &receiver.url).await;
     approve(&app, "partner@example.com").await;
     let received = receiver.wait_for(3, WAIT).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    app.webhooks_idle(&queue).await;
     assert_eq!(receiver.received().len(), 3, "nothing after the success");
     let ids: Vec<String> = received.iter().map(|r| r.header("webhook-id")).collect();
     assert!(
@@ -233,7 +233,7 @@ async fn a_receiver_that_never_succeeds_ends_failed_and_dead_lettered() {
     let (endpoint, _) = register(&app, &receiver.url).await;
     approve(&app, "partner@example.com").await;
     receiver.wait_for(3, WAIT).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    app.webhooks_idle(&queue).await;
     assert_eq!(receiver.received().len(), 3, "one attempt plus two retries");
     let log = log_when(&app, &endpoint, settled).await;
     assert_eq!(log["data"][0]["status"], "failed");
@@ -242,7 +242,7 @@ async fn a_receiver_that_never_succeeds_ends_failed_and_dead_lettered() {
 
 #[tokio::test]
 async fn a_410_disables_the_endpoint() {
-    let (app, _) =
+    let (app, queue) =
         TestApp::with_webhooks(partner_store::testing::memory(), webhook_config("0,0")).await;
     let receiver = Receiver::start(vec![Reply::status(410)]).await;
     let (endpoint, _) = register(&app, &receiver.url).await;
@@ -261,7 +261,7 @@ async fn a_410_disables_the_endpoint() {
     assert_eq!(one.body["enabled"], false, "{:#}", one.body);
     assert_eq!(log["data"][0]["status"], "failed");
     approve(&app, "two@example.com").await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    app.webhooks_idle(&queue).await;
     assert_eq!(
         receiver.received().len(),
         1,
@@ -271,7 +271,7 @@ async fn a_410_disables_the_endpoint() {
 
 #[tokio::test]
 async fn redirects_are_not_followed() {
-    let (app, _) =
+    let (app, queue) =
         TestApp::with_webhooks(partner_store::testing::memory(), webhook_config("0")).await;
     let target = Receiver::start(vec![]).await;
     let mut redirect = Reply::status(307);
@@ -280,7 +280,7 @@ async fn redirects_are_not_followed() {
     let (endpoint, _) = register(&app, &receiver.url).await;
     approve(&app, "partner@example.com").await;
     receiver.wait_for(2, WAIT).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    app.webhooks_idle(&queue).await;
     assert!(target.received().is_empty(), "the redirect was followed");
     let log = log_when(&app, &endpoint, settled).await;
     assert_eq!(log["data"][0]["attempts"][0]["statusCode"], 307);
@@ -291,14 +291,14 @@ async fn redirects_are_not_followed() {
 async fn a_slow_receiver_times_out_and_is_retried() {
     let mut config = webhook_config("0");
     config.webhooks.timeout = Duration::from_secs(1);
-    let (app, _) = TestApp::with_webhooks(partner_store::testing::memory(), config).await;
+    let (app, queue) = TestApp::with_webhooks(partner_store::testing::memory(), config).await;
     let mut slow = Reply::status(200);
     slow.delay = Duration::from_secs(3);
     let receiver = Receiver::start(vec![slow]).await;
     let (endpoint, _) = register(&app, &receiver.url).await;
     approve(&app, "partner@example.com").await;
     receiver.wait_for(2, WAIT).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    app.webhooks_idle(&queue).await;
     let log = log_when(&app, &endpoint, attempts(2)).await;
     let attempts = log["data"][0]["attempts"].as_array().unwrap().clone();
     assert_eq!(attempts[0]["error"], "timed out", "{attempts:#?}");
@@ -341,7 +341,7 @@ async fn a_name_resolving_to_a_private_address_is_refused_at_connect_time() {
     // not when delivering: the resolver refuses localhost's 127.0.0.1.
     let mut delivering = webhook_config("0");
     delivering.webhooks.allow_private_targets = false;
-    let (app, _) = TestApp::with_webhooks(partner_store::testing::memory(), delivering).await;
+    let (app, queue) = TestApp::with_webhooks(partner_store::testing::memory(), delivering).await;
     let receiver = Receiver::start(vec![]).await;
     let url = receiver.url.replace("127.0.0.1", "localhost");
     let endpoint = partner_domain::webhooks::WebhookEndpoint {
@@ -359,7 +359,7 @@ async fn a_name_resolving_to_a_private_address_is_refused_at_connect_time() {
     };
     app.store.webhooks().create(&endpoint).await.unwrap();
     approve(&app, "partner@example.com").await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    app.webhooks_idle(&queue).await;
     assert!(
         receiver.received().is_empty(),
         "a private address was connected to"
@@ -374,7 +374,7 @@ async fn a_name_resolving_to_a_private_address_is_refused_at_connect_time() {
 
 #[tokio::test]
 async fn a_duplicate_event_is_not_delivered_twice_and_a_replay_keeps_the_webhook_id() {
-    let (app, _) =
+    let (app, queue) =
         TestApp::with_webhooks(partner_store::testing::memory(), webhook_config("0")).await;
     let receiver = Receiver::start(vec![]).await;
     let (endpoint, _) = register(&app, &receiver.url).await;
@@ -392,7 +392,7 @@ async fn a_duplicate_event_is_not_delivered_twice_and_a_replay_keeps_the_webhook
         .publisher()
         .publish(&app.store, std::slice::from_ref(&approved))
         .await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    app.webhooks_idle(&queue).await;
     assert_eq!(receiver.received().len(), 1);
     // An admin replay sends it again, with the same webhook-id.
     let delivery = partner_domain::DeliveryId::of(
@@ -421,7 +421,7 @@ async fn a_duplicate_event_is_not_delivered_twice_and_a_replay_keeps_the_webhook
 
 #[tokio::test]
 async fn endpoints_can_be_changed_disabled_and_deleted() {
-    let (app, _) =
+    let (app, queue) =
         TestApp::with_webhooks(partner_store::testing::memory(), webhook_config("0")).await;
     let receiver = Receiver::start(vec![]).await;
     let (endpoint, _) = register(&app, &receiver.url).await;
@@ -441,7 +441,7 @@ async fn endpoints_can_be_changed_disabled_and_deleted() {
         json!(["partner_application_rejected"])
     );
     approve(&app, "partner@example.com").await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    app.webhooks_idle(&queue).await;
     assert!(receiver.received().is_empty());
     assert_eq!(
         app.admin(Method::DELETE, &path, Some(&token), None)
@@ -462,7 +462,7 @@ async fn a_replay_is_refused_while_the_delivery_is_being_retried() {
     let (endpoint, _) = register(&app, &receiver.url).await;
     approve(&app, "partner@example.com").await;
     receiver.wait_for(1, WAIT).await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The retry waits an hour: wait for the first attempt's record, not for idle.
     let log = log_when(&app, &endpoint, attempts(1)).await;
     let delivery = log["data"][0]["id"].as_str().unwrap().to_owned();
     assert!(log["data"][0]["nextAttemptAt"].is_string());

@@ -119,6 +119,21 @@ impl TestApp {
         (app, queue)
     }
 
+    /// Waits until the local webhook dispatcher of [`TestApp::with_webhooks`] has
+    /// taken up every event published so far and finished all work from them,
+    /// retries included: what a test needs before asserting that something did
+    /// *not* happen.
+    pub async fn webhooks_idle(&self, queue: &partner_webhooks::local::LocalQueue) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !queue.activity().idle_after(self.bus.sent()) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the local webhook dispatcher is still busy after 10 s"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    }
+
     /// An app whose events go to `bus` (`local` then sees nothing).
     pub async fn with_bus(store: Store, bus: Arc<dyn EventBus>) -> Self {
         Self::build(store, test_config(), bus, LocalBus::default()).await

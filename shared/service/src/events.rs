@@ -155,12 +155,15 @@ impl EventBus for EventBridgeBus {
 #[derive(Debug, Clone)]
 pub struct LocalBus {
     sender: broadcast::Sender<Event>,
+    /// Events handed to at least one subscriber.
+    sent: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Default for LocalBus {
     fn default() -> Self {
         Self {
             sender: broadcast::channel(1024).0,
+            sent: Arc::default(),
         }
     }
 }
@@ -168,6 +171,12 @@ impl Default for LocalBus {
 impl LocalBus {
     pub fn subscribe(&self) -> broadcast::Receiver<Event> {
         self.sender.subscribe()
+    }
+
+    /// How many events reached a subscriber: with the local dispatcher's count of
+    /// events received, it tells when every event has been taken up.
+    pub fn sent(&self) -> u64 {
+        self.sent.load(std::sync::atomic::Ordering::SeqCst)
     }
 }
 
@@ -177,7 +186,9 @@ impl EventBus for LocalBus {
         for event in events {
             tracing::info!(event_id = %event.id, event = event.event.as_str(), "event published");
             // No subscriber is fine: the event is still published (and marked).
-            let _ = self.sender.send(event.clone());
+            if self.sender.send(event.clone()).is_ok() {
+                self.sent.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
         }
         Ok(())
     }
