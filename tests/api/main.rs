@@ -18,5 +18,6 @@ mod partner;
 mod payouts;
 mod secrets;
 mod status;
+mod views;
 mod webhooks;
 mod webhooks_moto;

@@ -1,0 +1,95 @@
+// `client.admin.applications`, `.settings`, `.partners` and `.deals`: reviewing
+// applications and running the program (admin token; the app is the appId option).
+
+import type { Transport } from "../http.js";
+import { everyItem } from "../pagination.js";
+import type {
+  Affiliate,
+  AffiliatePage,
+  Application,
+  ApplicationPage,
+  DealPage,
+  DealStatusUpdate,
+  ListApplicationsParams,
+  PartnerUpdate,
+  ReviewRequest,
+  ReviewResult,
+  Settings,
+  SettingsUpdate,
+} from "../types/admin.js";
+import type { Deal, PageParams } from "../types/common.js";
+
+export class Applications {
+  constructor(private readonly http: Transport) {}
+
+  /** One page of applications, newest first. */
+  list(params: ListApplicationsParams = {}): Promise<ApplicationPage> {
+    return this.http.call("listApplications", { query: params });
+  }
+
+  /** Every application (of one status, if given), fetching pages as the loop goes. */
+  all(params: Omit<ListApplicationsParams, "cursor"> = {}): AsyncGenerator<Application, void, undefined> {
+    return everyItem((cursor) => this.list({ ...params, cursor }));
+  }
+
+  get(id: string): Promise<Application> {
+    return this.http.call("getApplication", { params: { id } });
+  }
+
+  /** Approves (creating the partner and its code) or rejects. A second review is a 409. */
+  review(id: string, request: ReviewRequest): Promise<ReviewResult> {
+    return this.http.call("reviewApplication", { params: { id }, body: request });
+  }
+}
+
+export class ProgramSettings {
+  constructor(private readonly http: Transport) {}
+
+  get(): Promise<Settings> {
+    return this.http.call("getSettings");
+  }
+
+  /** Changes the fields given; the others keep their value. */
+  update(changes: SettingsUpdate): Promise<Settings> {
+    return this.http.call("updateSettings", { body: changes });
+  }
+}
+
+export class Partners {
+  constructor(private readonly http: Transport) {}
+
+  list(params: PageParams = {}): Promise<AffiliatePage> {
+    return this.http.call("listPartners", { query: params });
+  }
+
+  all(params: Omit<PageParams, "cursor"> = {}): AsyncGenerator<Affiliate, void, undefined> {
+    return everyItem((cursor) => this.list({ ...params, cursor }));
+  }
+
+  get(affiliateId: string): Promise<Affiliate> {
+    return this.http.call("getPartner", { params: { affiliateId } });
+  }
+
+  /** Suspends or reactivates a partner, or sets its own rate (null: the program's default). */
+  update(affiliateId: string, changes: PartnerUpdate): Promise<Affiliate> {
+    return this.http.call("updatePartner", { params: { affiliateId }, body: changes });
+  }
+}
+
+export class Deals {
+  constructor(private readonly http: Transport) {}
+
+  list(params: PageParams = {}): Promise<DealPage> {
+    return this.http.call("listDeals", { query: params });
+  }
+
+  all(params: Omit<PageParams, "cursor"> = {}): AsyncGenerator<Deal, void, undefined> {
+    return everyItem((cursor) => this.list({ ...params, cursor }));
+  }
+
+  /** pending → accepted / rejected, accepted → won / lost; anything else is a 409. */
+  updateStatus(id: string, status: DealStatusUpdate["status"]): Promise<Deal> {
+    const body: DealStatusUpdate = { status };
+    return this.http.call("changeDealStatus", { params: { id }, body });
+  }
+}

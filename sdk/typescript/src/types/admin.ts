@@ -1,0 +1,267 @@
+// Shapes of the admin API (admin token): applications and their review, program
+// settings, partners, deals, commissions, payouts, webhook endpoints and API keys.
+
+import type {
+  ApplicationStatusValue,
+  Commission,
+  CommissionStatus,
+  DateTime,
+  Deal,
+  Page,
+  PageParams,
+  PartnerStatus,
+  Payout,
+} from "./common.js";
+import type { EventType } from "./events.js";
+
+/** A partner application as the admin sees it. */
+export interface Application {
+  id: string;
+  appId: string;
+  email: string;
+  name: string;
+  company?: string;
+  website?: string;
+  reason?: string;
+  status: ApplicationStatusValue;
+  submittedAt: DateTime;
+  reviewedAt?: DateTime;
+  rejectionReason?: string;
+  affiliateId?: string;
+  customerId?: string;
+}
+
+export type ApplicationPage = Page<Application>;
+
+export interface ListApplicationsParams extends PageParams {
+  status?: ApplicationStatusValue;
+}
+
+/** Approve (with an optional code) or reject (with an optional reason). */
+export interface ReviewRequest {
+  action: "approve" | "reject";
+  /** Approve only: 3–32 letters, digits, `-`, `_`; generated when omitted. */
+  code?: string;
+  /** Reject only. */
+  rejectionReason?: string | null;
+}
+
+/** The partner an approval created. */
+export interface ApprovedPartner {
+  id: string;
+  code: string;
+  customer_id: string;
+}
+
+export interface ReviewResult {
+  application: Application;
+  /** On approval. */
+  affiliate?: ApprovedPartner;
+}
+
+export interface Branding {
+  name?: string;
+  /** `#rrggbb` */
+  color?: string;
+  logoUrl?: string;
+  /** Referral links are this with `?ref=CODE`. */
+  websiteUrl?: string;
+}
+
+export interface Settings {
+  enabled: boolean;
+  /** Percent. */
+  defaultCommissionRate: number;
+  holdingPeriodDays: number;
+  /** Major units. */
+  minPayoutAmount: number;
+  cookieDurationDays: number;
+  currency: string;
+  branding: Branding;
+  /** Web origins whose pages may call the browser routes. */
+  allowedOrigins: string[];
+  /** Null: never. */
+  reapplyAfterDays: number | null;
+}
+
+/** Fields left out keep their value. */
+export interface SettingsUpdate {
+  enabled?: boolean;
+  defaultCommissionRate?: number;
+  holdingPeriodDays?: number;
+  minPayoutAmount?: number;
+  cookieDurationDays?: number;
+  currency?: string;
+  branding?: Branding;
+  /** Replaces the list; at most 20 exact origins. */
+  allowedOrigins?: string[];
+  reapplyAfterDays?: number | null;
+}
+
+/** A partner as the admin API shows it. */
+export interface Affiliate {
+  id: string;
+  code: string;
+  status: PartnerStatus;
+  customerId: string;
+  applicationId: string;
+  /** Its own rate in percent; null when the program default applies. */
+  commissionRate: number | null;
+  createdAt: DateTime;
+}
+
+export type AffiliatePage = Page<Affiliate>;
+
+/** Suspend or reactivate a partner, or set its own rate (null: the default). */
+export interface PartnerUpdate {
+  status?: PartnerStatus;
+  commissionRate?: number | null;
+}
+
+export type DealPage = Page<Deal>;
+
+/** pending → accepted / rejected, accepted → won / lost. */
+export interface DealStatusUpdate {
+  status: "accepted" | "rejected" | "won" | "lost";
+}
+
+export type CommissionPage = Page<Commission>;
+
+/** Filters of the commission listing; they apply within each page. */
+export interface ListCommissionsParams extends PageParams {
+  status?: CommissionStatus;
+  affiliateId?: string;
+}
+
+/** The query the commission listing sends (JSON, or CSV with `format`). */
+export interface ListCommissionsQuery extends ListCommissionsParams {
+  format?: "json" | "csv";
+}
+
+export type PayoutPage = Page<Payout>;
+
+/** The query the payout listing sends (JSON, or CSV with `format`). */
+export interface ListPayoutsQuery extends PageParams {
+  format?: "json" | "csv";
+}
+
+/** A pass over every partner of the app that pays what is due. */
+export interface PayoutRun {
+  id: string;
+  status: "running" | "completed" | "failed";
+  /** Partners visited so far (paid or not). */
+  partnersDone: number;
+  /** Null until the runner has counted them. */
+  partnersTotal: number | null;
+  /** Payouts this run made. */
+  payouts: number;
+  /** Their sum, in major units of `currency`. */
+  amount: number;
+  currency: string;
+  /** Why a failed run stopped. */
+  error?: string;
+  createdAt: DateTime;
+  updatedAt: DateTime;
+}
+
+export interface MarkPaidRequest {
+  /** Your payment's reference. */
+  reference?: string;
+}
+
+export interface WebhookEndpoint {
+  id: string;
+  url: string;
+  events: EventType[];
+  description?: string;
+  enabled: boolean;
+  /** Why the dispatcher disabled it (the endpoint answered 410 Gone). */
+  disabledReason?: string;
+  createdAt: DateTime;
+}
+
+/** An endpoint with its signing secret: shown only when created or rotated. */
+export interface WebhookEndpointWithSecret extends WebhookEndpoint {
+  /** `whsec_<base64>`: pass it to `verifyWebhook`. */
+  secret: string;
+}
+
+export interface WebhookEndpointList {
+  data: WebhookEndpoint[];
+  nextCursor: null;
+}
+
+export interface WebhookCreate {
+  url: string;
+  events: EventType[];
+  description?: string | null;
+}
+
+export interface WebhookUpdate {
+  url?: string;
+  events?: EventType[];
+  enabled?: boolean;
+  description?: string;
+}
+
+export interface DeliveryAttempt {
+  at: DateTime;
+  statusCode?: number;
+  error?: string;
+  latencyMs: number;
+  responseExcerpt?: string;
+}
+
+/** One event's delivery to one endpoint, with its latest attempts. */
+export interface Delivery {
+  id: string;
+  /** Every attempt made; `attempts` keeps the 25 most recent. */
+  attemptCount: number;
+  endpointId: string;
+  /** Also the `webhook-id` of every attempt. */
+  eventId: string;
+  eventType: EventType;
+  status: "pending" | "succeeded" | "failed";
+  nextAttemptAt?: DateTime;
+  attempts: DeliveryAttempt[];
+}
+
+export type DeliveryPage = Page<Delivery>;
+
+export interface ReplayResult {
+  deliveryId: string;
+  status: "queued";
+}
+
+export type ApiKeyKind = "secret" | "publishable";
+
+/** An API key as listed: never the key itself. */
+export interface ApiKey {
+  id: string;
+  kind: ApiKeyKind;
+  /** The key's first characters, to tell keys apart. */
+  prefix: string;
+  label?: string;
+  createdAt: DateTime;
+  revokedAt: DateTime | null;
+}
+
+export interface ApiKeyList {
+  data: ApiKey[];
+  nextCursor: null;
+}
+
+export interface ApiKeyCreate {
+  kind: ApiKeyKind;
+  label?: string | null;
+}
+
+/** A new key; `key` is shown only in this answer. */
+export interface CreatedApiKey {
+  id: string;
+  kind: ApiKeyKind;
+  key: string;
+  prefix: string;
+  label?: string;
+  createdAt: DateTime;
+}
