@@ -224,10 +224,63 @@ async fn a_rejected_or_lost_deal_releases_its_lead(app: TestApp) {
     assert_eq!(taken.body["detail"], "This lead cannot be registered.");
 }
 
+/// `maxOpenDeals` caps a partner's pending and accepted deals; accepting one keeps
+/// it open, deciding one (rejected, won, lost) frees a place.
+async fn a_partner_has_at_most_max_open_deals(app: TestApp) {
+    let (_, token) = partner_session(&app).await;
+    let admin = app.admin_token();
+    let settings = app
+        .admin(
+            Method::PUT,
+            &format!("/v1/apps/{}/affiliates/settings", app.app_id),
+            Some(&admin),
+            Some(&json!({"maxOpenDeals": 2})),
+        )
+        .await;
+    assert_eq!(settings.body["maxOpenDeals"], 2, "{:#}", settings.body);
+    let register = |n: u32| {
+        let body = json!({"leadEmail": format!("lead{n}@example.com"), "leadName": "Lead"});
+        let (app, token) = (&app, &token);
+        async move { with_session(app, Method::POST, "/v1/affiliate/deals", token, Some(&body)).await }
+    };
+    let change = |id: String, status: &'static str| {
+        let (app, admin) = (&app, &admin);
+        async move {
+            let path = format!("/v1/apps/{}/affiliates/deals/{id}", app.app_id);
+            let changed = app
+                .admin(
+                    Method::PATCH,
+                    &path,
+                    Some(admin),
+                    Some(&json!({"status": status})),
+                )
+                .await;
+            assert_eq!(changed.status, 200, "{:#}", changed.body);
+        }
+    };
+    let first = register(1).await.body["id"].as_str().unwrap().to_owned();
+    let second = register(2).await.body["id"].as_str().unwrap().to_owned();
+    let refused = register(3).await;
+    refused.assert_problem(409, "open_deal_limit");
+    // Nothing of the refused deal was written: its lead is still free.
+    let listed = with_session(&app, Method::GET, "/v1/affiliate/deals", &token, None).await;
+    assert_eq!(listed.body["data"].as_array().unwrap().len(), 2);
+    // Accepted is still open.
+    change(first.clone(), "accepted").await;
+    register(3).await.assert_problem(409, "open_deal_limit");
+    // Won is decided: a place is free, and the lead refused before registers now.
+    change(first, "won").await;
+    assert_eq!(register(3).await.status, 201);
+    register(4).await.assert_problem(409, "open_deal_limit");
+    change(second, "rejected").await;
+    assert_eq!(register(4).await.status, 201);
+}
+
 on_both_backends!(
     a_partner_sees_its_info_and_dashboard_with_tracked_clicks,
     deals_register_once_per_lead_email,
     a_rejected_or_lost_deal_releases_its_lead,
+    a_partner_has_at_most_max_open_deals,
 );
 
 #[tokio::test]

@@ -29,6 +29,7 @@ pub(crate) struct SettingsBody {
     /// Absent: unchanged; `null`: rejected applicants never apply again.
     #[serde(default, deserialize_with = "present")]
     reapply_after_days: Option<Option<u32>>,
+    max_open_deals: Option<u32>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -123,6 +124,12 @@ impl SettingsBody {
                         "reapplyAfterDays",
                         "must be from 0 to 3650 days, or null for never",
                     ));
+                }
+                other => other,
+            },
+            max_open_deals: match self.max_open_deals {
+                Some(n) if n > 10_000 => {
+                    return Err(FieldError::new("maxOpenDeals", "must be from 0 to 10000"));
                 }
                 other => other,
             },

@@ -181,13 +181,13 @@ async fn register_deal(
     Json(body): Json<DealBody>,
 ) -> Result<(StatusCode, axum::Json<DealView>), ApiError> {
     let (email, name, notes) = body.parse()?;
-    let (affiliate, _, _) = state
+    let (affiliate, settings, _) = state
         .store()
         .affiliates()
         .by_customer(&who.app_id, &who.customer_id)
         .await?
         .ok_or_else(not_a_partner)?;
-    let deal = partner::register_deal(&state, &affiliate, email, name, notes).await?;
+    let deal = partner::register_deal(&state, &affiliate, &settings, email, name, notes).await?;
     Ok((StatusCode::CREATED, axum::Json(DealView::from(&deal))))
 }
 

@@ -240,6 +240,7 @@ fn render(d: &Dashboard, token: &str, notice: Option<&str>, error: Option<&str>)
     let banner = match (notice, error) {
         _ if d.suspended() => r#"<p class="banner error" role="status" id="suspended">Your partner account is suspended: your figures are shown read-only, you earn no new commissions and cannot register deals. Contact the program if you think this is a mistake.</p>"#.to_owned(),
         (_, Some("deal_exists")) => r#"<p class="banner error" role="alert">That lead cannot be registered.</p>"#.to_owned(),
+        (_, Some("too_many_open")) => format!(r#"<p class="banner error" role="alert">You have {} open deals, the most the program allows: more can be registered once some are decided.</p>"#, d.settings.max_open_deals),
         (_, Some(_)) => r#"<p class="banner error" role="alert">The deal could not be registered: check the lead's email and name.</p>"#.to_owned(),
         (Some("registered"), None) => r#"<p class="banner ok" role="status">Deal registered.</p>"#.to_owned(),
         _ => String::new(),
@@ -408,19 +409,20 @@ pub(crate) async fn register_deal(
     let Ok((email, name, notes)) = body.parse() else {
         return back_to_portal(&token, "error=invalid");
     };
-    let affiliate = match state
+    let (affiliate, settings) = match state
         .store()
         .affiliates()
         .by_customer(&who.app_id, &who.customer_id)
         .await
     {
-        Ok(Some((affiliate, _, _))) => affiliate,
+        Ok(Some((affiliate, settings, _))) => (affiliate, settings),
         _ => return link_problem(),
     };
-    match partner::register_deal(&state, &affiliate, email, name, notes).await {
+    match partner::register_deal(&state, &affiliate, &settings, email, name, notes).await {
         Ok(_) => back_to_portal(&token, "notice=registered"),
         Err(CommandError::LeadTaken) => back_to_portal(&token, "error=deal_exists"),
         Err(CommandError::PartnerSuspended) => back_to_portal(&token, "error=suspended"),
+        Err(CommandError::TooManyOpenDeals(_)) => back_to_portal(&token, "error=too_many_open"),
         Err(err) => {
             tracing::warn!(error = %err, "portal deal registration failed");
             back_to_portal(&token, "error=failed")

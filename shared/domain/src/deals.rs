@@ -31,6 +31,12 @@ impl DealStatus {
         })
     }
 
+    /// Pending or accepted: not yet decided, and so counted against the
+    /// program's `maxOpenDeals`.
+    pub fn is_open(self) -> bool {
+        matches!(self, Self::Pending | Self::Accepted)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Pending => "pending",

@@ -39,6 +39,17 @@ pub struct ProgramSettings {
     /// Days after a rejection before the same email may apply again; `None`: never.
     #[serde(default = "default_reapply_after_days")]
     pub reapply_after_days: Option<u32>,
+    /// Deals a partner may have open (pending or accepted) at once, so no partner
+    /// can squat on prospects.
+    #[serde(default = "default_max_open_deals")]
+    pub max_open_deals: u32,
+}
+
+/// A partner may have 100 open deals unless the app says otherwise.
+pub const DEFAULT_MAX_OPEN_DEALS: u32 = 100;
+
+fn default_max_open_deals() -> u32 {
+    DEFAULT_MAX_OPEN_DEALS
 }
 
 /// A rejected applicant may apply again after 30 days unless the app says otherwise.
@@ -74,6 +85,7 @@ impl Default for ProgramSettings {
             branding: Branding::default(),
             allowed_origins: Vec::new(),
             reapply_after_days: default_reapply_after_days(),
+            max_open_deals: DEFAULT_MAX_OPEN_DEALS,
         }
     }
 }

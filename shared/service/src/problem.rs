@@ -295,6 +295,13 @@ impl From<CommandError> for ApiError {
             ),
             E::LeadTaken => Self::conflict("deal_exists", "This lead cannot be registered.")
                 .with_field("leadEmail"),
+            E::TooManyOpenDeals(limit) => Self::conflict(
+                "open_deal_limit",
+                format!(
+                    "This partner has {limit} open deals, the most the program allows; \
+                     more can be registered once some are decided."
+                ),
+            ),
             E::DealChanged => {
                 Self::conflict("deal_changed", "The deal changed meanwhile; try again.")
             }

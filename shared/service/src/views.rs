@@ -89,6 +89,7 @@ pub struct SettingsView {
     branding: partner_domain::records::Branding,
     allowed_origins: Vec<String>,
     reapply_after_days: Option<u32>,
+    max_open_deals: u32,
 }
 
 impl From<ProgramSettings> for SettingsView {
@@ -103,6 +104,7 @@ impl From<ProgramSettings> for SettingsView {
             branding: settings.branding,
             allowed_origins: settings.allowed_origins,
             reapply_after_days: settings.reapply_after_days,
+            max_open_deals: settings.max_open_deals,
         }
     }
 }

@@ -71,6 +71,16 @@ impl Expr {
                 let v = self.value(to_attribute(value)?);
                 format!("{n} = {v}")
             }
+            Condition::Below(attribute, limit) => {
+                let n = self.name(attribute);
+                let v = self.value(AttributeValue::N(limit.to_string()));
+                // A missing attribute counts as 0: below the limit when it is positive.
+                if *limit > 0 {
+                    format!("(attribute_not_exists({n}) OR {n} < {v})")
+                } else {
+                    format!("{n} < {v}")
+                }
+            }
         })
     }
 

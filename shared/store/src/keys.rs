@@ -35,6 +35,7 @@
 //! | `PAYOUTRUNS#RUNNING`               | `<app>#<runId>` | `running_payout_run` | (every running run: what the payout runner reads) |  |
 //! | `APP#<app>#DEAL#<dealId>`          | `DEAL`        | `deal`              | `APP#<app>#AFF#<affId>#DEALS` / `<dealId>` | `APP#<app>#DEALS` / `<dealId>` |
 //! | `APP#<app>#LEAD#<email>`           | `LEAD`        | `lead`              | (one deal per lead email per app)        |                     |
+//! | `APP#<app>#AFF#<affId>`            | `OPENDEALS`   | `open_deals`        | (a partner's open deals, counted against `maxOpenDeals`) |      |
 //! | `APP#<app>#EVT#<evtId>`            | `EVENT`       | `event`             | `OUTBOX#<shard>` / `<evtId>` while unpublished |               |
 //!
 //! Marker items (`APLEMAIL`, `CUSTEMAIL`, `CODE`) enforce uniqueness: they are written
@@ -122,6 +123,7 @@ pub mod entity {
     pub const PAYABLE: &str = "payable";
     pub const DEAL: &str = "deal";
     pub const LEAD: &str = "lead";
+    pub const OPEN_DEALS: &str = "open_deals";
 }
 
 /// The GSI1 partition listing every app (apps are few and rarely written).
@@ -299,6 +301,12 @@ pub fn payouts_of_affiliate(app: &AppId, affiliate: &AffiliateId) -> String {
 
 pub fn payouts_of_app(app: &AppId) -> String {
     format!("APP#{app}#PAYS")
+}
+
+/// How many deals of a partner are open (pending or accepted): the guard of the
+/// program's `maxOpenDeals`.
+pub fn open_deals(app: &AppId, affiliate: &AffiliateId) -> Key {
+    Key::new(format!("APP#{app}#AFF#{affiliate}"), "OPENDEALS")
 }
 
 pub fn deal(app: &AppId, id: &DealId) -> Key {

@@ -262,6 +262,13 @@ pub(crate) fn evaluate(condition: &Condition, current: Option<&Item>) -> bool {
         Condition::Equals(name, expected) => current
             .and_then(|item| item.get(*name))
             .is_some_and(|actual| values_equal(actual, expected)),
+        Condition::Below(name, limit) => {
+            let value = current
+                .and_then(|item| item.get(*name))
+                .and_then(Value::as_f64)
+                .unwrap_or(0.0);
+            value < *limit as f64
+        }
     }
 }
 

@@ -39,6 +39,9 @@ pub enum Condition {
     Exists,
     /// An item exists and its attribute equals the value.
     Equals(&'static str, Value),
+    /// The item's integer attribute is below the value, a missing item or
+    /// attribute counting as 0 (a counter that guards a limit).
+    Below(&'static str, i64),
 }
 
 /// A change to a stored item, applied without reading it first.

@@ -117,6 +117,70 @@ async fn equals_condition_compares_the_stored_attribute(store: Store) {
     ));
 }
 
+/// A counter guarding a limit: a missing item or attribute counts as 0, and the
+/// guarded increment stops at the limit, alone and inside a transaction.
+async fn below_condition_guards_a_counter(store: Store) {
+    let bump = |condition| {
+        let mut update = Update::default();
+        update.add.push(("open", 1));
+        WriteOp::Update {
+            key: Key::new("P", "COUNT"),
+            update,
+            condition: Some(condition),
+        }
+    };
+    // No item yet: 0 is below 2.
+    store
+        .write(bump(Condition::Below("open", 2)))
+        .await
+        .unwrap();
+    store
+        .transact(vec![
+            put(json!({"pk": "P", "sk": "OTHER"})),
+            bump(Condition::Below("open", 2)),
+        ])
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.write(bump(Condition::Below("open", 2))).await,
+        Err(StoreError::ConditionFailed { .. })
+    ));
+    assert!(matches!(
+        store
+            .transact(vec![
+                put(json!({"pk": "P", "sk": "THIRD"})),
+                bump(Condition::Below("open", 2)),
+            ])
+            .await,
+        Err(StoreError::ConditionFailed { index: 1 })
+    ));
+    assert!(
+        store
+            .get(&Key::new("P", "THIRD"), true)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let stored = store
+        .get(&Key::new("P", "COUNT"), true)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored["open"], json!(2));
+    // A limit of 0 holds nothing, even where nothing is stored.
+    let mut update = Update::default();
+    update.add.push(("open", 1));
+    let none = WriteOp::Update {
+        key: Key::new("Q", "COUNT"),
+        update,
+        condition: Some(Condition::Below("open", 0)),
+    };
+    assert!(matches!(
+        store.write(none).await,
+        Err(StoreError::ConditionFailed { .. })
+    ));
+}
+
 async fn update_sets_removes_and_adds_and_returns_the_new_item(store: Store) {
     store
         .write(put(
@@ -616,6 +680,7 @@ conformance!(
     get_many_returns_items_in_key_order_with_gaps,
     not_exists_condition_lets_only_the_first_put_in,
     equals_condition_compares_the_stored_attribute,
+    below_condition_guards_a_counter,
     update_sets_removes_and_adds_and_returns_the_new_item,
     update_with_a_failed_condition_changes_nothing,
     delete_removes_the_item,

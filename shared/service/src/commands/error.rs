@@ -57,6 +57,9 @@ pub enum CommandError {
     LeadTaken,
     #[error("the deal changed meanwhile")]
     DealChanged,
+    /// The partner has the program's `maxOpenDeals` open deals.
+    #[error("the partner has {0} open deals, the most the program allows")]
+    TooManyOpenDeals(u32),
     #[error("a {} deal cannot become {}", from.as_str(), to.as_str())]
     InvalidTransition { from: DealStatus, to: DealStatus },
     #[error("the application has already been reviewed")]
@@ -101,6 +104,8 @@ impl From<DealError> for CommandError {
         match err {
             DealError::LeadTaken => Self::LeadTaken,
             DealError::Changed => Self::DealChanged,
+            // The caller knows the limit; see `commands::partner::register_deal`.
+            DealError::TooManyOpen => Self::TooManyOpenDeals(0),
             DealError::Store(err) => Self::Store(err),
         }
     }

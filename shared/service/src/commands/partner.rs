@@ -7,6 +7,7 @@ use partner_domain::ledger::{Balances, Entry, Payout};
 use partner_domain::records::{Affiliate, AffiliateStatus, ProgramSettings};
 use partner_domain::{AppId, CustomerId, Email};
 use partner_store::repo::clicks::Stats;
+use partner_store::repo::deals::DealError;
 
 use super::{CommandError, Missing};
 use crate::AppState;
@@ -92,10 +93,12 @@ impl Dashboard {
     }
 }
 
-/// Registers a deal for a partner; a lead already registered in the app (any case) is 409.
+/// Registers a deal for a partner; a lead already registered in the app (any case)
+/// is refused, and so is a deal beyond the program's `maxOpenDeals`.
 pub async fn register_deal(
     state: &AppState,
     affiliate: &Affiliate,
+    settings: &ProgramSettings,
     lead_email: Email,
     lead_name: String,
     notes: Option<String>,
@@ -120,11 +123,17 @@ pub async fn register_deal(
         previous_status: None,
     };
     let event = Event::of(EventType::DealRegistered, deal.app_id.clone(), &data, now);
-    match state.store().deals().register(&deal, &event).await {
+    let registered = state
+        .store()
+        .deals()
+        .register(&deal, &event, settings.max_open_deals)
+        .await;
+    match registered {
         Ok(()) => {
             state.publisher().publish(state.store(), &[event]).await;
             Ok(deal)
         }
+        Err(DealError::TooManyOpen) => Err(CommandError::TooManyOpenDeals(settings.max_open_deals)),
         // A taken lead says only that it cannot be registered: whose deal holds
         // it is another partner's business.
         Err(err) => Err(err.into()),

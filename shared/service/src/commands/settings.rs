@@ -20,6 +20,7 @@ pub struct SettingsChange {
     pub allowed_origins: Option<Vec<String>>,
     /// `Some(None)`: rejected applicants never apply again.
     pub reapply_after_days: Option<Option<u32>>,
+    pub max_open_deals: Option<u32>,
 }
 
 fn missing_settings(app: &AppId) -> CommandError {
@@ -50,6 +51,7 @@ pub async fn change(
         branding,
         allowed_origins,
         reapply_after_days,
+        max_open_deals,
     } = change;
     if let Some(v) = enabled {
         settings.enabled = v;
@@ -89,6 +91,9 @@ pub async fn change(
     }
     if let Some(v) = reapply_after_days {
         settings.reapply_after_days = v;
+    }
+    if let Some(v) = max_open_deals {
+        settings.max_open_deals = v;
     }
     if !store.apps().put_settings(app, &settings).await? {
         return Err(missing_settings(app));

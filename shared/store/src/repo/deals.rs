@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::{from_item, to_item, with_index};
 use crate::keys::{self, attr, entity};
-use crate::{Condition, Index, Item, Query, Store, StoreError, StoreResult, WriteOp};
+use crate::{Condition, Index, Item, Query, Store, StoreError, StoreResult, Update, WriteOp};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DealError {
@@ -15,6 +15,9 @@ pub enum DealError {
     LeadTaken,
     #[error("the deal changed meanwhile")]
     Changed,
+    /// The partner has as many open deals as the program allows.
+    #[error("the partner has the most open deals allowed")]
+    TooManyOpen,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -35,6 +38,20 @@ fn deal_item(deal: &Deal) -> StoreResult<Item> {
     ))
 }
 
+/// Moves the partner's open-deal count by `delta`.
+fn count_open(deal: &Deal, delta: i64, condition: Option<Condition>) -> WriteOp {
+    let mut update = Update::default();
+    update.add.push(("open", delta));
+    update
+        .set
+        .insert(attr::TYPE.into(), Value::String(entity::OPEN_DEALS.into()));
+    WriteOp::Update {
+        key: keys::open_deals(&deal.app_id, &deal.affiliate_id),
+        update,
+        condition,
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 pub struct Deals<'a> {
     store: &'a Store,
@@ -47,8 +64,15 @@ impl Store {
 }
 
 impl Deals<'_> {
-    /// Registers a deal, its lead marker and `deal_registered` in one transaction.
-    pub async fn register(&self, deal: &Deal, event: &Event) -> Result<(), DealError> {
+    /// Registers a deal, its lead marker, the partner's open-deal count and
+    /// `deal_registered` in one transaction; refused when the partner already has
+    /// `max_open` open deals.
+    pub async fn register(
+        &self,
+        deal: &Deal,
+        event: &Event,
+        max_open: u32,
+    ) -> Result<(), DealError> {
         let mut marker = Item::new();
         let key = keys::lead(&deal.app_id, &deal.lead_email);
         marker.insert(attr::PK.into(), Value::String(key.pk));
@@ -66,12 +90,14 @@ impl Deals<'_> {
                     item: deal_item(deal)?,
                     condition: Some(Condition::NotExists),
                 },
+                count_open(deal, 1, Some(Condition::Below("open", i64::from(max_open)))),
                 super::outbox::put_event(event)?,
             ])
             .await;
         match result {
             Ok(()) => Ok(()),
             Err(StoreError::ConditionFailed { index: 0 }) => Err(DealError::LeadTaken),
+            Err(StoreError::ConditionFailed { index: 2 }) => Err(DealError::TooManyOpen),
             Err(err) => Err(err.into()),
         }
     }
@@ -109,6 +135,12 @@ impl Deals<'_> {
                 key: keys::lead(&deal.app_id, &deal.lead_email),
                 condition: None,
             });
+        }
+        // A decided deal no longer counts against the partner's open deals. (One
+        // registered before deals were counted takes the count below its true
+        // value, which only ever lets the partner register one more.)
+        if deal.status.is_open() != from.is_open() {
+            ops.push(count_open(deal, -1, None));
         }
         let result = self.store.transact(ops).await;
         match result {
