@@ -319,7 +319,154 @@ async fn partners_can_be_listed_suspended_and_given_their_own_rate(app: TestApp)
     );
 }
 
+async fn bulk_review(app: &TestApp, ids: &[String], action: &str) -> partner_tests::TestResponse {
+    app.admin(
+        Method::POST,
+        &format!(
+            "/v1/apps/{}/affiliates/applications/bulk-review",
+            app.app_id
+        ),
+        Some(&app.admin_token()),
+        Some(&json!({"ids": ids, "action": action})),
+    )
+    .await
+}
+
+/// The ids of the approval events received so far, one per event.
+fn approvals(
+    events: &mut tokio::sync::broadcast::Receiver<partner_domain::events::Event>,
+) -> Vec<String> {
+    let mut approved = Vec::new();
+    while let Ok(event) = events.try_recv() {
+        if event.event.as_str() == "partner_application_approved" {
+            approved.push(event.data["application"]["id"].as_str().unwrap().to_owned());
+        }
+    }
+    approved
+}
+
+async fn a_bulk_approval_reviews_each_once_and_reports_each_outcome(app: TestApp) {
+    let ids: Vec<String> = applied_many(&app, 100).await;
+    for id in &ids[..20] {
+        assert_eq!(
+            app.review(id, &json!({"action": "approve"})).await.status,
+            200
+        );
+    }
+    let mut events = app.bus.subscribe();
+    let bulk = bulk_review(&app, &ids, "approve").await;
+    assert_eq!(bulk.status, 200, "{:#}", bulk.body);
+    let results = bulk.body["results"].as_array().unwrap();
+    assert_eq!(results.len(), 100);
+    for (n, result) in results.iter().enumerate() {
+        assert_eq!(
+            result["id"],
+            ids[n].as_str(),
+            "results keep the order of ids"
+        );
+        if n < 20 {
+            assert_eq!(result["status"], 409, "{result:#}");
+            assert_eq!(result["problem"]["code"], "application_already_reviewed");
+        } else {
+            assert_eq!(result["status"], 200, "{result:#}");
+            assert_eq!(result["application"]["status"], "approved");
+            assert!(result["affiliate"]["code"].is_string(), "{result:#}");
+        }
+    }
+    assert_eq!(
+        approvals(&mut events).len(),
+        80,
+        "exactly one event per approval"
+    );
+    // An unknown id has its own 404; the rest of the request still happens.
+    let unknown = "apl_01JD8Z7B2C3D4E5F6G7H8J9K0M".to_owned();
+    let fresh = app.applied("late@example.com", "Late").await;
+    let mixed = bulk_review(&app, &[unknown, fresh], "reject").await;
+    assert_eq!(mixed.body["results"][0]["status"], 404, "{:#}", mixed.body);
+    assert_eq!(mixed.body["results"][1]["status"], 200, "{:#}", mixed.body);
+    assert_eq!(
+        mixed.body["results"][1]["application"]["status"],
+        "rejected"
+    );
+}
+
+async fn a_bulk_approval_racing_single_approvals_approves_each_once(app: TestApp) {
+    let ids = applied_many(&app, 30).await;
+    let mut events = app.bus.subscribe();
+    let bulk = {
+        let (app, ids) = (app.clone(), ids.clone());
+        tokio::spawn(async move { bulk_review(&app, &ids, "approve").await })
+    };
+    let singles = {
+        let (app, ids) = (app.clone(), ids.clone());
+        tokio::spawn(async move {
+            let mut statuses = Vec::new();
+            for id in ids.iter().rev() {
+                statuses.push(
+                    app.review(id, &json!({"action": "approve"}))
+                        .await
+                        .status
+                        .as_u16(),
+                );
+            }
+            statuses
+        })
+    };
+    let bulk = bulk.await.unwrap();
+    let singles = singles.await.unwrap();
+    let bulk_won = bulk.body["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["status"] == 200)
+        .count();
+    let singles_won = singles.iter().filter(|s| **s == 200).count();
+    assert_eq!(bulk_won + singles_won, 30, "{bulk_won} + {singles_won}");
+    let mut approved = approvals(&mut events);
+    approved.sort();
+    let mut expected = ids.clone();
+    expected.sort();
+    assert_eq!(approved, expected, "each application approved exactly once");
+}
+
+/// `count` pending applications, oldest first.
+async fn applied_many(app: &TestApp, count: usize) -> Vec<String> {
+    let mut ids = Vec::with_capacity(count);
+    for n in 0..count {
+        ids.push(
+            app.applied(&format!("bulk{n}@example.com"), &format!("Bulk {n}"))
+                .await,
+        );
+    }
+    ids
+}
+
+#[tokio::test]
+async fn a_bulk_review_names_1_to_100_distinct_applications() {
+    let app = TestApp::memory().await;
+    let id = app.applied("one@example.com", "One").await;
+    let too_many: Vec<String> = (0..101).map(|_| id.clone()).collect();
+    bulk_review(&app, &too_many, "approve")
+        .await
+        .assert_problem(400, "invalid_request");
+    bulk_review(&app, &[id.clone(), id.clone()], "approve")
+        .await
+        .assert_problem(400, "invalid_request");
+    bulk_review(&app, &[], "approve")
+        .await
+        .assert_problem(400, "invalid_request");
+    bulk_review(&app, &[id.clone()], "promote")
+        .await
+        .assert_problem(400, "invalid_request");
+    assert_eq!(
+        app.status_of("one@example.com").await.body["status"],
+        "pending"
+    );
+}
+
 on_both_backends!(
+    a_bulk_approval_reviews_each_once_and_reports_each_outcome,
+    a_bulk_approval_racing_single_approvals_approves_each_once,
     approving_with_a_code_creates_the_partner_and_customer,
     approving_without_a_code_generates_one_from_the_name,
     rejecting_stores_the_reason_for_the_status_check,

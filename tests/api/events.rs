@@ -38,6 +38,7 @@ const EXPECTED_STATUS: &[(&str, u16)] = &[
     ("admin-patch-partner-unknown", 404),
     ("admin-patch-deal-unknown", 404),
     ("admin-create-payouts", 202),
+    ("admin-bulk-review", 200),
     ("admin-payout-run-unknown", 404),
     ("admin-payouts", 200),
     ("admin-mark-paid-unknown", 404),

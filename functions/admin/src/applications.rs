@@ -107,6 +107,107 @@ impl ReviewBody {
     }
 }
 
+/// `{"ids": [...], "action": "approve" | "reject", "rejectionReason"?}`: up to 100
+/// applications, reviewed the same way (approvals get generated codes).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct BulkReviewBody {
+    ids: Vec<String>,
+    action: String,
+    rejection_reason: Option<String>,
+}
+
+impl BulkReviewBody {
+    fn parse(self) -> Result<(Vec<ApplicationId>, Decision), FieldError> {
+        if self.ids.is_empty() || self.ids.len() > review::MAX_BULK_REVIEW {
+            return Err(FieldError::new("ids", "must name 1 to 100 applications"));
+        }
+        let mut ids = Vec::with_capacity(self.ids.len());
+        for raw in &self.ids {
+            let id = ApplicationId::parse("ids", raw)?;
+            if ids.contains(&id) {
+                return Err(FieldError::new("ids", "must not name an application twice"));
+            }
+            ids.push(id);
+        }
+        let decision = ReviewBody {
+            action: self.action,
+            code: None,
+            rejection_reason: self.rejection_reason,
+        }
+        .parse()?;
+        Ok((ids, decision))
+    }
+}
+
+/// One application's outcome in a bulk review: `status` is what a single review
+/// would have answered (200, 404, 409, …), with its body or its problem.
+#[derive(Debug, Serialize)]
+pub(crate) struct BulkResult {
+    id: ApplicationId,
+    status: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    application: Option<ApplicationView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    affiliate: Option<ApprovedPartnerView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    problem: Option<BulkProblem>,
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct BulkProblem {
+    code: &'static str,
+    detail: String,
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct BulkReviewResponse {
+    results: Vec<BulkResult>,
+}
+
+/// `POST …/applications/bulk-review`: 200 with one outcome per application.
+pub(crate) async fn bulk_review(
+    State(state): State<AppState>,
+    admin: AdminApp,
+    extract::Json(body): extract::Json<BulkReviewBody>,
+) -> Result<Json<BulkReviewResponse>, ApiError> {
+    let (ids, decision) = body.parse()?;
+    let outcomes = review::review_many(&state, &admin.app_id, ids, decision).await;
+    let results = outcomes
+        .into_iter()
+        .map(|(id, outcome)| match outcome {
+            Ok(reviewed) => BulkResult {
+                id,
+                status: 200,
+                application: Some(reviewed.application.into()),
+                affiliate: reviewed.affiliate.map(ApprovedPartnerView::from),
+                problem: None,
+            },
+            Err(err) => {
+                let problem = ApiError::from(err);
+                if problem.status().is_server_error() {
+                    tracing::error!(
+                        error = %partner_service::problem::cause_chain(&problem),
+                        application = %id,
+                        "bulk review item failed"
+                    );
+                }
+                BulkResult {
+                    id,
+                    status: problem.status().as_u16(),
+                    application: None,
+                    affiliate: None,
+                    problem: Some(BulkProblem {
+                        code: problem.code(),
+                        detail: problem.detail().to_owned(),
+                    }),
+                }
+            }
+        })
+        .collect();
+    Ok(Json(BulkReviewResponse { results }))
+}
+
 #[derive(Debug, Serialize)]
 pub(crate) struct ReviewResponse {
     application: ApplicationView,

@@ -11,6 +11,7 @@ mod webhooks;
 
 pub const APPLICATIONS: &str = "/v1/apps/{appId}/affiliates/applications";
 pub const APPLICATION: &str = "/v1/apps/{appId}/affiliates/applications/{id}";
+pub const BULK_REVIEW: &str = "/v1/apps/{appId}/affiliates/applications/bulk-review";
 pub const REVIEW: &str = "/v1/apps/{appId}/affiliates/applications/{id}/review";
 pub const SETTINGS: &str = "/v1/apps/{appId}/affiliates/settings";
 pub const PARTNERS: &str = "/v1/apps/{appId}/affiliates";
@@ -33,6 +34,7 @@ partner_service::declare_routes! {
     get APPLICATIONS => applications::list,
     get APPLICATION => applications::get,
     post REVIEW => applications::review,
+    post BULK_REVIEW => applications::bulk_review,
     get SETTINGS => settings::get,
     put SETTINGS => settings::put,
     get PARTNERS => partners::list,

@@ -120,6 +120,10 @@ export const operations = {
     method: "POST", path: "/v1/apps/{appId}/affiliates/applications/{id}/review", auth: "admin",
     sdk: "admin.applications.review", request: "ReviewRequest", response: "ReviewResult",
   },
+  bulkReviewApplications: {
+    method: "POST", path: "/v1/apps/{appId}/affiliates/applications/bulk-review", auth: "admin",
+    sdk: "admin.applications.bulkReview", request: "BulkReviewRequest", response: "BulkReviewResult",
+  },
   getSettings: {
     method: "GET", path: "/v1/apps/{appId}/affiliates/settings", auth: "admin", sdk: "admin.settings.get",
     response: "Settings",

@@ -46,6 +46,7 @@ test("settings: read, change some fields, the others keep their value", async ()
   assert.equal(after.branding.name, "Acme Partners");
   assert.equal(after.defaultCommissionRate, before.defaultCommissionRate);
   assert.equal(after.reapplyAfterDays, 30);
+  assert.equal(after.maxOpenDeals, before.maxOpenDeals);
   await assert.rejects(app.admin.settings.update({ currency: "dollars" }), { status: 400, code: "invalid_request", field: "currency" });
 });
 
@@ -90,6 +91,20 @@ test("applications: list pages, iterate all, get, approve, reject, and the 409s"
   assert.ok(again instanceof PartnerProgramError);
   assert.equal(again.code, "application_exists");
   assert.ok(Date.parse(again.retryAfter) > Date.now() + 29 * 86_400_000, `retryAfter ${again.retryAfter}`);
+});
+
+test("bulk review: one outcome per id, in order, each as its single review would answer", async () => {
+  const first = await app.affiliates.apply({ email: "gil@example.com", name: "Gil" });
+  const second = await app.affiliates.apply({ email: "hal@example.com", name: "Hal" });
+  const missing = "apl_00000000000000000000000000";
+  const { results } = await app.admin.applications.bulkReview([first.id, missing, second.id], {
+    action: "reject", rejectionReason: "Not yet",
+  });
+  assert.deepEqual(results.map((r) => [r.id, r.status]), [[first.id, 200], [missing, 404], [second.id, 200]]);
+  assert.equal(results[0].application.status, "rejected");
+  assert.equal(results[1].problem.code, "application_not_found");
+  const again = await app.admin.applications.bulkReview([first.id], { action: "approve" });
+  assert.equal(again.results[0].status, 409);
 });
 
 test("partners: list, get, set a rate, suspend and reactivate", async () => {

@@ -66,6 +66,10 @@ const calls = {
   listApplications: [(c) => c.admin.applications.list({ status: "pending", limit: 5, cursor: "c1" }), undefined, { status: "pending", limit: "5", cursor: "c1" }],
   getApplication: [(c) => c.admin.applications.get("x_1")],
   reviewApplication: [(c) => c.admin.applications.review("x_1", { action: "approve", code: "JANE20" }), { action: "approve", code: "JANE20" }],
+  bulkReviewApplications: [
+    (c) => c.admin.applications.bulkReview(["apl_1", "apl_2"], { action: "reject", rejectionReason: "Later" }),
+    { ids: ["apl_1", "apl_2"], action: "reject", rejectionReason: "Later" },
+  ],
   getSettings: [(c) => c.admin.settings.get()],
   updateSettings: [(c) => c.admin.settings.update({ reapplyAfterDays: null }), { reapplyAfterDays: null }],
   listPartners: [(c) => c.admin.partners.list({ limit: 2 }), undefined, { limit: "2" }],

@@ -37,6 +37,29 @@ export interface ListApplicationsParams extends PageParams {
   status?: ApplicationStatusValue;
 }
 
+/** Up to 100 applications reviewed at once; approvals get generated codes. */
+export interface BulkReviewRequest {
+  ids: string[];
+  action: "approve" | "reject";
+  /** Reject only. */
+  rejectionReason?: string | null;
+}
+
+/** One application's outcome: `status` is what its single review would have answered. */
+export interface BulkReviewOutcome {
+  id: string;
+  /** 200 reviewed; 404 not found; 409 already reviewed or another conflict; 5xx try again. */
+  status: number;
+  application?: Application;
+  affiliate?: ApprovedPartner;
+  problem?: { code: string; detail: string };
+}
+
+/** One outcome per application, in the order of the request's `ids`. */
+export interface BulkReviewResult {
+  results: BulkReviewOutcome[];
+}
+
 /** Approve (with an optional code) or reject (with an optional reason). */
 export interface ReviewRequest {
   action: "approve" | "reject";
@@ -82,6 +105,8 @@ export interface Settings {
   allowedOrigins: string[];
   /** Null: never. */
   reapplyAfterDays: number | null;
+  /** Deals a partner may have pending or accepted at once. */
+  maxOpenDeals: number;
 }
 
 /** Fields left out keep their value. */
@@ -96,6 +121,8 @@ export interface SettingsUpdate {
   /** Replaces the list; at most 20 exact origins. */
   allowedOrigins?: string[];
   reapplyAfterDays?: number | null;
+  /** 0: partners cannot register deals. */
+  maxOpenDeals?: number;
 }
 
 /** A partner as the admin API shows it. */

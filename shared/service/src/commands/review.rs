@@ -163,6 +163,52 @@ async fn named_account(
     })
 }
 
+/// Applications one bulk review may name.
+pub const MAX_BULK_REVIEW: usize = 100;
+
+/// Reviews several applications the same way: each in its own transaction with
+/// its own event, as if reviewed one by one (approvals get generated codes), a few
+/// at a time. The outcomes come back in the order of `ids`. Racing single reviews
+/// of the same applications is safe: an approval's transaction requires the
+/// application to be pending, so each is reviewed once.
+pub async fn review_many(
+    state: &AppState,
+    app: &AppId,
+    ids: Vec<ApplicationId>,
+    decision: Decision,
+) -> Vec<(ApplicationId, Result<Reviewed, CommandError>)> {
+    /// Reviews in flight at once: enough to finish 100 inside an API timeout,
+    /// few enough not to crowd the table with one tenant's writes.
+    const AT_ONCE: usize = 8;
+    let limit = std::sync::Arc::new(tokio::sync::Semaphore::new(AT_ONCE));
+    let mut tasks = tokio::task::JoinSet::new();
+    for (n, id) in ids.iter().enumerate() {
+        let (state, app, id, decision) = (state.clone(), app.clone(), id.clone(), decision.clone());
+        let limit = std::sync::Arc::clone(&limit);
+        tasks.spawn(async move {
+            // The semaphore is never closed: acquiring only waits.
+            let _permit = limit.acquire_owned().await;
+            (n, review(&state, &app, &id, decision).await)
+        });
+    }
+    let mut outcomes: Vec<Option<Result<Reviewed, CommandError>>> =
+        ids.iter().map(|_| None).collect();
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok((n, outcome)) => outcomes[n] = Some(outcome),
+            Err(err) => tracing::error!(error = %err, "a bulk review task failed"),
+        }
+    }
+    ids.into_iter()
+        .zip(outcomes)
+        .map(|(id, outcome)| {
+            let outcome = outcome
+                .unwrap_or_else(|| Err(CommandError::Internal("the review task failed".into())));
+            (id, outcome)
+        })
+        .collect()
+}
+
 /// A code from the applicant's first name and random digits: `JANE47`. Each later
 /// attempt (after a collision) uses one digit more, so a common first name never
 /// runs out of codes: `make stress` approved 10,000 partners named "Load", and
