@@ -455,7 +455,7 @@ async fn a_bulk_review_names_1_to_100_distinct_applications() {
     bulk_review(&app, &[], "approve")
         .await
         .assert_problem(400, "invalid_request");
-    bulk_review(&app, &[id.clone()], "promote")
+    bulk_review(&app, std::slice::from_ref(&id), "promote")
         .await
         .assert_problem(400, "invalid_request");
     assert_eq!(
