@@ -5,6 +5,7 @@
 //! `AWS_ENDPOINT_URL` for moto). `--json` makes every command print one JSON value.
 
 mod admin_secret;
+mod ops;
 mod serve;
 
 use std::path::PathBuf;
@@ -82,6 +83,15 @@ enum Command {
     /// Create the DynamoDB table (for moto or a first deployment without SAM).
     #[command(subcommand)]
     Table(TableCommand),
+    /// List, approve and reject applications (as the admin API does).
+    #[command(subcommand)]
+    Applications(ops::ApplicationsCommand),
+    /// List partners.
+    #[command(subcommand)]
+    Partners(ops::PartnersCommand),
+    /// Run payouts.
+    #[command(subcommand)]
+    Payouts(ops::PayoutsCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -320,6 +330,11 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             print(json_output, json!({"token": token}), token.clone());
             Ok(())
         }
+        Command::Applications(command) => {
+            ops::applications(command, &store_config, json_output).await
+        }
+        Command::Partners(command) => ops::partners(command, &store_config, json_output).await,
+        Command::Payouts(command) => ops::payouts(command, &store_config, json_output).await,
         Command::Table(TableCommand::Create) => {
             let StoreConfig::DynamoDb { table } = store_config else {
                 return Err(CliError::Usage(

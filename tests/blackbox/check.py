@@ -310,6 +310,30 @@ def suite(label, target_args, env):
         result = call(base, "POST", review, body={"action": "reject", "rejectionReason": "No"}, token=token)
         check(f"{label}: a second review -> 409", is_problem(result, 409, "application_already_reviewed"), result)
     no_secrets_logged(label, server, [key_a, key_b, token, other_token])
+    operations(label, target_args, env, app_a["appId"])
+
+
+def operations(label, target_args, env, app):
+    """Operations from the command line go through the same commands as the API."""
+    ctl = [*target_args, "--json"]
+    pending = partnerctl([*ctl, "applications", "list", "--app", app, "--status", "pending"], env)
+    check(f"{label}: partnerctl applications list --status pending -> the one racing applicant",
+          len(pending) == 1 and pending[0]["email"] == "race@example.com", pending)
+    racer = pending[0]["id"] if pending else "apl_missing"
+    rejected = partnerctl([*ctl, "applications", "reject", "--app", app, racer, "--reason", "Not now"], env)
+    check(f"{label}: partnerctl applications reject -> rejected with the reason",
+          rejected["application"]["status"] == "rejected"
+          and rejected["application"]["rejectionReason"] == "Not now", rejected)
+    again = subprocess.run([BIN, *ctl, "applications", "approve", "--app", app, racer],
+                           env=env, capture_output=True, text=True)
+    check(f"{label}: partnerctl applications approve of a reviewed one fails and says why",
+          again.returncode != 0 and "already been reviewed" in again.stderr, (again.returncode, again.stderr))
+    partners = partnerctl([*ctl, "partners", "list", "--app", app], env)
+    check(f"{label}: partnerctl partners list -> the partner JANE20",
+          [p["code"] for p in partners] == ["JANE20"], partners)
+    run = partnerctl([*ctl, "payouts", "run", "--app", app], env)
+    check(f"{label}: partnerctl payouts run -> a completed run over the one partner",
+          run["status"] == "completed" and run["partnersDone"] == 1 and run["payouts"] == 0, run)
 
 
 def main():

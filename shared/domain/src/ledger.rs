@@ -240,6 +240,16 @@ pub enum PayoutRunStatus {
     Failed,
 }
 
+impl PayoutRunStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Running => "running",
+            Self::Completed => "completed",
+            Self::Failed => "failed",
+        }
+    }
+}
+
 /// A payout run: an admin creates it; the payout runner works through the app's
 /// partners a page at a time, saving where it is after each page, so a run of any
 /// size finishes across as many invocations as it needs.

@@ -230,6 +230,15 @@ pub enum AffiliateStatus {
     Suspended,
 }
 
+impl AffiliateStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Suspended => "suspended",
+        }
+    }
+}
+
 /// A partner: the record an approved application becomes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

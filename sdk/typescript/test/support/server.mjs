@@ -13,10 +13,22 @@ import { fileURLToPath } from "node:url";
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../../../..");
 export const partnerctl = process.env.PARTNERCTL ?? join(repoRoot, "target/debug/partnerctl");
 
-const running = new Set();
-process.on("exit", () => {
-  for (const child of running) child.kill("SIGKILL");
-});
+/** Servers still up, and their data directories. */
+const running = new Map();
+function stopAll() {
+  for (const [child, dataDir] of running) {
+    child.kill("SIGKILL");
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+  running.clear();
+}
+process.on("exit", stopAll);
+for (const signal of ["SIGINT", "SIGTERM"]) {
+  process.once(signal, () => {
+    stopAll();
+    process.kill(process.pid, signal);
+  });
+}
 
 /** A port nobody listens on right now. */
 export function freePort() {
@@ -56,7 +68,7 @@ export async function startServer({ env = {}, appName = "SDK tests" } = {}) {
     env: childEnv,
     stdio: ["ignore", "pipe", "pipe"],
   });
-  running.add(child);
+  running.set(child, dataDir);
   let output = "";
   child.stdout.on("data", (chunk) => (output += chunk));
   child.stderr.on("data", (chunk) => (output += chunk));
