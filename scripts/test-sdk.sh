@@ -16,13 +16,21 @@ step() { printf '\n==> %s\n' "$*"; }
 
 # Long-running steps run in a process group of their own (setsid), so that the
 # servers the tests start go down with them whatever happens.
+# Their temporary files (servers' data directories, the packed project) live in
+# one scratch directory, removed at the end.
 groups=()
-scratch=""
+scratch=$(mktemp -d)
 cleanup() {
+  local pgid tries
   for pgid in "${groups[@]}"; do
-    kill -TERM -- "-$pgid" 2>/dev/null || true
+    kill -TERM -- "-$pgid" 2>/dev/null || continue
+    for tries in 1 2 3 4 5 6 7 8 9 10; do
+      kill -0 -- "-$pgid" 2>/dev/null || break
+      sleep 0.5
+    done
+    kill -KILL -- "-$pgid" 2>/dev/null || true
   done
-  if [ -n "$scratch" ]; then rm -rf "$scratch"; fi
+  rm -rf "$scratch"
 }
 trap cleanup EXIT
 trap 'exit 130' INT
@@ -53,6 +61,8 @@ if [ -z "${PARTNERCTL:-}" ]; then
   cargo build -p partnerctl --locked --quiet
   PARTNERCTL="$PWD/target/debug/partnerctl"
 fi
+# The tests run from sdk/typescript: a relative path is made absolute first.
+case "$PARTNERCTL" in /*) ;; *) PARTNERCTL="$PWD/$PARTNERCTL" ;; esac
 export PARTNERCTL
 
 step "npm ci (dev dependencies only; the package has none at run time)"
@@ -65,10 +75,10 @@ step "build (dist/esm and dist/cjs, with declarations)"
 (cd "$SDK" && npm run --silent build)
 
 step "node --test (real partnerctl serve, local HTTP servers)"
-in_group "$SDK" npm test --silent
+mkdir "$scratch/tmp"
+TMPDIR="$scratch/tmp" in_group "$SDK" npm test --silent
 
 step "npm pack, installed into an empty project, used from ESM, CJS and TypeScript"
-scratch=$(mktemp -d)
 # The build above is what gets packed, so the prepack build need not run again.
 tarball=$(cd "$SDK" && npm pack --ignore-scripts --silent --pack-destination "$scratch")
 mkdir "$scratch/project"

@@ -253,9 +253,7 @@ async fn a_run_killed_midway_is_finished_by_the_next_without_paying_twice(app: T
         .await
         .assert_problem(409, "payout_run_in_progress");
     // The runner's next invocation finishes the run the dead one left.
-    payout_runner::handle(&app.state, std::time::Duration::from_secs(600))
-        .await
-        .unwrap();
+    partner_tests::run_payout_runner(&app.state).await;
     let run_id = started.body["id"].as_str().unwrap();
     let finished = app
         .admin(
@@ -288,9 +286,7 @@ async fn a_run_reads_only_what_it_pays_and_still_pays_entries_from_before(app: T
         .await;
     assert_eq!(started.status, 202, "{:#}", started.body);
     let before = app.calls();
-    payout_runner::handle(&app.state, std::time::Duration::from_secs(600))
-        .await
-        .unwrap();
+    partner_tests::run_payout_runner(&app.state).await;
     let queries = app.calls().since(before).queries;
     // The running runs, the partner count, the partners page and one page of
     // payable items; no walk over 170 entries.

@@ -116,7 +116,7 @@ export class Transport {
             status: 0, code: "timeout", detail: `No answer within ${this.timeoutMs} ms.`, cause,
           })
         : new PartnerProgramError({
-            status: 0, code: "network_error", detail: "The request did not reach the server.", cause,
+            status: 0, code: "network_error", detail: "The request failed before an answer arrived.", cause,
           });
     } finally {
       clearTimeout(timer);
@@ -125,7 +125,7 @@ export class Transport {
 
   private url(template: string, auth: Auth, call: CallOptions): string {
     const params: Record<string, string> = { ...call.params };
-    if (auth === "admin") params.appId = this.require("appId", "admin routes name the app in the path");
+    if (auth === "admin") params.appId = this.need("appId", "admin routes name the app in the path");
     const path = template.replace(/\{(\w+)\}/g, (_, name: string) => {
       const value = params[name];
       if (value === undefined) throw new TypeError(`PartnerProgram: missing path parameter ${name}`);
@@ -142,22 +142,22 @@ export class Transport {
   private credential(auth: Auth, id: OperationId): Record<string, string> {
     switch (auth) {
       case "secret":
-        return { "x-api-key": this.require("apiKey", `${id} needs the secret key`) };
+        return { "x-api-key": this.need("apiKey", `${id} needs the secret key`) };
       case "secretOrPublishable": {
         const key = this.options.apiKey ?? this.options.publishableKey;
         if (!key) throw missing(`${id} needs the secret key or the publishable key (apiKey or publishableKey)`);
         return { "x-api-key": key };
       }
       case "session":
-        return { authorization: `Bearer ${this.require("sessionToken", `${id} needs a session token`)}` };
+        return { authorization: `Bearer ${this.need("sessionToken", `${id} needs a session token`)}` };
       case "admin":
-        return { authorization: `Bearer ${this.require("adminToken", `${id} needs an admin token`)}` };
+        return { authorization: `Bearer ${this.need("adminToken", `${id} needs an admin token`)}` };
       case "none":
         return {};
     }
   }
 
-  private require(name: "apiKey" | "sessionToken" | "adminToken" | "appId", why: string): string {
+  private need(name: "apiKey" | "sessionToken" | "adminToken" | "appId", why: string): string {
     const value = this.options[name];
     if (!value) throw missing(`${why} (the ${name} option)`);
     return value;
