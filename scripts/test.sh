@@ -63,6 +63,9 @@ step "black-box checks on partnerctl serve (embedded store and DynamoDB on moto)
 cargo build -p partnerctl --locked
 "$VENV/bin/python" tests/blackbox/check.py target/debug/partnerctl
 
+step "TypeScript SDK: npm ci, tsc, build, node --test against partnerctl serve, npm pack"
+PARTNERCTL=target/debug/partnerctl scripts/test-sdk.sh
+
 step "sam validate --lint"
 SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1 "$VENV/bin/sam" validate --lint --template template.yaml
 
