@@ -15,14 +15,15 @@ use std::collections::HashMap;
 
 use crate::keys::{SCHEMA, attr};
 use crate::table::{
-    Condition, Index, Item, Key, Page, Query, SortKey, StoreError, StoreResult, Table, Update,
-    WriteOp,
+    Index, Item, Key, Page, Query, SortKey, StoreError, StoreResult, Table, WriteOp,
 };
 use partner_aws::OnFirstUse;
 
 mod errors;
+mod expr;
 
 use errors::{map_transaction_error, sdk_error, write_error};
+use expr::Expr;
 
 type AttributeMap = HashMap<String, AttributeValue>;
 
@@ -42,95 +43,7 @@ impl DynamoTable {
     }
 }
 
-/// Expression text plus the placeholders it uses.
-#[derive(Default)]
-struct Expr {
-    names: HashMap<String, String>,
-    values: AttributeMap,
-}
-
-impl Expr {
-    fn name(&mut self, attribute: &str) -> String {
-        let placeholder = format!("#n{}", self.names.len());
-        self.names.insert(placeholder.clone(), attribute.to_owned());
-        placeholder
-    }
-
-    fn value(&mut self, value: AttributeValue) -> String {
-        let placeholder = format!(":v{}", self.values.len());
-        self.values.insert(placeholder.clone(), value);
-        placeholder
-    }
-
-    fn condition(&mut self, condition: &Condition) -> StoreResult<String> {
-        Ok(match condition {
-            Condition::NotExists => format!("attribute_not_exists({})", self.name(attr::PK)),
-            Condition::Exists => format!("attribute_exists({})", self.name(attr::PK)),
-            Condition::Equals(attribute, value) => {
-                let n = self.name(attribute);
-                let v = self.value(to_attribute(value)?);
-                format!("{n} = {v}")
-            }
-            Condition::Below(attribute, limit) => {
-                let n = self.name(attribute);
-                let v = self.value(AttributeValue::N(limit.to_string()));
-                // A missing attribute counts as 0: below the limit when it is positive.
-                if *limit > 0 {
-                    format!("(attribute_not_exists({n}) OR {n} < {v})")
-                } else {
-                    format!("{n} < {v}")
-                }
-            }
-        })
-    }
-
-    fn update(&mut self, update: &Update) -> StoreResult<String> {
-        let mut clauses = Vec::new();
-        if !update.set.is_empty() {
-            let mut sets = Vec::new();
-            for (attribute, value) in &update.set {
-                if attribute == attr::PK || attribute == attr::SK {
-                    return Err(StoreError::Invalid(
-                        "an update cannot change the primary key".into(),
-                    ));
-                }
-                let n = self.name(attribute);
-                let v = self.value(to_attribute(value)?);
-                sets.push(format!("{n} = {v}"));
-            }
-            clauses.push(format!("SET {}", sets.join(", ")));
-        }
-        if !update.remove.is_empty() {
-            let removes: Vec<String> = update.remove.iter().map(|a| self.name(a)).collect();
-            clauses.push(format!("REMOVE {}", removes.join(", ")));
-        }
-        if !update.add.is_empty() {
-            let mut adds = Vec::new();
-            for (attribute, delta) in &update.add {
-                let n = self.name(attribute);
-                let v = self.value(AttributeValue::N(delta.to_string()));
-                adds.push(format!("{n} {v}"));
-            }
-            clauses.push(format!("ADD {}", adds.join(", ")));
-        }
-        if clauses.is_empty() {
-            return Err(StoreError::Invalid(
-                "an update must change something".into(),
-            ));
-        }
-        Ok(clauses.join(" "))
-    }
-
-    fn names(&self) -> Option<HashMap<String, String>> {
-        (!self.names.is_empty()).then(|| self.names.clone())
-    }
-
-    fn values(&self) -> Option<AttributeMap> {
-        (!self.values.is_empty()).then(|| self.values.clone())
-    }
-}
-
-fn to_attribute(value: &serde_json::Value) -> StoreResult<AttributeValue> {
+pub(super) fn to_attribute(value: &serde_json::Value) -> StoreResult<AttributeValue> {
     serde_dynamo::to_attribute_value(value).map_err(StoreError::backend)
 }
 
