@@ -74,6 +74,24 @@ async fn state(store_config: &StoreConfig) -> Result<AppState, CliError> {
     AppState::new(store, config, None).map_err(|e| CliError::Usage(e.to_string()))
 }
 
+/// Every item of a listing, page after page (`page` answers one page and the
+/// cursor of the next).
+async fn every_page<T, F, Fut>(mut page: F) -> Result<Vec<T>, CliError>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: std::future::Future<Output = partner_store::StoreResult<(Vec<T>, Option<String>)>>,
+{
+    let (mut all, mut cursor) = (Vec::new(), None);
+    loop {
+        let (items, next) = page(cursor).await?;
+        all.extend(items);
+        match next {
+            Some(next) => cursor = Some(next),
+            None => return Ok(all),
+        }
+    }
+}
+
 fn usage<E: std::fmt::Display>(err: E) -> CliError {
     CliError::Usage(err.to_string())
 }
@@ -102,19 +120,8 @@ pub(crate) async fn applications(
                     )));
                 }
             };
-            let (mut all, mut cursor) = (Vec::new(), None);
-            loop {
-                let (page, next) = state
-                    .store()
-                    .applications()
-                    .list(&app, status, 100, cursor)
-                    .await?;
-                all.extend(page);
-                match next {
-                    Some(next) => cursor = Some(next),
-                    None => break,
-                }
-            }
+            let applications = state.store().applications();
+            let all = every_page(|cursor| applications.list(&app, status, 100, cursor)).await?;
             let text = all
                 .iter()
                 .map(|a| {
@@ -185,15 +192,8 @@ pub(crate) async fn partners(
     let state = state(store_config).await?;
     let PartnersCommand::List { app } = command;
     let app = AppId::parse("app", &app).map_err(usage)?;
-    let (mut all, mut cursor) = (Vec::new(), None);
-    loop {
-        let (page, next) = state.store().affiliates().list(&app, 100, cursor).await?;
-        all.extend(page);
-        match next {
-            Some(next) => cursor = Some(next),
-            None => break,
-        }
-    }
+    let affiliates = state.store().affiliates();
+    let all = every_page(|cursor| affiliates.list(&app, 100, cursor)).await?;
     let text = all
         .iter()
         .map(|p| {

@@ -179,46 +179,46 @@ async fn deals_register_once_per_lead_email(app: TestApp) {
 }
 
 /// A rejected or lost deal gives its lead back; a won one keeps it.
+/// Registers a deal for the lead `email` with a partner's session.
+async fn register_lead(app: &TestApp, token: &str, email: &str) -> TestResponse {
+    let body = json!({"leadEmail": email, "leadName": "Lead"});
+    with_session(app, Method::POST, "/v1/affiliate/deals", token, Some(&body)).await
+}
+
+/// Moves a deal to `status` as an admin; it must be allowed.
+async fn change_deal(app: &TestApp, id: &str, status: &str) {
+    let path = format!("/v1/apps/{}/affiliates/deals/{id}", app.app_id);
+    let changed = app
+        .admin(
+            Method::PATCH,
+            &path,
+            Some(&app.admin_token()),
+            Some(&json!({"status": status})),
+        )
+        .await;
+    assert_eq!(changed.status, 200, "{:#}", changed.body);
+}
+
 async fn a_rejected_or_lost_deal_releases_its_lead(app: TestApp) {
     let (_, token) = partner_session(&app).await;
-    let admin = app.admin_token();
-    let register = |email: &'static str| {
-        let body = json!({"leadEmail": email, "leadName": "Lead"});
-        let (app, token) = (&app, &token);
-        async move { with_session(app, Method::POST, "/v1/affiliate/deals", token, Some(&body)).await }
-    };
-    let change = |id: String, status: &'static str| {
-        let (app, admin) = (&app, &admin);
-        async move {
-            let path = format!("/v1/apps/{}/affiliates/deals/{id}", app.app_id);
-            let changed = app
-                .admin(
-                    Method::PATCH,
-                    &path,
-                    Some(admin),
-                    Some(&json!({"status": status})),
-                )
-                .await;
-            assert_eq!(changed.status, 200, "{:#}", changed.body);
-        }
-    };
+    let register = |email: &'static str| register_lead(&app, &token, email);
     let rejected = register("rejected@example.com").await;
-    change(rejected.body["id"].as_str().unwrap().to_owned(), "rejected").await;
+    change_deal(&app, rejected.body["id"].as_str().unwrap(), "rejected").await;
     assert_eq!(register("rejected@example.com").await.status, 201);
 
     let lost = register("lost@example.com").await;
     let id = lost.body["id"].as_str().unwrap().to_owned();
-    change(id.clone(), "accepted").await;
+    change_deal(&app, &id, "accepted").await;
     register("lost@example.com")
         .await
         .assert_problem(409, "deal_exists");
-    change(id, "lost").await;
+    change_deal(&app, &id, "lost").await;
     assert_eq!(register("lost@example.com").await.status, 201);
 
     let won = register("won@example.com").await;
     let id = won.body["id"].as_str().unwrap().to_owned();
-    change(id.clone(), "accepted").await;
-    change(id, "won").await;
+    change_deal(&app, &id, "accepted").await;
+    change_deal(&app, &id, "won").await;
     let taken = register("won@example.com").await;
     taken.assert_problem(409, "deal_exists");
     assert_eq!(taken.body["detail"], "This lead cannot be registered.");
@@ -228,35 +228,19 @@ async fn a_rejected_or_lost_deal_releases_its_lead(app: TestApp) {
 /// it open, deciding one (rejected, won, lost) frees a place.
 async fn a_partner_has_at_most_max_open_deals(app: TestApp) {
     let (_, token) = partner_session(&app).await;
-    let admin = app.admin_token();
     let settings = app
         .admin(
             Method::PUT,
             &format!("/v1/apps/{}/affiliates/settings", app.app_id),
-            Some(&admin),
+            Some(&app.admin_token()),
             Some(&json!({"maxOpenDeals": 2})),
         )
         .await;
     assert_eq!(settings.body["maxOpenDeals"], 2, "{:#}", settings.body);
     let register = |n: u32| {
-        let body = json!({"leadEmail": format!("lead{n}@example.com"), "leadName": "Lead"});
+        let email = format!("lead{n}@example.com");
         let (app, token) = (&app, &token);
-        async move { with_session(app, Method::POST, "/v1/affiliate/deals", token, Some(&body)).await }
-    };
-    let change = |id: String, status: &'static str| {
-        let (app, admin) = (&app, &admin);
-        async move {
-            let path = format!("/v1/apps/{}/affiliates/deals/{id}", app.app_id);
-            let changed = app
-                .admin(
-                    Method::PATCH,
-                    &path,
-                    Some(admin),
-                    Some(&json!({"status": status})),
-                )
-                .await;
-            assert_eq!(changed.status, 200, "{:#}", changed.body);
-        }
+        async move { register_lead(app, token, &email).await }
     };
     let first = register(1).await.body["id"].as_str().unwrap().to_owned();
     let second = register(2).await.body["id"].as_str().unwrap().to_owned();
@@ -266,13 +250,13 @@ async fn a_partner_has_at_most_max_open_deals(app: TestApp) {
     let listed = with_session(&app, Method::GET, "/v1/affiliate/deals", &token, None).await;
     assert_eq!(listed.body["data"].as_array().unwrap().len(), 2);
     // Accepted is still open.
-    change(first.clone(), "accepted").await;
+    change_deal(&app, &first, "accepted").await;
     register(3).await.assert_problem(409, "open_deal_limit");
     // Won is decided: a place is free, and the lead refused before registers now.
-    change(first, "won").await;
+    change_deal(&app, &first, "won").await;
     assert_eq!(register(3).await.status, 201);
     register(4).await.assert_problem(409, "open_deal_limit");
-    change(second, "rejected").await;
+    change_deal(&app, &second, "rejected").await;
     assert_eq!(register(4).await.status, 201);
 }
 

@@ -34,14 +34,8 @@ pub struct EnrolledPartner {
     /// Percent (20 = 20%): the partner's override, else the program's default.
     #[serde(serialize_with = "money::as_percent")]
     commission_rate: RateBps,
-    #[serde(serialize_with = "money::as_major")]
-    total_earned: Money,
-    #[serde(serialize_with = "money::as_major")]
-    pending_balance: Money,
-    #[serde(serialize_with = "money::as_major")]
-    available_balance: Money,
-    #[serde(serialize_with = "money::as_major")]
-    paid_total: Money,
+    #[serde(flatten)]
+    balances: BalanceFigures,
     currency: String,
     #[serde(with = "time::serde::rfc3339")]
     created_at: partner_domain::Timestamp,
@@ -63,13 +57,36 @@ impl PartnerInfo {
             kind: "affiliate",
             status: affiliate.status,
             customer_id: affiliate.customer_id,
+            balances: balances.into(),
+            currency: settings.currency.as_str().to_owned(),
+            created_at: affiliate.created_at,
+        }))
+    }
+}
+
+/// A partner's four balances as the API shows them, in major units: what it has
+/// earned in all, and how that splits into pending, available and paid.
+#[derive(Debug, Clone, Copy, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BalanceFigures {
+    #[serde(serialize_with = "money::as_major")]
+    total_earned: Money,
+    #[serde(serialize_with = "money::as_major")]
+    pending_balance: Money,
+    #[serde(serialize_with = "money::as_major")]
+    available_balance: Money,
+    #[serde(serialize_with = "money::as_major")]
+    paid_total: Money,
+}
+
+impl From<Balances> for BalanceFigures {
+    fn from(balances: Balances) -> Self {
+        Self {
             total_earned: balances.total_earned,
             pending_balance: balances.pending,
             available_balance: balances.available,
             paid_total: balances.paid,
-            currency: settings.currency.as_str().to_owned(),
-            created_at: affiliate.created_at,
-        }))
+        }
     }
 }
 

@@ -1,10 +1,11 @@
 //! `GET /v1/affiliate/dashboard`: the partner, its figures and its recent activity.
 
-use partner_domain::money::{self, Money, RateBps};
+use partner_domain::money::{self, RateBps};
 use partner_domain::records::AffiliateStatus;
 use partner_domain::{AffiliateId, Currency, ReferralCode};
 use serde::Serialize;
 
+use super::BalanceFigures;
 use super::ledger::{DealView, PartnerEntryView, PayoutView, all};
 use crate::commands::partner::Dashboard;
 
@@ -28,14 +29,8 @@ struct DashboardPartner {
     status: AffiliateStatus,
     #[serde(serialize_with = "money::as_percent")]
     commission_rate: RateBps,
-    #[serde(serialize_with = "money::as_major")]
-    total_earned: Money,
-    #[serde(serialize_with = "money::as_major")]
-    pending_balance: Money,
-    #[serde(serialize_with = "money::as_major")]
-    available_balance: Money,
-    #[serde(serialize_with = "money::as_major")]
-    paid_total: Money,
+    #[serde(flatten)]
+    balances: BalanceFigures,
     currency: Currency,
 }
 
@@ -50,10 +45,7 @@ impl<'a> From<&'a Dashboard> for DashboardView<'a> {
                 commission_rate: affiliate
                     .commission_rate
                     .unwrap_or(dashboard.settings.default_commission_rate),
-                total_earned: balances.total_earned,
-                pending_balance: balances.pending,
-                available_balance: balances.available,
-                paid_total: balances.paid,
+                balances: (*balances).into(),
                 currency: dashboard.settings.currency.clone(),
             },
             stats: dashboard.stats,

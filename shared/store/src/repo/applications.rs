@@ -187,19 +187,11 @@ impl Applications<'_> {
     /// The application for an email, read consistently so a status check right after
     /// applying sees the application.
     pub async fn by_email(&self, app: &AppId, email: &Email) -> StoreResult<Option<Application>> {
-        self.store
-            .get(&keys::application_by_email(app, email), true)
-            .await?
-            .map(from_item)
-            .transpose()
+        super::record(self.store, &keys::application_by_email(app, email), true).await
     }
 
     pub async fn get(&self, app: &AppId, id: &ApplicationId) -> StoreResult<Option<Application>> {
-        self.store
-            .get(&keys::application(app, id), true)
-            .await?
-            .map(from_item)
-            .transpose()
+        super::record(self.store, &keys::application(app, id), true).await
     }
 
     /// A page of the app's applications, newest first, optionally of one status.

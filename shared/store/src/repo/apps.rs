@@ -93,11 +93,7 @@ impl Apps<'_> {
     }
 
     pub async fn get(&self, app: &AppId) -> StoreResult<Option<App>> {
-        self.store
-            .get(&keys::app(app), false)
-            .await?
-            .map(from_item)
-            .transpose()
+        super::record(self.store, &keys::app(app), false).await
     }
 
     /// Every app, oldest first (apps are few; this is for operators).
@@ -106,11 +102,7 @@ impl Apps<'_> {
     }
 
     pub async fn settings(&self, app: &AppId) -> StoreResult<Option<ProgramSettings>> {
-        self.store
-            .get(&keys::settings(app), true)
-            .await?
-            .map(from_item)
-            .transpose()
+        super::record(self.store, &keys::settings(app), true).await
     }
 
     /// Replaces the settings of an existing app.

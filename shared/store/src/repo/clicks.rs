@@ -189,11 +189,7 @@ impl Clicks<'_> {
         app: &AppId,
         id: &partner_domain::ledger::ClickId,
     ) -> StoreResult<Option<Click>> {
-        self.store
-            .get(&keys::click(app, id), false)
-            .await?
-            .map(from_item)
-            .transpose()
+        super::record(self.store, &keys::click(app, id), false).await
     }
 
     pub async fn code_target(
@@ -201,11 +197,7 @@ impl Clicks<'_> {
         app: &AppId,
         code: &ReferralCode,
     ) -> StoreResult<Option<CodeTarget>> {
-        self.store
-            .get(&keys::referral_code(app, code), false)
-            .await?
-            .map(from_item)
-            .transpose()
+        super::record(self.store, &keys::referral_code(app, code), false).await
     }
     /// The partner's counters, summed over their shards (one round trip).
     pub async fn stats(&self, app: &AppId, affiliate: &AffiliateId) -> StoreResult<Stats> {

@@ -21,19 +21,11 @@ impl Store {
 impl Customers<'_> {
     /// The customer with this email (its marker carries a copy of the account).
     pub async fn by_email(&self, app: &AppId, email: &Email) -> StoreResult<Option<Customer>> {
-        self.store
-            .get(&keys::customer_by_email(app, email), true)
-            .await?
-            .map(from_item)
-            .transpose()
+        super::record(self.store, &keys::customer_by_email(app, email), true).await
     }
 
     pub async fn get(&self, app: &AppId, id: &CustomerId) -> StoreResult<Option<Customer>> {
-        self.store
-            .get(&keys::customer(app, id), false)
-            .await?
-            .map(from_item)
-            .transpose()
+        super::record(self.store, &keys::customer(app, id), false).await
     }
 
     /// The customer account with the app's own id, and the one holding an email,

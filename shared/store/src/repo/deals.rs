@@ -5,7 +5,7 @@ use partner_domain::events::Event;
 use partner_domain::{AffiliateId, AppId};
 use serde_json::Value;
 
-use super::{from_item, to_item, with_index};
+use super::{to_item, with_index};
 use crate::keys::{self, attr, entity};
 use crate::{Condition, Index, Item, Query, Store, StoreError, StoreResult, Update, WriteOp};
 
@@ -103,11 +103,7 @@ impl Deals<'_> {
     }
 
     pub async fn get(&self, app: &AppId, id: &DealId) -> StoreResult<Option<Deal>> {
-        self.store
-            .get(&keys::deal(app, id), true)
-            .await?
-            .map(from_item)
-            .transpose()
+        super::record(self.store, &keys::deal(app, id), true).await
     }
 
     /// Moves a deal from `from` to its new status, with `deal_status_changed`. A
@@ -160,13 +156,7 @@ impl Deals<'_> {
         let mut query = Query::partition(Index::Gsi1, keys::deals_of_affiliate(app, affiliate));
         query.descending = true;
         query.limit = limit;
-        self.store
-            .query(&query)
-            .await?
-            .items
-            .into_iter()
-            .map(from_item)
-            .collect()
+        super::records(self.store, &query).await
     }
 
     /// A page of the app's deals, newest first.

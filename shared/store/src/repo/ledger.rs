@@ -383,11 +383,7 @@ impl Ledger<'_> {
     }
 
     pub async fn entry(&self, app: &AppId, id: &CommissionId) -> StoreResult<Option<Entry>> {
-        self.store
-            .get(&keys::entry(app, id), true)
-            .await?
-            .map(from_item)
-            .transpose()
+        super::record(self.store, &keys::entry(app, id), true).await
     }
 
     /// Every entry of a partner (oldest first): what a payout and the dashboard read.
@@ -413,13 +409,7 @@ impl Ledger<'_> {
         let mut query = Query::partition(Index::Gsi1, keys::entries_of_affiliate(app, affiliate));
         query.descending = true;
         query.limit = limit;
-        self.store
-            .query(&query)
-            .await?
-            .items
-            .into_iter()
-            .map(from_item)
-            .collect()
+        super::records(self.store, &query).await
     }
 
     /// A page of the app's entries, newest first.

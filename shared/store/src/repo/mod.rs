@@ -39,6 +39,29 @@ pub(crate) fn to_item<T: Serialize>(key: &Key, entity: &str, record: &T) -> Stor
     Ok(item)
 }
 
+/// The record stored under `key`, if any: one read.
+pub(crate) async fn record<T: DeserializeOwned>(
+    store: &Store,
+    key: &Key,
+    consistent: bool,
+) -> StoreResult<Option<T>> {
+    store.get(key, consistent).await?.map(from_item).transpose()
+}
+
+/// The records of one page of `query` (at most its `limit`).
+pub(crate) async fn records<T: DeserializeOwned>(
+    store: &Store,
+    query: &Query,
+) -> StoreResult<Vec<T>> {
+    store
+        .query(query)
+        .await?
+        .items
+        .into_iter()
+        .map(from_item)
+        .collect()
+}
+
 /// Adds a global-secondary-index entry to an item.
 pub(crate) fn with_index(
     mut item: Item,

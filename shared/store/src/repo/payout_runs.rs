@@ -96,24 +96,14 @@ impl PayoutRuns<'_> {
     }
 
     pub async fn get(&self, app: &AppId, id: &PayoutRunId) -> StoreResult<Option<PayoutRun>> {
-        self.store
-            .get(&keys::payout_run(app, id), true)
-            .await?
-            .map(from_item)
-            .transpose()
+        super::record(self.store, &keys::payout_run(app, id), true).await
     }
 
     /// Every running run (oldest first), at most `limit`.
     pub async fn running(&self, limit: u32) -> StoreResult<Vec<RunRef>> {
         let mut query = Query::partition(Index::Primary, keys::RUNNING_RUNS.to_owned());
         query.limit = limit;
-        self.store
-            .query(&query)
-            .await?
-            .items
-            .into_iter()
-            .map(from_item)
-            .collect()
+        super::records(self.store, &query).await
     }
 
     /// Saves a run's progress; `previous` is the run as read before the page.

@@ -30,7 +30,7 @@ use super::with_index;
 use super::{from_item, to_item};
 use crate::keys::{self, attr, entity};
 use crate::limits::MAX_TRANSACTION_OPERATIONS;
-use crate::{Condition, Index, Item, Page, Query, SortKey, Store, StoreResult, Update, WriteOp};
+use crate::{Condition, Index, Item, Query, SortKey, Store, StoreResult, Update, WriteOp};
 
 /// Entries one chunk pays: each is two operations (the entry, its payable item);
 /// the rest of the transaction is the balance and the open payout.
@@ -94,11 +94,7 @@ impl Payouts<'_> {
         app: &AppId,
         partner_customer: &CustomerId,
     ) -> StoreResult<Option<OpenPayout>> {
-        self.store
-            .get(&keys::open_payout(app, partner_customer), true)
-            .await?
-            .map(from_item)
-            .transpose()
+        super::record(self.store, &keys::open_payout(app, partner_customer), true).await
     }
 
     /// Opens a payout; `Changed` if one is open already (a concurrent run).
@@ -285,11 +281,7 @@ impl Payouts<'_> {
             .collect()
     }
     pub async fn payout(&self, app: &AppId, id: &PayoutId) -> StoreResult<Option<Payout>> {
-        self.store
-            .get(&keys::payout(app, id), true)
-            .await?
-            .map(from_item)
-            .transpose()
+        super::record(self.store, &keys::payout(app, id), true).await
     }
 
     /// Marks a pending payout paid, with `payout_paid`.
@@ -331,7 +323,6 @@ impl Payouts<'_> {
         let mut query = Query::partition(Index::Gsi1, keys::payouts_of_affiliate(app, affiliate));
         query.descending = true;
         query.limit = limit;
-        let Page { items, .. } = self.store.query(&query).await?;
-        items.into_iter().map(from_item).collect()
+        super::records(self.store, &query).await
     }
 }

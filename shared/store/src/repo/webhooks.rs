@@ -5,7 +5,7 @@ use partner_domain::webhooks::{Delivery, WebhookEndpoint};
 use partner_domain::{AppId, DeliveryId, WebhookEndpointId};
 use serde_json::Value;
 
-use super::{from_item, to_item, with_index};
+use super::{to_item, with_index};
 use crate::keys::{self, attr, entity};
 use crate::{Condition, Index, Query, Store, StoreError, StoreResult, WriteOp};
 
@@ -112,11 +112,7 @@ impl Webhooks<'_> {
         app: &AppId,
         id: &WebhookEndpointId,
     ) -> StoreResult<Option<WebhookEndpoint>> {
-        self.store
-            .get(&keys::webhook_endpoint(app, id), true)
-            .await?
-            .map(from_item)
-            .transpose()
+        super::record(self.store, &keys::webhook_endpoint(app, id), true).await
     }
 
     /// Every endpoint of an app (apps have a handful; one query).
@@ -129,11 +125,7 @@ impl Webhooks<'_> {
     }
 
     pub async fn delivery(&self, app: &AppId, id: &DeliveryId) -> StoreResult<Option<Delivery>> {
-        self.store
-            .get(&keys::webhook_delivery(app, id), true)
-            .await?
-            .map(from_item)
-            .transpose()
+        super::record(self.store, &keys::webhook_delivery(app, id), true).await
     }
 
     /// Stores a delivery after an attempt. `previous_attempts` is how many attempts
