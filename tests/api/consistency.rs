@@ -194,16 +194,21 @@ fn every_function_gets_the_table_name_and_table_permissions() {
     }
 }
 
+/// One function's router as its Lambda serves it, on an empty embedded store.
+fn served(function: &partnerctl::HttpFunction) -> axum::Router {
+    let state = AppState::new(
+        partner_store::testing::memory(),
+        partner_tests::test_config(),
+        None,
+    )
+    .unwrap();
+    partner_service::http::finish((function.router)(), state)
+}
+
 #[tokio::test]
 async fn every_declared_route_is_served_by_its_function() {
     for function in partnerctl::FUNCTIONS {
-        let state = AppState::new(
-            partner_store::testing::memory(),
-            partner_tests::test_config(),
-            None,
-        )
-        .unwrap();
-        let router = partner_service::http::finish((function.router)(), state);
+        let router = served(function);
         for route in function.routes {
             let path = route.path.replace("{id}", "cust_1");
             let request = axum::http::Request::builder()
@@ -241,13 +246,7 @@ async fn a_function_serves_no_method_it_does_not_declare() {
         Method::OPTIONS,
     ];
     for function in partnerctl::FUNCTIONS {
-        let state = AppState::new(
-            partner_store::testing::memory(),
-            partner_tests::test_config(),
-            None,
-        )
-        .unwrap();
-        let router = partner_service::http::finish((function.router)(), state);
+        let router = served(function);
         let paths: BTreeSet<&str> = function.routes.iter().map(|r| r.path).collect();
         for path in paths {
             let declared: Vec<Method> = function

@@ -104,8 +104,7 @@ impl From<DealError> for CommandError {
         match err {
             DealError::LeadTaken => Self::LeadTaken,
             DealError::Changed => Self::DealChanged,
-            // The caller knows the limit; see `commands::partner::register_deal`.
-            DealError::TooManyOpen => Self::TooManyOpenDeals(0),
+            DealError::TooManyOpen { limit } => Self::TooManyOpenDeals(limit),
             DealError::Store(err) => Self::Store(err),
         }
     }

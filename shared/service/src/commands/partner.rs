@@ -7,7 +7,6 @@ use partner_domain::ledger::{Balances, Entry, Payout};
 use partner_domain::records::{Affiliate, AffiliateStatus, ProgramSettings};
 use partner_domain::{AppId, CustomerId, Email};
 use partner_store::repo::clicks::Stats;
-use partner_store::repo::deals::DealError;
 
 use super::{CommandError, Missing};
 use crate::AppState;
@@ -133,7 +132,6 @@ pub async fn register_deal(
             state.publisher().publish(state.store(), &[event]).await;
             Ok(deal)
         }
-        Err(DealError::TooManyOpen) => Err(CommandError::TooManyOpenDeals(settings.max_open_deals)),
         // A taken lead says only that it cannot be registered: whose deal holds
         // it is another partner's business.
         Err(err) => Err(err.into()),

@@ -15,9 +15,9 @@ pub enum DealError {
     LeadTaken,
     #[error("the deal changed meanwhile")]
     Changed,
-    /// The partner has as many open deals as the program allows.
-    #[error("the partner has the most open deals allowed")]
-    TooManyOpen,
+    /// The partner has `limit` open deals, as many as the program allows.
+    #[error("the partner has {limit} open deals, the most allowed")]
+    TooManyOpen { limit: u32 },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -97,7 +97,9 @@ impl Deals<'_> {
         match result {
             Ok(()) => Ok(()),
             Err(StoreError::ConditionFailed { index: 0 }) => Err(DealError::LeadTaken),
-            Err(StoreError::ConditionFailed { index: 2 }) => Err(DealError::TooManyOpen),
+            Err(StoreError::ConditionFailed { index: 2 }) => {
+                Err(DealError::TooManyOpen { limit: max_open })
+            }
             Err(err) => Err(err.into()),
         }
     }
