@@ -171,6 +171,7 @@ async fn every_sample_event_runs_through_its_handler() {
                 reason: None,
             },
             None,
+            None,
         )
         .await
         .unwrap();

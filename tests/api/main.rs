@@ -16,6 +16,7 @@ mod logs;
 mod outbox;
 mod partner;
 mod payouts;
+mod rate_limits;
 mod secrets;
 mod status;
 mod views;

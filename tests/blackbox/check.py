@@ -68,6 +68,24 @@ def call(base, method, path, key=None, body=None, raw=None, content_type="applic
     return status, ctype, parsed
 
 
+def call_from(source_ip, base, method, path, key=None, body=None):
+    """One request from a chosen loopback address (the server's per-IP limits count
+    by the connection's peer): returns (status, headers, parsed JSON)."""
+    import http.client
+    host, port = base.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=30, source_address=(source_ip, 0))
+    headers = {"content-type": "application/json"}
+    if key is not None:
+        headers["x-api-key"] = key
+    try:
+        connection.request(method, path, body=json.dumps(body) if body is not None else None, headers=headers)
+        response = connection.getresponse()
+        payload = response.read()
+        return response.status, response.headers, json.loads(payload) if payload else None
+    finally:
+        connection.close()
+
+
 def is_problem(result, status, code=None):
     got_status, ctype, body = result
     return (
@@ -309,8 +327,59 @@ def suite(label, target_args, env):
         check(f"{label}: status after approval -> approved", status == 200 and body.get("status") == "approved", body)
         result = call(base, "POST", review, body={"action": "reject", "rejectionReason": "No"}, token=token)
         check(f"{label}: a second review -> 409", is_problem(result, 409, "application_already_reviewed"), result)
+        rate_limits(label, base, app_b)
     no_secrets_logged(label, server, [key_a, key_b, token, other_token])
     operations(label, target_args, env, app_a["appId"])
+
+
+def rate_limited(result, policy):
+    status, headers, body = result
+    retry = headers.get("retry-after", "")
+    return (
+        status == 429 and isinstance(body, dict) and body.get("code") == "rate_limited"
+        and retry.isdigit() and 1 <= int(retry) <= 60
+        and headers.get("ratelimit-policy", "").startswith(f'"{policy}";q=')
+        and headers.get("ratelimit", "") == f'"{policy}";r=0;t={retry}'
+    )
+
+
+def rate_limits(label, base, app):
+    """The per-IP limits of a web page's key and of failed authentication, from
+    distinct loopback addresses so they do not touch the other checks' 127.0.0.1."""
+    if time.time() % 60 > 40:
+        time.sleep(61 - time.time() % 60)  # all of it inside one minute's window
+    publishable = app["publishableKey"]
+    results = [call_from("127.0.0.2", base, "POST", "/v1/affiliate/apply", publishable,
+                         {"email": f"visitor{n}@example.com", "name": "Visitor"}) for n in range(11)]
+    check(f"{label}: 10 applies with the publishable key from one IP inside a minute -> 201",
+          [r[0] for r in results[:10]] == [201] * 10, [r[0] for r in results])
+    check(f"{label}: the 11th -> 429 rate_limited with Retry-After and the RateLimit headers",
+          rate_limited(results[10], "apply"), results[10][:1] + results[10][2:])
+    result = call_from("127.0.0.3", base, "POST", "/v1/affiliate/apply", publishable,
+                       {"email": "neighbour@example.com", "name": "Neighbour"})
+    check(f"{label}: meanwhile another IP's apply -> 201", result[0] == 201, result[0])
+
+    def garbage(n):
+        return call_from("127.0.0.4", base, "GET", "/v1/affiliate/apply/status?email=a%40example.com",
+                         "sk_live_" + os.urandom(16).hex())
+
+    def tenant(n):
+        return call_from("127.0.0.5", base, "GET", "/v1/affiliate/apply/status?email=a%40example.com",
+                         app["apiKey"])[0]
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+        flood = pool.map(garbage, range(60))
+        served = pool.map(tenant, range(20))
+        flood, served = list(flood), list(served)
+    statuses = [r[0] for r in flood]
+    check(f"{label}: a flood of 60 random garbage keys from one IP -> 401s, then cut off with 429",
+          set(statuses) == {401, 429} and statuses.count(401) <= 30
+          and all(rate_limited(r, "failed-auth") for r in flood if r[0] == 429), statuses)
+    check(f"{label}: meanwhile a valid key from another IP -> 20 x 200",
+          served == [200] * 20, served)
+    result = call_from("127.0.0.4", base, "GET", "/v1/affiliate/apply/status?email=a%40example.com", app["apiKey"])
+    check(f"{label}: the flooding IP is refused even with a valid key until the minute ends",
+          rate_limited(result, "failed-auth"), result[0])
 
 
 def operations(label, target_args, env, app):

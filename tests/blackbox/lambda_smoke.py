@@ -7,6 +7,7 @@ directory. Usage: lambda_smoke.py PATH_TO_PARTNERCTL (cargo-lambda on PATH)
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -62,8 +63,18 @@ def main():
             check.check("by-customer sees the new partner", partner.get("code") == "JANE20", partner)
             status, _, body = check.call(base, "GET", f"/lambda-url/by-customer/v1/affiliate/by-customer/{customer}", app["apiKey"])
             check.check("the /lambda-url/<function>/ form works too", status == 200 and body.get("enrolled") is True, body)
+            for _ in range(5):
+                check.call(base, "POST", "/v1/affiliate/track", "pk_live_" + "g" * 40,
+                           {"code": "JANE20", "url": "https://example.com/"})
             log.seek(0)
             lines = [line for line in log.read().decode(errors="replace").splitlines() if "request_id" in line]
+            # A Lambda serves one request at a time, so its log's round trips are exact.
+            trips = [int(m.group(1)) for line in lines if "/v1/affiliate/track" in line and "status=401" in line
+                     for m in [re.search(r"round_trips=(\d+)", line)] if m]
+            check.check("a repeated garbage key costs one store read per instance (then only the "
+                        "failed-authentication counter)",
+                        len(trips) == 5 and trips[0] == trips[1] + 1 and len(set(trips[1:])) == 1
+                        and trips[1] <= 1, trips)
             applied_lines = [line for line in lines if "/v1/affiliate/apply" in line and "status=201" in line
                              and app["appId"] in line]
             check.check("each function logs the request line a Lambda writes (request id, route, status, app)",

@@ -2,11 +2,12 @@
 
 use axum::Json;
 use axum::extract::State;
+use partner_domain::rate_limit::MAX_PER_MINUTE;
 use partner_domain::records::Branding;
 use partner_domain::text::optional_text;
 use partner_domain::{Currency, FieldError, Money, RateBps};
 use partner_service::admin_auth::AdminApp;
-use partner_service::commands::settings::{self, SettingsChange};
+use partner_service::commands::settings::{self, RateLimitsChange, SettingsChange};
 use partner_service::extract::{self, present};
 use partner_service::views::SettingsView;
 use partner_service::{ApiError, AppState};
@@ -30,6 +31,33 @@ pub(crate) struct SettingsBody {
     #[serde(default, deserialize_with = "present")]
     reapply_after_days: Option<Option<u32>>,
     max_open_deals: Option<u32>,
+    rate_limits: Option<RateLimitsBody>,
+}
+
+/// Requests per minute; fields left out keep their current value.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct RateLimitsBody {
+    apply_per_ip: Option<u32>,
+    track_per_ip: Option<u32>,
+    per_key: Option<u32>,
+}
+
+impl RateLimitsBody {
+    fn parse(self) -> Result<RateLimitsChange, FieldError> {
+        let per_minute = |field: &'static str, value: Option<u32>| match value {
+            Some(n) if !(1..=MAX_PER_MINUTE).contains(&n) => Err(FieldError::new(
+                field,
+                format!("must be from 1 to {MAX_PER_MINUTE} requests a minute"),
+            )),
+            other => Ok(other),
+        };
+        Ok(RateLimitsChange {
+            apply_per_ip: per_minute("rateLimits.applyPerIp", self.apply_per_ip)?,
+            track_per_ip: per_minute("rateLimits.trackPerIp", self.track_per_ip)?,
+            per_key: per_minute("rateLimits.perKey", self.per_key)?,
+        })
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -133,6 +161,7 @@ impl SettingsBody {
                 }
                 other => other,
             },
+            rate_limits: self.rate_limits.map(RateLimitsBody::parse).transpose()?,
         })
     }
 }
@@ -155,6 +184,6 @@ pub(crate) async fn put(
 ) -> Result<Json<SettingsView>, ApiError> {
     let change = body.parse()?;
     let changed = settings::change(state.store(), &admin.app_id, change).await?;
-    state.origins().forget(&admin.app_id);
+    state.settings().forget(&admin.app_id);
     Ok(Json(changed.into()))
 }

@@ -12,9 +12,10 @@ use partner_domain::records::{ApplicationForm, ApplicationStatus};
 use partner_domain::text::{optional_text, optional_website, required_text};
 use partner_domain::{ApplicationId, CustomerId, Email, FieldError};
 use partner_service::auth::publishable_key_not_allowed;
+use partner_service::client_ip::ClientIp;
 use partner_service::extract::Json;
 use partner_service::http::Route;
-use partner_service::{ApiError, AppState, PublicTenant, commands, cors};
+use partner_service::{ApiError, AppState, PublicTenant, commands, cors, rate_limit};
 use serde::{Deserialize, Serialize};
 
 pub const APPLY: &str = "/v1/affiliate/apply";
@@ -74,6 +75,7 @@ struct Applied {
 async fn apply(
     State(state): State<AppState>,
     PublicTenant(tenant): PublicTenant,
+    ip: ClientIp,
     Json(body): Json<ApplyBody>,
 ) -> Result<(StatusCode, axum::Json<Applied>), ApiError> {
     let (form, customer) = body.parse()?;
@@ -81,7 +83,8 @@ async fn apply(
     if customer.is_some() && tenant.kind == KeyKind::Publishable {
         return Err(publishable_key_not_allowed().with_field("customerId"));
     }
-    let application = commands::apply(&state, &tenant, form, customer).await?;
+    let guard = rate_limit::apply_guard(&state, &tenant, ip).await?;
+    let application = commands::apply(&state, &tenant, form, customer, guard).await?;
     Ok((
         StatusCode::CREATED,
         axum::Json(Applied {

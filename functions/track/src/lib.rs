@@ -8,9 +8,11 @@ use axum::routing::post;
 use partner_domain::ledger::ClickId;
 use partner_domain::text::optional_text;
 use partner_domain::{FieldError, ReferralCode};
+use partner_service::client_ip::ClientIp;
 use partner_service::commands::track::{self, TrackRequest};
 use partner_service::extract::Json;
 use partner_service::http::Route;
+use partner_service::rate_limit;
 use partner_service::{ApiError, AppState, PublicTenant, cors};
 use serde::{Deserialize, Serialize};
 
@@ -94,9 +96,11 @@ struct Tracked {
 async fn track(
     State(state): State<AppState>,
     PublicTenant(tenant): PublicTenant,
+    ip: ClientIp,
     Json(body): Json<TrackBody>,
 ) -> Result<(StatusCode, axum::Json<Tracked>), ApiError> {
-    let click = track::track(&state, &tenant, body.parse()?).await?;
+    let client = rate_limit::browser_client(&tenant, ip);
+    let click = track::track(&state, &tenant, body.parse()?, client).await?;
     Ok((
         StatusCode::CREATED,
         axum::Json(Tracked {

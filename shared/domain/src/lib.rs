@@ -13,6 +13,7 @@ pub mod events;
 pub mod ids;
 pub mod ledger;
 pub mod money;
+pub mod rate_limit;
 pub mod records;
 pub mod text;
 pub mod webhooks;

@@ -43,6 +43,9 @@ pub struct ProgramSettings {
     /// can squat on prospects.
     #[serde(default = "default_max_open_deals")]
     pub max_open_deals: u32,
+    /// Requests per minute allowed per client IP and per key.
+    #[serde(default)]
+    pub rate_limits: crate::rate_limit::RateLimits,
 }
 
 /// A partner may have 100 open deals unless the app says otherwise.
@@ -86,6 +89,7 @@ impl Default for ProgramSettings {
             allowed_origins: Vec::new(),
             reapply_after_days: default_reapply_after_days(),
             max_open_deals: DEFAULT_MAX_OPEN_DEALS,
+            rate_limits: crate::rate_limit::RateLimits::default(),
         }
     }
 }

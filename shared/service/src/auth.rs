@@ -167,6 +167,7 @@ async fn any_key(parts: &Parts, state: &AppState) -> Result<Tenant, ApiError> {
         .authenticate(state.store(), presented.trim())
         .await?;
     crate::http::note_app(&parts.extensions, tenant.app_id.as_str());
+    state.key_limits().admit(state, &tenant).await?;
     crate::cors::check_origin(parts, state, &tenant.app_id).await?;
     Ok(tenant)
 }

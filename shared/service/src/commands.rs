@@ -15,9 +15,11 @@ pub mod track;
 pub use error::{CommandError, Missing, SelfReferralBy};
 
 use partner_domain::events::Event;
+use partner_domain::rate_limit::Exceeded;
 use partner_domain::records::{Application, ApplicationForm, ApplicationStatus};
 use partner_domain::{AppId, CustomerId, Email, Timestamp};
 use partner_store::repo::applications::SubmitError;
+use partner_store::repo::rate_limits::Guard;
 use partner_store::{Store, StoreError, StoreResult};
 
 use crate::views::PartnerInfo;
@@ -34,6 +36,9 @@ pub enum ApplyError {
     ApplicationExists { retry_after: Option<Timestamp> },
     #[error("the customer is already a partner")]
     CustomerAlreadyPartner,
+    /// The client is over its rate limit; nothing was written.
+    #[error("over the apply rate limit")]
+    RateLimited(Exceeded),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -44,6 +49,7 @@ impl From<SubmitError> for ApplyError {
             SubmitError::ProgramDisabled => Self::ProgramDisabled,
             SubmitError::EmailTaken => Self::ApplicationExists { retry_after: None },
             SubmitError::CustomerAlreadyPartner => Self::CustomerAlreadyPartner,
+            SubmitError::Limited(exceeded) => Self::RateLimited(exceeded),
             SubmitError::Store(err) => Self::Store(err),
         }
     }
@@ -52,6 +58,9 @@ impl From<SubmitError> for ApplyError {
 /// Submits a partner application: one transactional write (the application, its
 /// email marker and the `partner_application_submitted` event), then the publish.
 /// `customer` is the signed-in user applying, when the app's server says so.
+/// `guard` is the client's rate limit (publishable keys): counted in the same
+/// transaction when the application is accepted, and with one more write when it
+/// is refused, so probing emails counts too.
 ///
 /// An email whose application was rejected may apply again once the program's
 /// `reapplyAfterDays` have passed: that costs one read and a second write, only on
@@ -61,41 +70,67 @@ pub async fn apply(
     tenant: &Tenant,
     form: ApplicationForm,
     customer: Option<CustomerId>,
+    guard: Option<Guard>,
 ) -> Result<Application, ApplyError> {
     let now = partner_domain::now();
     let application = Application::submit(tenant.app_id.clone(), form, customer, now);
     let event = Event::application_submitted(&application);
-    let applications = state.store().applications();
-    match applications.submit(&application, &event, None).await {
+    match submit(state.store(), &application, &event, now, guard.as_ref()).await {
         Ok(()) => {}
-        Err(SubmitError::EmailTaken) => {
-            let (existing, settings) = applications
-                .by_email_with_settings(&tenant.app_id, &application.form.email)
-                .await?;
-            let Some(existing) = existing else {
-                // The application that held the email is gone: an ordinary retry.
-                return Err(ApplyError::ApplicationExists { retry_after: None });
-            };
-            if existing.status != ApplicationStatus::Rejected {
-                return Err(ApplyError::ApplicationExists { retry_after: None });
+        Err(refused @ (ApplyError::RateLimited(_) | ApplyError::Store(_))) => return Err(refused),
+        Err(refused) => {
+            if let Some(guard) = &guard {
+                state
+                    .store()
+                    .rate_limits()
+                    .count(guard)
+                    .await?
+                    .map_err(ApplyError::RateLimited)?;
             }
-            let rejected_at = existing.reviewed_at.unwrap_or(existing.submitted_at);
-            let Some(from) = settings.unwrap_or_default().reapply_from(rejected_at) else {
-                return Err(ApplyError::ApplicationExists { retry_after: None });
-            };
-            if now < from {
-                return Err(ApplyError::ApplicationExists {
-                    retry_after: Some(from),
-                });
-            }
-            applications
-                .submit(&application, &event, Some(&existing.id))
-                .await?;
+            return Err(refused);
         }
-        Err(other) => return Err(other.into()),
     }
     state.publisher().publish(state.store(), &[event]).await;
     Ok(application)
+}
+
+/// The writes of [`apply`]; the guard is counted only if they succeed.
+async fn submit(
+    store: &Store,
+    application: &Application,
+    event: &Event,
+    now: Timestamp,
+    guard: Option<&Guard>,
+) -> Result<(), ApplyError> {
+    let applications = store.applications();
+    match applications.submit(application, event, None, guard).await {
+        Ok(()) => return Ok(()),
+        Err(SubmitError::EmailTaken) => {}
+        Err(other) => return Err(other.into()),
+    }
+    let (existing, settings) = applications
+        .by_email_with_settings(&application.app_id, &application.form.email)
+        .await?;
+    let Some(existing) = existing else {
+        // The application that held the email is gone: an ordinary retry.
+        return Err(ApplyError::ApplicationExists { retry_after: None });
+    };
+    if existing.status != ApplicationStatus::Rejected {
+        return Err(ApplyError::ApplicationExists { retry_after: None });
+    }
+    let rejected_at = existing.reviewed_at.unwrap_or(existing.submitted_at);
+    let Some(from) = settings.unwrap_or_default().reapply_from(rejected_at) else {
+        return Err(ApplyError::ApplicationExists { retry_after: None });
+    };
+    if now < from {
+        return Err(ApplyError::ApplicationExists {
+            retry_after: Some(from),
+        });
+    }
+    applications
+        .submit(application, event, Some(&existing.id), guard)
+        .await?;
+    Ok(())
 }
 
 /// Revokes an API key of the app: at once on this instance, within the key cache's

@@ -198,6 +198,57 @@ pub struct Config {
     /// Where the secrets are on AWS, in place of the two above.
     pub secret_arns: SecretArns,
     pub public_base_url: Option<String>,
+    pub rate_limits: RateLimitConfig,
+}
+
+/// The operator's side of rate limiting (each app's own limits are settings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimitConfig {
+    /// `FAILED_AUTH_LIMIT_PER_MINUTE`: requests refused for their credentials one
+    /// client IP may make per minute before it is refused outright (429). Not an
+    /// app setting: an unknown key names no app.
+    pub failed_auth_per_minute: u32,
+    /// `RATE_LIMIT_SYNC_EVERY`: an instance adds its count of a key's requests to
+    /// the shared counter every this many requests (1: every request).
+    pub key_sync_every: u32,
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        Self {
+            failed_auth_per_minute: 30,
+            key_sync_every: 50,
+        }
+    }
+}
+
+impl RateLimitConfig {
+    fn from_env() -> Result<Self, ConfigError> {
+        let defaults = Self::default();
+        Ok(Self {
+            failed_auth_per_minute: whole(
+                "FAILED_AUTH_LIMIT_PER_MINUTE",
+                defaults.failed_auth_per_minute,
+            )?,
+            key_sync_every: whole("RATE_LIMIT_SYNC_EVERY", defaults.key_sync_every)?.max(1),
+        })
+    }
+}
+
+/// A positive whole number from the environment, or `default`.
+fn whole(name: &'static str, default: u32) -> Result<u32, ConfigError> {
+    match var(name) {
+        None => Ok(default),
+        Some(raw) => raw
+            .parse()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or(ConfigError::Invalid {
+                name,
+                value: raw,
+                expected: "a whole number above 0",
+            }),
+    }
 }
 
 /// Secrets Manager secrets holding the HS256 secrets (see `crate::secrets`).
@@ -338,6 +389,7 @@ impl Config {
             session_secret_previous: var("SESSION_SECRET_PREVIOUS").map(Secret),
             secret_arns: SecretArns::from_env()?,
             public_base_url: var("PUBLIC_BASE_URL").map(|u| u.trim_end_matches('/').to_owned()),
+            rate_limits: RateLimitConfig::from_env()?,
         };
         config.check_secrets()?;
         // Locally, fall back to the secrets partnerctl generated in the data directory.
@@ -384,6 +436,7 @@ impl Config {
             session_secret_previous: None,
             secret_arns: SecretArns::none(),
             public_base_url: None,
+            rate_limits: RateLimitConfig::default(),
         }
     }
 }

@@ -10,12 +10,10 @@
 //! browser never reads their responses.
 //!
 //! The allowed origins are read from the app's settings only for requests that
-//! carry an `Origin` (server-side calls never do), and kept per instance for
-//! `API_KEY_CACHE_SECONDS` like the keys.
+//! carry an `Origin` (server-side calls never do), through the per-instance
+//! [`crate::settings_cache`].
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, OnceLock};
 
 use axum::Router;
 use axum::extract::Request;
@@ -96,72 +94,11 @@ pub async fn check_origin(parts: &Parts, state: &AppState, app: &AppId) -> Resul
         return Ok(());
     };
     let text = origin.to_str().map_err(|_| origin_not_allowed())?;
-    if state.origins().allows(state.store(), app, text).await? {
+    let settings = state.settings().get(state.store(), app).await?;
+    if settings.is_some_and(|settings| settings.allows_origin(text)) {
         let _ = slot.0.set(origin.clone());
         Ok(())
     } else {
         Err(origin_not_allowed())
-    }
-}
-
-/// An app's allowed origins and when they were read.
-type CachedOrigins = (Arc<Vec<String>>, Instant);
-
-/// The allowed origins of each app, kept for a short time per instance.
-#[derive(Debug)]
-pub struct OriginCache {
-    ttl: Duration,
-    entries: Mutex<HashMap<AppId, CachedOrigins>>,
-}
-
-/// Apps whose origins are kept at most; beyond it the cache starts again.
-const CACHE_CAPACITY: usize = 1024;
-
-impl OriginCache {
-    pub fn new(ttl: Duration) -> Self {
-        Self {
-            ttl,
-            entries: Mutex::new(HashMap::new()),
-        }
-    }
-
-    /// Whether `origin` is one of the app's allowed origins: one read, or none
-    /// while the app's list is cached.
-    pub async fn allows(
-        &self,
-        store: &partner_store::Store,
-        app: &AppId,
-        origin: &str,
-    ) -> Result<bool, ApiError> {
-        let cached = self.entries.lock().ok().and_then(|entries| {
-            entries
-                .get(app)
-                .filter(|(_, at)| at.elapsed() < self.ttl)
-                .map(|(origins, _)| origins.clone())
-        });
-        let origins = match cached {
-            Some(origins) => origins,
-            None => {
-                let settings = store.apps().settings(app).await?;
-                let origins = Arc::new(settings.map(|s| s.allowed_origins).unwrap_or_default());
-                if !self.ttl.is_zero()
-                    && let Ok(mut entries) = self.entries.lock()
-                {
-                    if entries.len() >= CACHE_CAPACITY {
-                        entries.clear();
-                    }
-                    entries.insert(app.clone(), (origins.clone(), Instant::now()));
-                }
-                origins
-            }
-        };
-        Ok(origins.iter().any(|o| o == origin))
-    }
-
-    /// Forgets an app's list after its settings changed on this instance.
-    pub fn forget(&self, app: &AppId) {
-        if let Ok(mut entries) = self.entries.lock() {
-            entries.remove(app);
-        }
     }
 }

@@ -112,12 +112,17 @@ macro_rules! declare_routes {
 }
 
 /// Turns a function's routes into the service it runs: body limit, JSON 404/405,
-/// request logging, `cache-control: no-store`, and the state.
+/// the failed-authentication limit, request logging, `cache-control: no-store`,
+/// and the state.
 pub fn finish(routes: Router<AppState>, state: AppState) -> Router {
     routes
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::rate_limit::limit_failed_auth,
+        ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             log_and_harden,

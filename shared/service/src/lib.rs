@@ -10,6 +10,7 @@
 pub mod admin_auth;
 pub mod auth;
 pub mod aws;
+pub mod client_ip;
 pub mod commands;
 pub mod config;
 pub mod cors;
@@ -19,8 +20,10 @@ pub mod extract;
 pub mod http;
 pub mod logging;
 pub mod problem;
+pub mod rate_limit;
 pub mod secrets;
 pub mod session;
+pub mod settings_cache;
 pub mod state;
 pub mod views;
 

@@ -11,6 +11,7 @@ use crate::commands::{ApplyError, CommandError, Missing, SelfReferralBy};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use partner_domain::FieldError;
+use partner_domain::rate_limit::{Exceeded, Policy, WINDOW_SECONDS};
 use partner_store::StoreError;
 use serde::Serialize;
 
@@ -30,6 +31,8 @@ pub struct ApiError {
     retry_after: Option<partner_domain::Timestamp>,
     /// Seconds to wait before trying again (the `Retry-After` header).
     retry_after_seconds: Option<u32>,
+    /// The limit a 429 is about (the `RateLimit-Policy` and `RateLimit` headers).
+    rate_limit: Option<Exceeded>,
     source: Option<Box<dyn std::error::Error + Send + Sync>>,
 }
 
@@ -60,6 +63,7 @@ impl ApiError {
             field: None,
             retry_after: None,
             retry_after_seconds: None,
+            rate_limit: None,
             source: None,
         }
     }
@@ -107,6 +111,30 @@ impl ApiError {
                 StatusCode::SERVICE_UNAVAILABLE,
                 "service_unavailable",
                 "The service is busy. Try again in a moment.",
+            )
+        }
+    }
+
+    /// A client over one of its rate limits: 429 with `Retry-After` and the IETF
+    /// rate-limit headers (`RateLimit-Policy: "apply";q=10;w=60`,
+    /// `RateLimit: "apply";r=0;t=42`).
+    pub fn rate_limited(exceeded: Exceeded) -> Self {
+        let what = match exceeded.policy {
+            Policy::Apply => "applications from this address",
+            Policy::Track => "clicks from this address",
+            Policy::Key => "requests with this API key",
+            Policy::FailedAuth => "requests with invalid credentials from this address",
+        };
+        Self {
+            retry_after_seconds: Some(exceeded.retry_after),
+            rate_limit: Some(exceeded),
+            ..Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                format!(
+                    "Too many {what}: at most {} a minute. Try again in {} s.",
+                    exceeded.limit, exceeded.retry_after
+                ),
             )
         }
     }
@@ -203,6 +231,20 @@ impl IntoResponse for ApiError {
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
+        if let Some(limit) = self.rate_limit {
+            let name = limit.policy.as_str();
+            let headers = response.headers_mut();
+            if let Ok(policy) =
+                HeaderValue::from_str(&format!("\"{name}\";q={};w={WINDOW_SECONDS}", limit.limit))
+            {
+                headers.insert("ratelimit-policy", policy);
+            }
+            if let Ok(state) =
+                HeaderValue::from_str(&format!("\"{name}\";r=0;t={}", limit.retry_after))
+            {
+                headers.insert("ratelimit", state);
+            }
+        }
         response
     }
 }
@@ -252,6 +294,7 @@ impl From<ApplyError> for ApiError {
                 "This customer is already a partner.",
             )
             .with_field("customerId"),
+            ApplyError::RateLimited(exceeded) => Self::rate_limited(exceeded),
             ApplyError::Store(err) => err.into(),
         }
     }
@@ -347,6 +390,7 @@ impl From<CommandError> for ApiError {
                     }
                 },
             ),
+            E::RateLimited(exceeded) => Self::rate_limited(exceeded),
             E::Store(err) => err.into(),
             internal @ E::Internal(_) => Self::internal(internal),
         }

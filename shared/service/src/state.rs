@@ -8,9 +8,10 @@ use partner_store::Store;
 use crate::admin_auth::TokenError;
 use crate::auth::ApiKeyCache;
 use crate::config::{Config, StoreConfig};
-use crate::cors::OriginCache;
 use crate::events::{EventBridgeBus, EventBus, Publisher};
+use crate::rate_limit::{FailedAuthLimiter, KeyLimiter};
 use crate::secrets::{KeyRing, Keys, SecretsError};
+use crate::settings_cache::SettingsCache;
 use partner_webhooks::queue::{SqsQueue, WebhookQueue};
 
 #[derive(Debug, Clone)]
@@ -22,7 +23,9 @@ pub struct AppState {
 struct Inner {
     store: Store,
     api_keys: ApiKeyCache,
-    origins: OriginCache,
+    settings: SettingsCache,
+    key_limits: KeyLimiter,
+    failed_auth: FailedAuthLimiter,
     keys: KeyRing,
     publisher: Publisher,
     webhook_queue: Option<Arc<dyn WebhookQueue>>,
@@ -78,7 +81,9 @@ impl AppState {
         Self {
             inner: Arc::new(Inner {
                 api_keys: ApiKeyCache::new(config.api_key_cache),
-                origins: OriginCache::new(config.api_key_cache),
+                settings: SettingsCache::new(config.api_key_cache),
+                key_limits: KeyLimiter::new(config.rate_limits.key_sync_every),
+                failed_auth: FailedAuthLimiter::new(config.rate_limits.failed_auth_per_minute),
                 keys,
                 publisher: Publisher::new(bus),
                 webhook_queue,
@@ -204,9 +209,20 @@ impl AppState {
         &self.inner.api_keys
     }
 
-    /// The apps' allowed web origins, cached like the keys.
-    pub fn origins(&self) -> &OriginCache {
-        &self.inner.origins
+    /// The apps' settings as the request layer needs them (allowed origins,
+    /// rate limits), cached like the keys.
+    pub fn settings(&self) -> &SettingsCache {
+        &self.inner.settings
+    }
+
+    /// Per-key request counts.
+    pub fn key_limits(&self) -> &KeyLimiter {
+        &self.inner.key_limits
+    }
+
+    /// Client IPs refused for failing to authenticate.
+    pub fn failed_auth(&self) -> &FailedAuthLimiter {
+        &self.inner.failed_auth
     }
 
     /// The signing and verifying keys, refreshed when due (see [`crate::secrets`]).

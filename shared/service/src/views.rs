@@ -107,6 +107,7 @@ pub struct SettingsView {
     allowed_origins: Vec<String>,
     reapply_after_days: Option<u32>,
     max_open_deals: u32,
+    rate_limits: partner_domain::rate_limit::RateLimits,
 }
 
 impl From<ProgramSettings> for SettingsView {
@@ -122,6 +123,7 @@ impl From<ProgramSettings> for SettingsView {
             allowed_origins: settings.allowed_origins,
             reapply_after_days: settings.reapply_after_days,
             max_open_deals: settings.max_open_deals,
+            rate_limits: settings.rate_limits,
         }
     }
 }

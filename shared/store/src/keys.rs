@@ -37,6 +37,7 @@
 //! | `APP#<app>#LEAD#<email>`           | `LEAD`        | `lead`              | (one deal per lead email per app)        |                     |
 //! | `APP#<app>#AFF#<affId>`            | `OPENDEALS`   | `open_deals`        | (a partner's open deals, counted against `maxOpenDeals`) |      |
 //! | `APP#<app>#EVT#<evtId>`            | `EVENT`       | `event`             | `OUTBOX#<shard>` / `<evtId>` while unpublished |               |
+//! | `RATE#<subject>#<window>`          | `RATE`        | `rate_counter`      | (requests in one minute: a rate limit's counter; TTL) |        |
 //!
 //! Marker items (`APLEMAIL`, `CUSTEMAIL`, `CODE`) enforce uniqueness: they are written
 //! with a not-exists condition in the same transaction as the entity they guard.
@@ -124,6 +125,7 @@ pub mod entity {
     pub const DEAL: &str = "deal";
     pub const LEAD: &str = "lead";
     pub const OPEN_DEALS: &str = "open_deals";
+    pub const RATE_COUNTER: &str = "rate_counter";
 }
 
 /// The GSI1 partition listing every app (apps are few and rarely written).
@@ -307,6 +309,13 @@ pub fn payouts_of_app(app: &AppId) -> String {
 /// program's `maxOpenDeals`.
 pub fn open_deals(app: &AppId, affiliate: &AffiliateId) -> Key {
     Key::new(format!("APP#{app}#AFF#{affiliate}"), "OPENDEALS")
+}
+
+/// A rate limit's counter for one subject (what is counted: an app's IP, a key)
+/// in the window starting at `window` (Unix seconds). Each window is its own
+/// partition, so a busy subject's counters do not pile up in one.
+pub fn rate_counter(subject: &str, window: i64) -> Key {
+    Key::new(format!("RATE#{subject}#{window}"), "RATE")
 }
 
 pub fn deal(app: &AppId, id: &DealId) -> Key {

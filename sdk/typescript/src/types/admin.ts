@@ -107,6 +107,17 @@ export interface Settings {
   reapplyAfterDays: number | null;
   /** Deals a partner may have pending or accepted at once. */
   maxOpenDeals: number;
+  rateLimits: RateLimits;
+}
+
+/** Requests per minute; over a limit a request is refused with 429. */
+export interface RateLimits {
+  /** Applications per client IP with the publishable key (default 10). */
+  applyPerIp: number;
+  /** Clicks per client IP with the publishable key (default 120). */
+  trackPerIp: number;
+  /** Requests per API key, of either kind (default 60000). */
+  perKey: number;
 }
 
 /** Fields left out keep their value. */
@@ -123,6 +134,14 @@ export interface SettingsUpdate {
   reapplyAfterDays?: number | null;
   /** 0: partners cannot register deals. */
   maxOpenDeals?: number;
+  rateLimits?: RateLimitsUpdate;
+}
+
+/** Requests per minute (1 to 1,000,000); fields left out keep their value. */
+export interface RateLimitsUpdate {
+  applyPerIp?: number;
+  trackPerIp?: number;
+  perKey?: number;
 }
 
 /** A partner as the admin API shows it. */

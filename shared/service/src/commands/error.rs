@@ -3,9 +3,11 @@
 
 use partner_domain::deals::DealStatus;
 use partner_domain::ledger::PayoutRunId;
+use partner_domain::rate_limit::Exceeded;
 use partner_domain::{AppId, Currency};
 use partner_store::StoreError;
 use partner_store::repo::applications::ReviewError;
+use partner_store::repo::clicks::ClickError;
 use partner_store::repo::deals::DealError;
 use partner_store::repo::ledger::EarningsError;
 
@@ -75,6 +77,9 @@ pub enum CommandError {
     /// The app's running run, if it could be read.
     #[error("a payout run of the app is running")]
     RunInProgress(Option<PayoutRunId>),
+    /// The client is over one of its rate limits; nothing was written.
+    #[error("over the {} rate limit", .0.policy.as_str())]
+    RateLimited(Exceeded),
     #[error(transparent)]
     Store(#[from] StoreError),
     /// A rule of the store broken in a way no caller can cause: our bug.
@@ -95,6 +100,15 @@ impl From<EarningsError> for CommandError {
             EarningsError::Store(err) => Self::Store(err),
             EarningsError::AlreadyReferred => Self::AlreadyReferred,
             other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<ClickError> for CommandError {
+    fn from(err: ClickError) -> Self {
+        match err {
+            ClickError::Limited(exceeded) => Self::RateLimited(exceeded),
+            ClickError::Store(err) => Self::Store(err),
         }
     }
 }

@@ -21,6 +21,15 @@ pub struct SettingsChange {
     /// `Some(None)`: rejected applicants never apply again.
     pub reapply_after_days: Option<Option<u32>>,
     pub max_open_deals: Option<u32>,
+    pub rate_limits: Option<RateLimitsChange>,
+}
+
+/// A change of some rate limits; `None` keeps the current value.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RateLimitsChange {
+    pub apply_per_ip: Option<u32>,
+    pub track_per_ip: Option<u32>,
+    pub per_key: Option<u32>,
 }
 
 fn missing_settings(app: &AppId) -> CommandError {
@@ -52,6 +61,7 @@ pub async fn change(
         allowed_origins,
         reapply_after_days,
         max_open_deals,
+        rate_limits,
     } = change;
     if let Some(v) = enabled {
         settings.enabled = v;
@@ -94,6 +104,12 @@ pub async fn change(
     }
     if let Some(v) = max_open_deals {
         settings.max_open_deals = v;
+    }
+    if let Some(change) = rate_limits {
+        let limits = &mut settings.rate_limits;
+        limits.apply_per_ip = change.apply_per_ip.unwrap_or(limits.apply_per_ip);
+        limits.track_per_ip = change.track_per_ip.unwrap_or(limits.track_per_ip);
+        limits.per_key = change.per_key.unwrap_or(limits.per_key);
     }
     if !store.apps().put_settings(app, &settings).await? {
         return Err(missing_settings(app));

@@ -2,7 +2,9 @@
 
 use partner_domain::ReferralCode;
 use partner_domain::ledger::{Click, ClickId};
+use partner_domain::rate_limit::Policy;
 use partner_domain::records::AffiliateStatus;
+use partner_store::repo::rate_limits::Guard;
 
 use super::{CommandError, Missing};
 use crate::{AppState, Tenant};
@@ -20,22 +22,41 @@ pub struct TrackRequest {
 }
 
 /// Records a referral click for an active partner: one read (code, settings,
-/// visitor window) and one write.
+/// visitor window) and one write. `client` is what the app's `trackPerIp` limit
+/// counts the request by (web pages' requests): counted in the click's write, or
+/// with a write of its own when the code is unknown, so guessing codes counts too.
 pub async fn track(
     state: &AppState,
     tenant: &Tenant,
     request: TrackRequest,
+    client: Option<String>,
 ) -> Result<Click, CommandError> {
     let app = &tenant.app_id;
     let clicks = state.store().clicks();
     let (target, settings, visit) = clicks
         .click_context(app, &request.code, request.visitor_id.as_deref())
         .await?;
-    let target = target
-        .filter(|t| t.status == AffiliateStatus::Active)
-        .ok_or(CommandError::NotFound(Missing::Code))?;
     let settings =
         settings.ok_or_else(|| CommandError::NotFound(Missing::Settings(app.clone())))?;
+    let guard = client.map(|client| {
+        Guard::per_ip(
+            Policy::Track,
+            app,
+            &client,
+            settings.rate_limits.track_per_ip,
+        )
+    });
+    let Some(target) = target.filter(|t| t.status == AffiliateStatus::Active) else {
+        if let Some(guard) = &guard {
+            state
+                .store()
+                .rate_limits()
+                .count(guard)
+                .await?
+                .map_err(CommandError::RateLimited)?;
+        }
+        return Err(CommandError::NotFound(Missing::Code));
+    };
     let now = partner_domain::now();
     let counted = match (&request.visitor_id, visit) {
         (Some(_), Some(previous)) => previous.until <= now.unix_timestamp(),
@@ -56,6 +77,6 @@ pub async fn track(
     let window = request
         .visitor_id
         .map(|_| ((now + VISIT_WINDOW).unix_timestamp(), visit));
-    click.counted = clicks.record_click(&click, window).await?;
+    click.counted = clicks.record_click(&click, window, guard.as_ref()).await?;
     Ok(click)
 }

@@ -9,6 +9,7 @@ use partner_domain::{AppId, ApplicationId, Email};
 use serde::Serialize;
 use serde_json::Value;
 
+use super::rate_limits::{Guard, Placed};
 use super::{from_item, to_item, with_index};
 use crate::keys::{self, attr, entity};
 use crate::{Condition, Index, Item, Query, Store, StoreError, StoreResult, WriteOp};
@@ -21,6 +22,9 @@ pub enum SubmitError {
     EmailTaken,
     #[error("the customer is already a partner")]
     CustomerAlreadyPartner,
+    /// The rate limit guarding the submission was reached; nothing was written.
+    #[error("over the rate limit")]
+    Limited(partner_domain::rate_limit::Exceeded),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -127,12 +131,14 @@ impl Applications<'_> {
     /// that carries a copy of the application, which makes status-by-email one read)
     /// — unless `replacing` names the rejected application the marker holds now (a
     /// re-application; the old application item stays for the admins). An applicant
-    /// applying as a customer (`customerId`) must not be a partner already.
+    /// applying as a customer (`customerId`) must not be a partner already. A
+    /// `guard` (the client's rate limit) is counted in the same transaction.
     pub async fn submit(
         &self,
         application: &Application,
         event: &Event,
         replacing: Option<&ApplicationId>,
+        guard: Option<&Guard>,
     ) -> Result<(), SubmitError> {
         let marker_condition = match replacing {
             None => Condition::NotExists,
@@ -159,15 +165,17 @@ impl Applications<'_> {
                 condition: Condition::NotExists,
             });
         }
-        match self.store.transact(ops).await {
-            Ok(()) => Ok(()),
-            Err(StoreError::ConditionFailed { index: 0 }) => Err(SubmitError::ProgramDisabled),
-            Err(StoreError::ConditionFailed { index: 1 }) => Err(SubmitError::EmailTaken),
-            Err(StoreError::ConditionFailed { index: 4 }) => {
-                Err(SubmitError::CustomerAlreadyPartner)
-            }
-            Err(err) => Err(err.into()),
-        }
+        let guard = Placed::onto(guard, &mut ops);
+        let Err(err) = self.store.transact(ops).await else {
+            return Ok(());
+        };
+        Err(match (guard.tripped(&err), err) {
+            (Some(exceeded), _) => SubmitError::Limited(exceeded),
+            (None, StoreError::ConditionFailed { index: 0 }) => SubmitError::ProgramDisabled,
+            (None, StoreError::ConditionFailed { index: 1 }) => SubmitError::EmailTaken,
+            (None, StoreError::ConditionFailed { index: 4 }) => SubmitError::CustomerAlreadyPartner,
+            (None, err) => err.into(),
+        })
     }
 
     /// The application an email holds now and the program settings, in one read

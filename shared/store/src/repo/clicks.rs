@@ -7,6 +7,7 @@ use partner_domain::{AffiliateId, AppId, CustomerId, Email, ReferralCode};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::rate_limits::{Guard, Placed};
 use super::{from_item, to_item};
 use crate::keys::{self, attr, entity};
 use crate::{Condition, Key, Store, StoreError, StoreResult, Update, WriteOp};
@@ -68,6 +69,16 @@ pub(crate) fn bump_stats(
     }
 }
 
+/// Why a click was not stored.
+#[derive(Debug, thiserror::Error)]
+pub enum ClickError {
+    /// The client's rate limit was reached; nothing was written.
+    #[error("over the rate limit")]
+    Limited(partner_domain::rate_limit::Exceeded),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
 #[derive(Debug, Clone, Copy)]
 pub struct Clicks<'a> {
     store: &'a Store,
@@ -102,13 +113,15 @@ impl Clicks<'_> {
 
     /// Stores a click. A counted click also renews the visitor's window and bumps the
     /// partner's click counter, in one transaction; `previous` is the visit marker as
-    /// read (the condition that no concurrent click counted meanwhile). Returns
-    /// whether the click counted.
+    /// read (the condition that no concurrent click counted meanwhile). A `guard`
+    /// (the client's rate limit) is counted in the same write. Returns whether the
+    /// click counted.
     pub async fn record_click(
         &self,
         click: &Click,
         window_until: Option<(i64, Option<Visit>)>,
-    ) -> StoreResult<bool> {
+        guard: Option<&Guard>,
+    ) -> Result<bool, ClickError> {
         let app = &click.app_id;
         let click_item = {
             let mut item = to_item(&keys::click(app, &click.id), entity::CLICK, click)?;
@@ -118,58 +131,43 @@ impl Clicks<'_> {
             );
             item
         };
-        if !click.counted {
-            self.store
-                .write(WriteOp::Put {
-                    item: click_item,
-                    condition: Some(Condition::NotExists),
-                })
-                .await?;
-            return Ok(false);
-        }
-        let counter = bump_stats(app, &click.affiliate_id, &[("clicks", 1)]);
-        let Some((until, previous)) = window_until else {
-            // No visitor id: every click counts.
-            self.store
-                .transact(vec![
-                    WriteOp::Put {
-                        item: click_item,
-                        condition: Some(Condition::NotExists),
-                    },
-                    counter,
-                ])
-                .await?;
-            return Ok(true);
-        };
-        let visitor = click.visitor_id.as_deref().unwrap_or_default();
-        let mut visit_item = to_item(
-            &keys::visit(app, &click.code, visitor),
-            entity::VISIT,
-            &Visit { until },
-        )?;
-        visit_item.insert(attr::TTL.into(), Value::from(until));
-        let visit_condition = match previous {
-            None => Condition::NotExists,
-            Some(visit) => Condition::Equals("until", Value::from(visit.until)),
-        };
-        let result = self
-            .store
-            .transact(vec![
-                WriteOp::Put {
-                    item: click_item.clone(),
-                    condition: Some(Condition::NotExists),
-                },
-                WriteOp::Put {
+        let mut ops = vec![WriteOp::Put {
+            item: click_item.clone(),
+            condition: Some(Condition::NotExists),
+        }];
+        // Without a visitor id every click counts; with one, once per window.
+        let windowed = click.counted && window_until.is_some();
+        if click.counted {
+            if let Some((until, previous)) = window_until {
+                let visitor = click.visitor_id.as_deref().unwrap_or_default();
+                let mut visit_item = to_item(
+                    &keys::visit(app, &click.code, visitor),
+                    entity::VISIT,
+                    &Visit { until },
+                )?;
+                visit_item.insert(attr::TTL.into(), Value::from(until));
+                ops.push(WriteOp::Put {
                     item: visit_item,
-                    condition: Some(visit_condition),
-                },
-                counter,
-            ])
-            .await;
-        match result {
-            Ok(()) => Ok(true),
+                    condition: Some(match previous {
+                        None => Condition::NotExists,
+                        Some(visit) => Condition::Equals("until", Value::from(visit.until)),
+                    }),
+                });
+            }
+            ops.push(bump_stats(app, &click.affiliate_id, &[("clicks", 1)]));
+        }
+        let guard = Placed::onto(guard, &mut ops);
+        let result = match ops.len() {
+            1 => self.store.write(ops.remove(0)).await.map(drop),
+            _ => self.store.transact(ops).await,
+        };
+        let Err(err) = result else {
+            return Ok(click.counted);
+        };
+        match (guard.tripped(&err), err) {
+            (Some(exceeded), _) => Err(ClickError::Limited(exceeded)),
             // The same visitor's concurrent click counted first: this one does not.
-            Err(StoreError::ConditionFailed { index: 1 }) => {
+            (None, StoreError::ConditionFailed { index: 1 }) if windowed => {
                 let mut uncounted = click_item;
                 uncounted.insert("counted".into(), Value::Bool(false));
                 self.store
@@ -180,7 +178,7 @@ impl Clicks<'_> {
                     .await?;
                 Ok(false)
             }
-            Err(err) => Err(err),
+            (None, err) => Err(err.into()),
         }
     }
 

@@ -14,6 +14,7 @@ pub mod ledger;
 pub mod outbox;
 pub mod payout_runs;
 pub mod payouts;
+pub mod rate_limits;
 pub mod referrals;
 pub mod webhooks;
 
