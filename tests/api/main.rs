@@ -21,4 +21,5 @@ mod secrets;
 mod status;
 mod views;
 mod webhooks;
+mod webhooks_dispatch;
 mod webhooks_moto;

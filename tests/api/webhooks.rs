@@ -1,5 +1,6 @@
-//! Webhooks: endpoint management, signed deliveries to a real receiver, retries,
-//! the delivery log, 410, redirects, time-outs, rotation and SSRF refusals.
+//! Webhooks: endpoint management and its limit, signed deliveries to a real
+//! receiver, retries, the delivery log, 410, redirects, time-outs, rotation and
+//! SSRF refusals.
 
 use std::time::Duration;
 
@@ -352,12 +353,13 @@ async fn a_name_resolving_to_a_private_address_is_refused_at_connect_time() {
         description: None,
         enabled: true,
         disabled_reason: None,
+        health: Default::default(),
         secret: WebhookSecret::generate(),
         previous_secret: None,
         previous_secret_expires_at: None,
         created_at: partner_domain::now(),
     };
-    app.store.webhooks().create(&endpoint).await.unwrap();
+    app.store.webhooks().create(&endpoint, 20).await.unwrap();
     approve(&app, "partner@example.com").await;
     app.webhooks_idle(&queue).await;
     assert!(
@@ -479,19 +481,118 @@ async fn a_replay_is_refused_while_the_delivery_is_being_retried() {
     .assert_problem(409, "delivery_in_progress");
 }
 
-#[tokio::test]
-async fn an_app_has_at_most_twenty_endpoints() {
-    let app = TestApp::with_config(partner_store::testing::memory(), webhook_config("1")).await;
+/// Registers an endpoint to a URL nothing listens on; the answer as it came.
+async fn try_register(app: &TestApp, n: usize) -> partner_tests::TestResponse {
+    app.admin(
+        Method::POST,
+        &webhooks_path(app),
+        Some(&app.admin_token()),
+        Some(&json!({"url": format!("http://127.0.0.1:9/hook-{n}"), "events": ["partner_application_approved"]})),
+    )
+    .await
+}
+
+/// Twenty endpoints, the 21st refused with 409; deleting one lets another in,
+/// and the count comes back to twenty.
+async fn at_most_twenty_endpoints(app: TestApp) {
+    let mut ids = Vec::new();
     for n in 0..20 {
-        register(&app, &format!("http://127.0.0.1:9/hook-{n}")).await;
+        let before = app.calls();
+        let created = try_register(&app, n).await;
+        // One transaction: the endpoint and the app's count under its limit.
+        let calls = app.calls().since(before);
+        assert_eq!((calls.transactions, calls.total()), (1, 1), "{calls:?}");
+        assert_eq!(created.status, 201, "{:#}", created.body);
+        ids.push(created.body["id"].as_str().unwrap().to_owned());
     }
-    let response = app
+    let refused = try_register(&app, 20).await;
+    refused.assert_problem(409, "too_many_endpoints");
+    assert!(
+        refused.body["detail"].as_str().unwrap().contains("20"),
+        "{:#}",
+        refused.body
+    );
+    let path = format!("{}/{}", webhooks_path(&app), ids[0]);
+    let deleted = app
+        .admin(Method::DELETE, &path, Some(&app.admin_token()), None)
+        .await;
+    assert_eq!(deleted.status, 204);
+    // Deleting it again finds nothing and frees nothing.
+    let again = app
+        .admin(Method::DELETE, &path, Some(&app.admin_token()), None)
+        .await;
+    again.assert_problem(404, "webhook_not_found");
+    assert_eq!(try_register(&app, 21).await.status, 201);
+    try_register(&app, 22)
+        .await
+        .assert_problem(409, "too_many_endpoints");
+    let listed = app
         .admin(
-            Method::POST,
+            Method::GET,
             &webhooks_path(&app),
             Some(&app.admin_token()),
-            Some(&json!({"url": "http://127.0.0.1:9/one-more", "events": ["partner_application_approved"]})),
+            None,
         )
         .await;
-    response.assert_problem(409, "too_many_endpoints");
+    assert_eq!(listed.body["data"].as_array().unwrap().len(), 20);
+}
+
+/// Twenty-five creates at once on an empty app: exactly twenty land.
+async fn concurrent_creates_stop_at_twenty(app: TestApp) {
+    let answers = create_at_once(&app, 25).await;
+    let created = answers.iter().filter(|s| **s == 201).count();
+    let refused = answers.iter().filter(|s| **s == 409).count();
+    assert_eq!((created, refused), (20, 5), "{answers:?}");
+    let listed = app
+        .admin(
+            Method::GET,
+            &webhooks_path(&app),
+            Some(&app.admin_token()),
+            None,
+        )
+        .await;
+    assert_eq!(listed.body["data"].as_array().unwrap().len(), 20);
+}
+
+/// `count` endpoint creates started together; their statuses.
+async fn create_at_once(app: &TestApp, count: usize) -> Vec<u16> {
+    let tasks: Vec<_> = (0..count)
+        .map(|n| {
+            let app = app.clone();
+            tokio::spawn(async move { try_register(&app, n).await.status.as_u16() })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for task in tasks {
+        statuses.push(task.await.unwrap());
+    }
+    statuses
+}
+
+mod endpoint_limit {
+    use super::*;
+
+    async fn on(store: partner_store::Store) -> TestApp {
+        TestApp::with_config(store, webhook_config("1")).await
+    }
+
+    #[tokio::test]
+    async fn embedded_at_most_twenty() {
+        at_most_twenty_endpoints(on(partner_store::testing::memory()).await).await;
+    }
+
+    #[tokio::test]
+    async fn dynamodb_at_most_twenty() {
+        at_most_twenty_endpoints(on(partner_store::testing::moto().await).await).await;
+    }
+
+    #[tokio::test]
+    async fn embedded_concurrent_creates() {
+        concurrent_creates_stop_at_twenty(on(partner_store::testing::memory()).await).await;
+    }
+
+    #[tokio::test]
+    async fn dynamodb_concurrent_creates() {
+        concurrent_creates_stop_at_twenty(on(partner_store::testing::moto().await).await).await;
+    }
 }

@@ -7,10 +7,11 @@ use axum::http::StatusCode;
 use partner_domain::events::EventType;
 use partner_domain::text::optional_text;
 use partner_domain::webhooks::{
-    Delivery, WebhookEndpoint, WebhookSecret, WebhookUrl, is_forbidden_ip,
+    Delivery, EndpointHealth, WebhookEndpoint, WebhookSecret, WebhookUrl, is_forbidden_ip,
 };
 use partner_domain::{DeliveryId, FieldError, WebhookEndpointId};
 use partner_service::admin_auth::AdminApp;
+use partner_service::commands;
 use partner_service::extract::{self, PathParam, QueryParams};
 use partner_service::views::ListPage;
 use partner_service::{ApiError, AppState};
@@ -41,6 +42,21 @@ pub(crate) struct EndpointView {
     enabled: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     disabled_reason: Option<String>,
+    /// Attempts in a row that failed (absent while healthy).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    consecutive_failures: Option<u32>,
+    /// When the current run of failures began.
+    #[serde(
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    failing_since: Option<partner_domain::Timestamp>,
+    /// Until when deliveries wait instead of trying (the circuit is open).
+    #[serde(
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    circuit_open_until: Option<partner_domain::Timestamp>,
     #[serde(with = "time::serde::rfc3339")]
     created_at: partner_domain::Timestamp,
 }
@@ -54,6 +70,9 @@ impl From<&WebhookEndpoint> for EndpointView {
             description: e.description.clone(),
             enabled: e.enabled,
             disabled_reason: e.disabled_reason.clone(),
+            consecutive_failures: Some(e.health.consecutive_failures).filter(|n| *n > 0),
+            failing_since: e.health.failing_since,
+            circuit_open_until: e.health.open_until,
             created_at: e.created_at,
         }
     }
@@ -136,30 +155,9 @@ pub(crate) async fn create(
     let events = parse_events(&body.events)?;
     let description = optional_text("description", body.description.as_deref(), 500)?;
     let url = check_target(&state, &body.url).await?;
-    // Each endpoint costs every event a delivery; a cap keeps one app's fan-out
-    // (and the time the dispatcher spends on it) bounded. A create racing another
-    // may pass it by one; it is a budget, not an invariant.
-    let limit = state.config().webhooks.max_endpoints_per_app;
-    if state.store().webhooks().list(&admin.app_id).await?.len() >= limit {
-        return Err(ApiError::conflict(
-            "too_many_endpoints",
-            format!("An app has at most {limit} webhook endpoints; delete one first."),
-        ));
-    }
-    let endpoint = WebhookEndpoint {
-        id: WebhookEndpointId::generate(),
-        app_id: admin.app_id,
-        url: url.as_str().to_owned(),
-        events,
-        description,
-        enabled: true,
-        disabled_reason: None,
-        secret: WebhookSecret::generate(),
-        previous_secret: None,
-        previous_secret_expires_at: None,
-        created_at: partner_domain::now(),
-    };
-    state.store().webhooks().create(&endpoint).await?;
+    let endpoint =
+        commands::webhooks::create_endpoint(&state, admin.app_id, &url, events, description)
+            .await?;
     Ok((
         StatusCode::CREATED,
         Json(WithSecret {
@@ -224,9 +222,20 @@ pub(crate) async fn patch(
         endpoint.description = optional_text("description", Some(description), 500)?;
     }
     if let Some(url) = &body.url {
-        endpoint.url = check_target(&state, url).await?.as_str().to_owned();
+        let url = check_target(&state, url).await?.as_str().to_owned();
+        // Another receiver: the old one's failures say nothing about it.
+        if url != endpoint.url {
+            endpoint.health = EndpointHealth::default();
+        }
+        endpoint.url = url;
     }
     if let Some(enabled) = body.enabled {
+        // Enabling starts afresh: with its old run of failures kept, an endpoint
+        // disabled after five days of them would be disabled again at its first
+        // failure.
+        if enabled && !endpoint.enabled {
+            endpoint.health = EndpointHealth::default();
+        }
         endpoint.enabled = enabled;
         if enabled {
             endpoint.disabled_reason = None;

@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::records::{Affiliate, Application};
-use crate::{AppId, EventId, Timestamp};
+use crate::webhooks::WebhookEndpoint;
+use crate::{AppId, EventId, Timestamp, WebhookEndpointId};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -24,6 +25,7 @@ pub enum EventType {
     PayoutPaid,
     DealRegistered,
     DealStatusChanged,
+    EndpointDisabled,
 }
 
 impl EventType {
@@ -38,6 +40,7 @@ impl EventType {
         EventType::PayoutPaid,
         EventType::DealRegistered,
         EventType::DealStatusChanged,
+        EventType::EndpointDisabled,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -52,6 +55,7 @@ impl EventType {
             Self::PayoutPaid => "payout_paid",
             Self::DealRegistered => "deal_registered",
             Self::DealStatusChanged => "deal_status_changed",
+            Self::EndpointDisabled => "endpoint_disabled",
         }
     }
 }
@@ -149,6 +153,48 @@ impl Event {
     }
 }
 
+/// The `data` of `endpoint_disabled`.
+#[derive(Serialize)]
+struct EndpointDisabledData<'a> {
+    endpoint: DisabledEndpoint<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DisabledEndpoint<'a> {
+    id: &'a WebhookEndpointId,
+    url: &'a str,
+    #[serde(with = "time::serde::rfc3339")]
+    failing_since: Timestamp,
+    reason: &'a str,
+}
+
+impl Event {
+    /// `endpoint_disabled`: the dispatcher disabled one of the app's endpoints; the
+    /// `endpoint` (id, url, failingSince: when its run of failures began, reason).
+    pub fn endpoint_disabled(
+        endpoint: &WebhookEndpoint,
+        failing_since: Timestamp,
+        reason: &str,
+        at: Timestamp,
+    ) -> Self {
+        let data = EndpointDisabledData {
+            endpoint: DisabledEndpoint {
+                id: &endpoint.id,
+                url: &endpoint.url,
+                failing_since,
+                reason,
+            },
+        };
+        Self::of(
+            EventType::EndpointDisabled,
+            endpoint.app_id.clone(),
+            &data,
+            at,
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -202,6 +248,34 @@ mod tests {
             Event::application_rejected(&application(), Some("Not a good fit"), crate::now());
         assert_eq!(event.data["application"]["reason"], "Not a good fit");
         assert_eq!(event.event.as_str(), "partner_application_rejected");
+    }
+
+    #[test]
+    fn the_endpoint_disabled_payload_names_the_endpoint_and_since_when() {
+        let endpoint = WebhookEndpoint {
+            id: WebhookEndpointId::generate(),
+            app_id: AppId::generate(),
+            url: "https://hooks.example.com/partners".into(),
+            events: vec![EventType::PayoutPaid],
+            description: None,
+            enabled: true,
+            disabled_reason: None,
+            health: Default::default(),
+            secret: crate::webhooks::WebhookSecret::generate(),
+            previous_secret: None,
+            previous_secret_expires_at: None,
+            created_at: crate::now(),
+        };
+        let since = time::macros::datetime!(2026-11-19 08:30:00 UTC);
+        let event = Event::endpoint_disabled(&endpoint, since, "failing", crate::now());
+        let json = serde_json::to_value(&event).unwrap();
+        assert_eq!(json["event"], "endpoint_disabled");
+        assert_eq!(json["appId"], endpoint.app_id.as_str());
+        assert_eq!(
+            json["data"],
+            json!({"endpoint": {"id": endpoint.id.as_str(), "url": "https://hooks.example.com/partners",
+                "failingSince": "2026-11-19T08:30:00Z", "reason": "failing"}})
+        );
     }
 
     #[test]

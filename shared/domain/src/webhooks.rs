@@ -1,9 +1,11 @@
 //! The pure core of webhooks: signing secrets, Standard Webhooks signatures, the
 //! retry schedule, endpoints and deliveries; which addresses a webhook may never
-//! be sent to is in `targets`.
+//! be sent to is in `targets`; an endpoint's circuit breaker is in [`health`].
 
+pub mod health;
 mod targets;
 
+pub use health::{CircuitPolicy, EndpointHealth};
 pub use targets::{WebhookUrl, is_forbidden_ip};
 
 use std::time::Duration;
@@ -170,9 +172,14 @@ pub struct WebhookEndpoint {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     pub enabled: bool,
-    /// Why the dispatcher disabled it (a `410 Gone`), if it did.
+    /// Why the dispatcher disabled it (a `410 Gone`, or five days of failures), if
+    /// it did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disabled_reason: Option<String>,
+    /// How its recent attempts went: the circuit breaker's state. Kept on the
+    /// endpoint's item, so the reads an attempt makes anyway bring it along.
+    #[serde(default, skip_serializing_if = "EndpointHealth::is_clear")]
+    pub health: EndpointHealth,
     pub secret: WebhookSecret,
     /// The secret before the last rotation; it keeps signing until it expires.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -11,6 +11,7 @@ pub mod revenue;
 pub mod review;
 pub mod settings;
 pub mod track;
+pub mod webhooks;
 
 pub use error::{CommandError, Missing, SelfReferralBy};
 

@@ -379,6 +379,10 @@ impl From<CommandError> for ApiError {
                 "The currency cannot change once commissions exist.",
             )
             .with_field("currency"),
+            E::TooManyEndpoints(limit) => Self::conflict(
+                "too_many_endpoints",
+                format!("An app has at most {limit} webhook endpoints; delete one first."),
+            ),
             E::RunInProgress(running) => Self::conflict(
                 "payout_run_in_progress",
                 match running {

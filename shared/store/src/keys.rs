@@ -17,7 +17,8 @@
 //! | `APP#<app>#CUSTEMAIL#<email>`      | `CUSTOMER`    | `customer_email`    |                                      |                         |
 //! | `APP#<app>#CUST#<custId>`          | `AFFILIATE`   | `affiliate`         | `APP#<app>#AFFS` / `<affId>`         |                         |
 //! | `APP#<app>#CODE#<CODE>`            | `CODE`        | `code`              |                                      |                         |
-//! | `APP#<app>#WHE#<wheId>`            | `WEBHOOK`     | `webhook_endpoint`  | `APP#<app>#WHES` / `<wheId>`         |                         |
+//! | `APP#<app>#WHE#<wheId>`            | `WEBHOOK`     | `webhook_endpoint`  | `APP#<app>#WHES` / `<wheId>`         | (with its health: the circuit breaker's state) |
+//! | `APP#<app>`                        | `WEBHOOKS#COUNT` | `webhook_endpoint_count` | (the app's endpoints, counted against `MAX_WEBHOOK_ENDPOINTS`) |  |
 //! | `APP#<app>#WHD#<whdId>`            | `DELIVERY`    | `webhook_delivery`  | `APP#<app>#WHE#<wheId>#WHDS` / `<whdId>` | (TTL: 30 days after the last attempt) |
 //! | `APP#<app>#CLK#<clkId>`            | `CLICK`       | `click`             | (TTL: deleted after the attribution window) |                  |
 //! | `APP#<app>#VISIT#<CODE>#<visitor>` | `VISIT`       | `visit`             | (a visitor's counted click of the last hour; TTL) |            |
@@ -41,6 +42,8 @@
 //!
 //! Marker items (`APLEMAIL`, `CUSTEMAIL`, `CODE`) enforce uniqueness: they are written
 //! with a not-exists condition in the same transaction as the entity they guard.
+//! Counter items (`OPENDEALS`, `WEBHOOKS#COUNT`) enforce limits the same way, with a
+//! below-the-limit condition.
 //!
 //! Events are written as outbox items in the transaction of the change that caused
 //! them. While unpublished they sit in one of a few `OUTBOX#<shard>` GSI partitions
@@ -108,6 +111,7 @@ pub mod entity {
     pub const EVENT: &str = "event";
     pub const WEBHOOK_ENDPOINT: &str = "webhook_endpoint";
     pub const WEBHOOK_DELIVERY: &str = "webhook_delivery";
+    pub const WEBHOOK_COUNT: &str = "webhook_endpoint_count";
     pub const CLICK: &str = "click";
     pub const VISIT: &str = "visit";
     pub const STATS: &str = "stats";
@@ -187,6 +191,13 @@ pub fn webhook_endpoint(app: &AppId, id: &WebhookEndpointId) -> Key {
 
 pub fn webhook_endpoints_of_app(app: &AppId) -> String {
     format!("APP#{app}#WHES")
+}
+
+/// How many webhook endpoints the app has: the guard of `MAX_WEBHOOK_ENDPOINTS`.
+/// Written only when an endpoint is created or deleted, so the app's own partition
+/// takes no delivery traffic from it.
+pub fn webhook_endpoint_count(app: &AppId) -> Key {
+    Key::new(format!("APP#{app}"), "WEBHOOKS#COUNT")
 }
 
 pub fn webhook_delivery(app: &AppId, id: &DeliveryId) -> Key {
@@ -378,6 +389,8 @@ mod tests {
             customer(&app, &CustomerId::generate()),
             customer_by_email(&app, &email),
             affiliate_of_customer(&app, &CustomerId::generate()),
+            webhook_endpoint(&app, &WebhookEndpointId::generate()),
+            webhook_endpoint_count(&app),
         ];
         for key in keys {
             assert!(key.pk.starts_with(&format!("APP#{app}")), "{key:?}");

@@ -4,24 +4,31 @@
 //! endpoint failing never re-sends to another, and a duplicate of an event (SQS
 //! delivers at least once, the relay may republish) finds the delivery already done.
 //! The `webhook-id` is the event id: the same for every attempt and replay.
+//!
+//! A batch's apps share the dispatcher fairly ([`crate::fair`]); an endpoint that
+//! keeps failing is left alone for a while and, after five days, disabled
+//! ([`crate::health`]).
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::fair::FairShare;
 use crate::queue::{AttemptKind, AttemptMessage, QueueError, WebhookQueue, WebhookWork};
-use partner_domain::DeliveryId;
 use partner_domain::events::Event;
 use partner_domain::webhooks::{
-    Delivery, DeliveryStatus, RetrySchedule, WebhookEndpoint, WebhookUrl, signature_header,
+    CircuitPolicy, Delivery, DeliveryStatus, EndpointHealth, RetrySchedule, WebhookEndpoint,
+    WebhookUrl, signature_header,
 };
+use partner_domain::{DeliveryId, Timestamp, WebhookEndpointId};
 use partner_store::{Store, StoreError};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::client::{Outcome, SafeClient};
 
-/// Deliveries in flight at once, per dispatcher.
-const CONCURRENCY: usize = 32;
+/// Deliveries in flight at once, per dispatcher, unless [`Dispatcher::with_concurrency`]
+/// says otherwise.
+pub const CONCURRENCY: usize = 32;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DispatchError {
@@ -35,11 +42,15 @@ pub enum DispatchError {
 
 #[derive(Debug, Clone)]
 pub struct Dispatcher {
-    store: Store,
+    pub(crate) store: Store,
     client: SafeClient,
-    queue: Arc<dyn WebhookQueue>,
+    pub(crate) queue: Arc<dyn WebhookQueue>,
     schedule: RetrySchedule,
     limit: Arc<Semaphore>,
+    concurrency: usize,
+    /// The apps' shares of the batch being handled; empty outside a batch.
+    share: FairShare,
+    pub(crate) circuit: CircuitPolicy,
 }
 
 impl Dispatcher {
@@ -55,7 +66,25 @@ impl Dispatcher {
             queue,
             schedule,
             limit: Arc::new(Semaphore::new(CONCURRENCY)),
+            concurrency: CONCURRENCY,
+            share: FairShare::default(),
+            circuit: CircuitPolicy::default(),
         }
+    }
+
+    /// The same dispatcher making at most `concurrency` deliveries at once.
+    pub fn with_concurrency(mut self, concurrency: usize) -> Self {
+        let concurrency = concurrency.max(1);
+        self.limit = Arc::new(Semaphore::new(concurrency));
+        self.concurrency = concurrency;
+        self
+    }
+
+    /// The same dispatcher with another circuit breaker than the default (five
+    /// failures in a row, a minute to an hour, disabled after five days).
+    pub fn with_circuit(mut self, circuit: CircuitPolicy) -> Self {
+        self.circuit = circuit;
+        self
     }
 
     /// Handles one queue message.
@@ -66,6 +95,29 @@ impl Dispatcher {
         }
     }
 
+    /// Handles a batch of messages at once, each app held to its fair share of the
+    /// deliveries in flight (see [`crate::fair`]). One result per message, in the
+    /// batch's order.
+    pub async fn handle_batch(&self, batch: Vec<WebhookWork>) -> Vec<Result<(), DispatchError>> {
+        let this = Self {
+            share: FairShare::new(self.concurrency, batch.iter().map(WebhookWork::app_id)),
+            ..self.clone()
+        };
+        let tasks: Vec<_> = batch
+            .into_iter()
+            .map(|work| {
+                let this = this.clone();
+                tokio::spawn(async move { this.handle(work).await })
+            })
+            .collect();
+        let mut results = Vec::with_capacity(tasks.len());
+        // All run at once; awaiting them in order only orders the results.
+        for task in tasks {
+            results.push(task.await.map_err(DispatchError::from).and_then(|r| r));
+        }
+        results
+    }
+
     /// A new event: one delivery per enabled endpoint subscribed to its type, all at once.
     async fn fan_out(&self, event: Event) -> Result<(), DispatchError> {
         let endpoints = self.store.webhooks().list(&event.app_id).await?;
@@ -73,7 +125,10 @@ impl Dispatcher {
         for endpoint in endpoints.into_iter().filter(|e| e.wants(event.event)) {
             let this = self.clone();
             let event = event.clone();
-            tasks.spawn(async move { this.deliver(event, endpoint, 1, AttemptKind::Retry).await });
+            tasks.spawn(async move {
+                this.deliver(event, endpoint.id, 1, AttemptKind::Retry)
+                    .await
+            });
         }
         let mut first_error = None;
         while let Some(result) = tasks.join_next().await {
@@ -92,111 +147,183 @@ impl Dispatcher {
             self.queue.send(&message, remaining).await?;
             return Ok(());
         }
-        let Some(endpoint) = self
-            .store
-            .webhooks()
-            .get(&message.event.app_id, &message.endpoint_id)
-            .await?
-        else {
-            tracing::info!(endpoint = %message.endpoint_id, "endpoint deleted; attempt dropped");
-            return Ok(());
-        };
-        if !endpoint.enabled && message.kind == AttemptKind::Retry {
-            tracing::info!(endpoint = %endpoint.id, "endpoint disabled; retry dropped");
-            return Ok(());
-        }
-        self.deliver(message.event, endpoint, message.attempt, message.kind)
-            .await
+        self.deliver(
+            message.event,
+            message.endpoint_id,
+            message.attempt,
+            message.kind,
+        )
+        .await
     }
 
+    /// Attempt `number` of delivering `event` to the endpoint (a replay: one more).
     async fn deliver(
         &self,
         event: Event,
-        endpoint: WebhookEndpoint,
+        endpoint_id: WebhookEndpointId,
         number: u32,
         kind: AttemptKind,
     ) -> Result<(), DispatchError> {
-        let _permit = self.limit.acquire().await.ok();
         let app = event.app_id.clone();
-        let id = DeliveryId::of(&event.id, &endpoint.id);
-        let existing = self.store.webhooks().delivery(&app, &id).await?;
-        let previous_attempts = existing.as_ref().map_or(0, |d| d.total_attempts() as usize);
+        // The app's share first, then a shared slot (see `crate::fair`).
+        let _share = self.share.acquire(&app).await;
+        let _permit = self.limit.acquire().await.ok();
+        let id = DeliveryId::of(&event.id, &endpoint_id);
+        // One read for both, made now rather than when the message arrived: the
+        // attempts before this one may have opened the endpoint's circuit.
+        let (existing, endpoint) = self
+            .store
+            .webhooks()
+            .delivery_and_endpoint(&app, &id, &endpoint_id)
+            .await?;
+        let Some(endpoint) = endpoint else {
+            tracing::info!(endpoint = %endpoint_id, "endpoint deleted; attempt dropped");
+            return Ok(());
+        };
+        let stored = existing.as_ref().map(Delivery::total_attempts);
         // A duplicate retry message: this attempt happened, or the delivery is over.
         if kind == AttemptKind::Retry
             && let Some(done) = &existing
-            && (done.status != DeliveryStatus::Pending || previous_attempts >= number as usize)
+            && (done.status != DeliveryStatus::Pending || done.total_attempts() >= number)
         {
             return Ok(());
         }
-        let mut delivery = existing.unwrap_or_else(|| Delivery {
+        let delivery = existing.unwrap_or_else(|| Delivery {
             id,
-            app_id: app.clone(),
+            app_id: app,
             endpoint_id: endpoint.id.clone(),
-            event: event.clone(),
+            event,
             status: DeliveryStatus::Pending,
             attempts: Vec::new(),
             attempt_count: 0,
             next_attempt_at: None,
         });
-        let outcome = self.send(&event, &endpoint).await;
+        // A replay is an admin's explicit request: it goes out whatever the
+        // endpoint's state, and its outcome counts like any attempt's.
+        if kind == AttemptKind::Retry {
+            if !endpoint.enabled {
+                return self.abandon(delivery, stored).await;
+            }
+            let now = partner_domain::now();
+            if endpoint.health.is_open(now) {
+                return self.defer(delivery, stored, &endpoint, number, now).await;
+            }
+        }
+        self.attempt(delivery, stored, &endpoint, number, kind)
+            .await
+    }
+
+    /// Sends, records the attempt and its effect on the endpoint, and schedules
+    /// what comes next.
+    async fn attempt(
+        &self,
+        mut delivery: Delivery,
+        stored: Option<u32>,
+        endpoint: &WebhookEndpoint,
+        number: u32,
+        kind: AttemptKind,
+    ) -> Result<(), DispatchError> {
+        let outcome = self.send(&delivery.event, endpoint).await;
+        let now = partner_domain::now();
         let succeeded = outcome.succeeded();
         let gone = outcome.gone();
         let retry_after = outcome.retry_after;
         delivery.record(outcome.attempt);
         delivery.next_attempt_at = None;
+        let health = if succeeded {
+            EndpointHealth::default()
+        } else {
+            endpoint.health.after_failure(now, &self.circuit)
+        };
+        // Written with the attempt, and only when it changed: a healthy endpoint's
+        // deliveries cost what they did before there was a circuit breaker.
+        let mut health_change = (health != endpoint.health).then_some(&health);
         if succeeded {
             delivery.status = DeliveryStatus::Succeeded;
-        } else if gone {
+        } else if let Some(reason) = crate::health::give_up(gone, &health, now, &self.circuit) {
             delivery.status = DeliveryStatus::Failed;
-            self.disable(&endpoint, "the endpoint answered 410 Gone")
-                .await?;
+            // Disabled (with its health) before the attempt is recorded.
+            self.disable(endpoint, &health, &reason, now).await?;
+            health_change = None;
         } else if kind == AttemptKind::Replay {
             // A replay is one more attempt, not a new retry cycle.
             delivery.status = DeliveryStatus::Failed;
         } else {
-            let next = AttemptMessage {
-                kind: AttemptKind::Retry,
-                event: event.clone(),
-                endpoint_id: endpoint.id.clone(),
-                attempt: number + 1,
-                not_before: None,
-            };
-            match self.schedule.delay_after(number, jitter(), retry_after) {
-                Some(delay) => {
-                    let due = partner_domain::now() + delay;
-                    delivery.next_attempt_at = Some(due);
-                    // Queued before the attempt is recorded: if recording fails, the
-                    // message is handled again rather than the retry being lost.
-                    self.queue
-                        .send(
-                            &AttemptMessage {
-                                not_before: Some(due),
-                                ..next
-                            },
-                            delay,
-                        )
-                        .await?;
-                }
-                None => {
-                    delivery.status = DeliveryStatus::Failed;
-                    tracing::warn!(delivery = %delivery.id, "webhook attempts exhausted; message dead-lettered");
-                    self.queue.dead_letter(&next).await?;
-                }
+            self.retry(&mut delivery, number, retry_after, &health, now)
+                .await?;
+        }
+        if self.save(&delivery, stored, health_change).await? {
+            attempt_metric(delivery.status);
+        }
+        Ok(())
+    }
+
+    /// Queues the next attempt after a failed one, or dead-letters the delivery
+    /// when that was its last.
+    async fn retry(
+        &self,
+        delivery: &mut Delivery,
+        number: u32,
+        retry_after: Option<Duration>,
+        health: &EndpointHealth,
+        now: Timestamp,
+    ) -> Result<(), DispatchError> {
+        let next = AttemptMessage {
+            kind: AttemptKind::Retry,
+            event: delivery.event.clone(),
+            endpoint_id: delivery.endpoint_id.clone(),
+            attempt: number + 1,
+            not_before: None,
+        };
+        match self.schedule.delay_after(number, jitter(), retry_after) {
+            Some(delay) => {
+                // Due while the circuit is open, the retry would only be deferred:
+                // it waits for the circuit instead.
+                let closed_in = health
+                    .open_until
+                    .and_then(|until| Duration::try_from(until - now).ok())
+                    .unwrap_or(Duration::ZERO);
+                let delay = delay.max(closed_in);
+                let due = now + delay;
+                delivery.next_attempt_at = Some(due);
+                // Queued before the attempt is recorded: if recording fails, the
+                // message is handled again rather than the retry being lost.
+                self.queue
+                    .send(
+                        &AttemptMessage {
+                            not_before: Some(due),
+                            ..next
+                        },
+                        delay,
+                    )
+                    .await?;
+            }
+            None => {
+                delivery.status = DeliveryStatus::Failed;
+                tracing::warn!(delivery = %delivery.id, "webhook attempts exhausted; message dead-lettered");
+                self.queue.dead_letter(&next).await?;
             }
         }
+        Ok(())
+    }
+
+    /// Records a delivery; `false` when another worker recorded an attempt of it
+    /// meanwhile (theirs stands).
+    pub(crate) async fn save(
+        &self,
+        delivery: &Delivery,
+        stored: Option<u32>,
+        health: Option<&EndpointHealth>,
+    ) -> Result<bool, DispatchError> {
         match self
             .store
             .webhooks()
-            .save_delivery(&delivery, previous_attempts)
+            .save_delivery(delivery, stored, health)
             .await
         {
-            // Another worker recorded an attempt of the same delivery meanwhile; theirs stands.
-            Err(StoreError::ConditionFailed { .. }) => Ok(()),
+            Ok(()) => Ok(true),
+            Err(StoreError::ConditionFailed { .. }) => Ok(false),
             Err(err) => Err(err.into()),
-            Ok(()) => {
-                attempt_metric(delivery.status);
-                Ok(())
-            }
         }
     }
 
@@ -227,18 +354,10 @@ impl Dispatcher {
             },
         }
     }
-
-    async fn disable(&self, endpoint: &WebhookEndpoint, reason: &str) -> Result<(), DispatchError> {
-        self.store
-            .webhooks()
-            .disable(&endpoint.app_id, &endpoint.id, reason)
-            .await?;
-        Ok(())
-    }
 }
 
 /// A uniform number in [-1, 1] for retry jitter.
-fn jitter() -> f64 {
+pub(crate) fn jitter() -> f64 {
     let mut bytes = [0u8; 4];
     partner_domain::random_bytes(&mut bytes);
     f64::from(u32::from_le_bytes(bytes)) / f64::from(u32::MAX) * 2.0 - 1.0
@@ -246,7 +365,8 @@ fn jitter() -> f64 {
 
 /// One `WebhookAttempts` metric line for a recorded attempt: `delivered`,
 /// `retrying` (another attempt is queued) or `failed` (the delivery is over without
-/// success: attempts exhausted and dead-lettered, 410 Gone, or a failed replay).
+/// success: attempts exhausted and dead-lettered, 410 Gone, the endpoint disabled
+/// after five days of failures, or a failed replay).
 fn attempt_metric(status: DeliveryStatus) {
     let outcome = match status {
         DeliveryStatus::Succeeded => "delivered",

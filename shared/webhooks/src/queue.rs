@@ -82,6 +82,14 @@ struct EventBridgeEnvelope {
 }
 
 impl WebhookWork {
+    /// The app the work is for.
+    pub fn app_id(&self) -> &partner_domain::AppId {
+        match self {
+            Self::FanOut(event) => &event.app_id,
+            Self::Attempt(message) => &message.event.app_id,
+        }
+    }
+
     /// Reads a queue message body.
     pub fn parse(body: &str) -> Result<Self, QueueError> {
         if let Ok(attempt) = serde_json::from_str::<AttemptMessage>(body) {

@@ -221,8 +221,14 @@ export interface WebhookEndpoint {
   events: EventType[];
   description?: string;
   enabled: boolean;
-  /** Why the dispatcher disabled it (the endpoint answered 410 Gone). */
+  /** Why the dispatcher disabled it (five days of failures, or a 410 Gone). */
   disabledReason?: string;
+  /** Attempts in a row that failed; absent while the endpoint is healthy. */
+  consecutiveFailures?: number;
+  /** When its current run of failures began. */
+  failingSince?: DateTime;
+  /** While its circuit is open: until when deliveries wait instead of trying. */
+  circuitOpenUntil?: DateTime;
   createdAt: DateTime;
 }
 

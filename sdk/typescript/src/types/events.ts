@@ -14,7 +14,8 @@ export type EventType =
   | "payout_created"
   | "payout_paid"
   | "deal_registered"
-  | "deal_status_changed";
+  | "deal_status_changed"
+  | "endpoint_disabled";
 
 /** The envelope every event has; `id` is the `webhook-id`: deduplicate on it. */
 export interface EventEnvelope<E extends EventType, D> {
@@ -67,6 +68,18 @@ export interface DealStatusChangedData {
   previousStatus: DealStatus;
 }
 
+/** The dispatcher disabled one of the app's webhook endpoints. */
+export interface EndpointDisabledData {
+  endpoint: {
+    id: string;
+    url: string;
+    /** When its run of failures began (five days of them disable it). */
+    failingSince: DateTime;
+    /** Why, in words: five days of failures, or a `410 Gone`. */
+    reason: string;
+  };
+}
+
 /** Every event the server sends, discriminated by `event`. */
 export type WebhookEvent =
   | EventEnvelope<"partner_application_submitted", ApplicationSubmittedData>
@@ -78,4 +91,5 @@ export type WebhookEvent =
   | EventEnvelope<"payout_created", PayoutData>
   | EventEnvelope<"payout_paid", PayoutData>
   | EventEnvelope<"deal_registered", DealRegisteredData>
-  | EventEnvelope<"deal_status_changed", DealStatusChangedData>;
+  | EventEnvelope<"deal_status_changed", DealStatusChangedData>
+  | EventEnvelope<"endpoint_disabled", EndpointDisabledData>;

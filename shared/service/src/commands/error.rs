@@ -10,6 +10,7 @@ use partner_store::repo::applications::ReviewError;
 use partner_store::repo::clicks::ClickError;
 use partner_store::repo::deals::DealError;
 use partner_store::repo::ledger::EarningsError;
+use partner_store::repo::webhooks::EndpointError;
 
 /// What a command looked for and did not find in the caller's app.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,6 +75,9 @@ pub enum CommandError {
     CustomerAlreadyPartner,
     #[error("the currency cannot change once commissions exist")]
     CurrencyLocked,
+    /// The app has the operator's `MAX_WEBHOOK_ENDPOINTS` webhook endpoints.
+    #[error("the app has {0} webhook endpoints, the most allowed")]
+    TooManyEndpoints(u32),
     /// The app's running run, if it could be read.
     #[error("a payout run of the app is running")]
     RunInProgress(Option<PayoutRunId>),
@@ -120,6 +124,15 @@ impl From<DealError> for CommandError {
             DealError::Changed => Self::DealChanged,
             DealError::TooManyOpen { limit } => Self::TooManyOpenDeals(limit),
             DealError::Store(err) => Self::Store(err),
+        }
+    }
+}
+
+impl From<EndpointError> for CommandError {
+    fn from(err: EndpointError) -> Self {
+        match err {
+            EndpointError::TooMany { limit } => Self::TooManyEndpoints(limit),
+            EndpointError::Store(err) => Self::Store(err),
         }
     }
 }
