@@ -14,6 +14,7 @@ pub mod track;
 
 pub use error::{CommandError, Missing, SelfReferralBy};
 
+use partner_domain::audit::{Actor, AuditAction, AuditEntry, AuditSubject, SubjectKind};
 use partner_domain::events::Event;
 use partner_domain::records::{Application, ApplicationForm, ApplicationStatus};
 use partner_domain::{AppId, CustomerId, Email, Timestamp};
@@ -65,8 +66,17 @@ pub async fn apply(
     let now = partner_domain::now();
     let application = Application::submit(tenant.app_id.clone(), form, customer, now);
     let event = Event::application_submitted(&application);
+    let audit = AuditEntry::new(
+        tenant.app_id.clone(),
+        tenant.actor(),
+        AuditAction::ApplicationSubmitted,
+        AuditSubject::new(SubjectKind::Application, &application.id),
+    );
     let applications = state.store().applications();
-    match applications.submit(&application, &event, None).await {
+    match applications
+        .submit(&application, &event, None, &audit)
+        .await
+    {
         Ok(()) => {}
         Err(SubmitError::EmailTaken) => {
             let (existing, settings) = applications
@@ -89,7 +99,7 @@ pub async fn apply(
                 });
             }
             applications
-                .submit(&application, &event, Some(&existing.id))
+                .submit(&application, &event, Some(&existing.id), &audit)
                 .await?;
         }
         Err(other) => return Err(other.into()),
@@ -104,8 +114,9 @@ pub async fn revoke_api_key(
     state: &AppState,
     app: &AppId,
     key: &partner_domain::ApiKeyId,
+    actor: &Actor,
 ) -> Result<(), CommandError> {
-    match state.store().apps().revoke_api_key(app, key).await? {
+    match state.store().apps().revoke_api_key(app, key, actor).await? {
         partner_store::repo::apps::Revoked::Revoked => {
             state.api_keys().forget(key);
             Ok(())

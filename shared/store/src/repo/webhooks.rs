@@ -1,6 +1,7 @@
 //! Webhook endpoints and the delivery log (one item per event × endpoint, holding
 //! every attempt; it is also what makes a duplicate event a no-op).
 
+use partner_domain::audit::AuditEntry;
 use partner_domain::webhooks::{Delivery, WebhookEndpoint};
 use partner_domain::{AppId, DeliveryId, WebhookEndpointId};
 use serde_json::Value;
@@ -38,27 +39,40 @@ fn endpoint_item(endpoint: &WebhookEndpoint) -> StoreResult<crate::Item> {
 }
 
 impl Webhooks<'_> {
-    pub async fn create(&self, endpoint: &WebhookEndpoint) -> StoreResult<()> {
+    /// Stores a new endpoint, with `audit`. (An admin's changes to endpoints are
+    /// transactions of two, the change and its audit entry; the dispatcher's own
+    /// writes below are not audited.)
+    pub async fn create(&self, endpoint: &WebhookEndpoint, audit: &AuditEntry) -> StoreResult<()> {
         self.store
-            .write(WriteOp::Put {
-                item: endpoint_item(endpoint)?,
-                condition: Some(Condition::NotExists),
-            })
+            .transact(vec![
+                WriteOp::Put {
+                    item: endpoint_item(endpoint)?,
+                    condition: Some(Condition::NotExists),
+                },
+                super::audit::put_entry(audit)?,
+            ])
             .await
-            .map(|_| ())
     }
 
-    /// Replaces an endpoint that still exists; `false` if it was deleted.
-    pub async fn update(&self, endpoint: &WebhookEndpoint) -> StoreResult<bool> {
+    /// Replaces an endpoint that still exists, with `audit`; `false` if it was
+    /// deleted.
+    pub async fn update(
+        &self,
+        endpoint: &WebhookEndpoint,
+        audit: &AuditEntry,
+    ) -> StoreResult<bool> {
         match self
             .store
-            .write(WriteOp::Put {
-                item: endpoint_item(endpoint)?,
-                condition: Some(Condition::Exists),
-            })
+            .transact(vec![
+                WriteOp::Put {
+                    item: endpoint_item(endpoint)?,
+                    condition: Some(Condition::Exists),
+                },
+                super::audit::put_entry(audit)?,
+            ])
             .await
         {
-            Ok(_) => Ok(true),
+            Ok(()) => Ok(true),
             Err(StoreError::ConditionFailed { .. }) => Ok(false),
             Err(err) => Err(err),
         }
@@ -92,16 +106,25 @@ impl Webhooks<'_> {
         }
     }
 
-    pub async fn delete(&self, app: &AppId, id: &WebhookEndpointId) -> StoreResult<bool> {
+    /// Deletes an endpoint, with `audit`; `false` if there was none.
+    pub async fn delete(
+        &self,
+        app: &AppId,
+        id: &WebhookEndpointId,
+        audit: &AuditEntry,
+    ) -> StoreResult<bool> {
         match self
             .store
-            .write(WriteOp::Delete {
-                key: keys::webhook_endpoint(app, id),
-                condition: Some(Condition::Exists),
-            })
+            .transact(vec![
+                WriteOp::Delete {
+                    key: keys::webhook_endpoint(app, id),
+                    condition: Some(Condition::Exists),
+                },
+                super::audit::put_entry(audit)?,
+            ])
             .await
         {
-            Ok(_) => Ok(true),
+            Ok(()) => Ok(true),
             Err(StoreError::ConditionFailed { .. }) => Ok(false),
             Err(err) => Err(err),
         }
