@@ -261,7 +261,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                     };
                     let Some((record, secret)) = store
                         .apps()
-                        .create_api_key(&app, kind, label.as_deref())
+                        .create_api_key(&app, kind, label.as_deref(), &ops::operator())
                         .await?
                     else {
                         return Err(CliError::Usage(format!("no app {app}")));
@@ -304,7 +304,11 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                     let app = parse_app(&app)?;
                     let key =
                         ApiKeyId::parse("key", &key).map_err(|e| CliError::Usage(e.to_string()))?;
-                    match store.apps().revoke_api_key(&app, &key).await? {
+                    match store
+                        .apps()
+                        .revoke_api_key(&app, &key, &ops::operator())
+                        .await?
+                    {
                         Revoked::Revoked => print(
                             json_output,
                             json!({"keyId": key, "revoked": true}),
@@ -323,7 +327,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             let config = admin_jwt_config(&cli.target)?;
             let token = partner_service::admin_auth::mint(
                 &config,
-                "partnerctl",
+                ops::OPERATOR,
                 &[app],
                 Duration::from_secs(ttl),
             )?;

@@ -5,6 +5,7 @@
 //! deployment's outbox relay on its schedule), and webhooks follow.
 
 use clap::Subcommand;
+use partner_domain::audit::Actor;
 use partner_domain::records::ApplicationStatus;
 use partner_domain::{AppId, ApplicationId, ReferralCode};
 use partner_service::AppState;
@@ -17,6 +18,14 @@ use partner_service::views::ledger::PayoutRunView;
 use serde_json::json;
 
 use crate::{CliError, print};
+
+/// Who the command line is in the audit log and in the admin tokens it mints: an
+/// admin named `partnerctl` (`admin:partnerctl`).
+pub(crate) const OPERATOR: &str = "partnerctl";
+
+pub(crate) fn operator() -> Actor {
+    Actor::admin(OPERATOR)
+}
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum ApplicationsCommand {
@@ -164,7 +173,7 @@ async fn review_one(
 ) -> Result<(), CliError> {
     let app = AppId::parse("app", app).map_err(usage)?;
     let id = ApplicationId::parse("id", id).map_err(usage)?;
-    let reviewed = review::review(state, &app, &id, decision)
+    let reviewed = review::review(state, &app, &id, decision, &operator())
         .await
         .map_err(failed)?;
     let text = match &reviewed.affiliate {
@@ -220,7 +229,9 @@ pub(crate) async fn payouts(
     let state = state(store_config).await?;
     let PayoutsCommand::Run { app } = command;
     let app = AppId::parse("app", &app).map_err(usage)?;
-    let run = payout_runs::start_run(&state, &app).await.map_err(failed)?;
+    let run = payout_runs::start_run(&state, &app, operator())
+        .await
+        .map_err(failed)?;
     loop {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
         payout_runs::work_runs(&state, deadline)

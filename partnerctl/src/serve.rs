@@ -47,7 +47,7 @@ pub async fn run(
         let created = store.apps().create("Demo app").await?;
         let token = partner_service::admin_auth::mint(
             &config.admin_jwt,
-            "partnerctl",
+            crate::ops::OPERATOR,
             std::slice::from_ref(&created.app.id),
             std::time::Duration::from_secs(24 * 3600),
         )?;

@@ -1,5 +1,6 @@
 //! `POST /v1/affiliate/apply`.
 
+use partner_domain::audit::{AuditAction, SubjectKind};
 use partner_tests::{TestApp, example_application, on_both_backends, request};
 use serde_json::json;
 
@@ -99,10 +100,16 @@ async fn a_disabled_program_refuses_applications_with_403(app: TestApp) {
         .unwrap()
         .unwrap();
     settings.enabled = false;
+    let audit = partner_tests::test_audit_entry(
+        &app.app_id,
+        AuditAction::SettingsUpdated,
+        SubjectKind::Settings,
+        &app.app_id,
+    );
     assert!(
         app.store
             .apps()
-            .put_settings(&app.app_id, &settings)
+            .put_settings(&app.app_id, &settings, &audit)
             .await
             .unwrap()
     );
@@ -243,7 +250,7 @@ async fn a_revoked_key_is_refused_once_its_cache_entry_expires() {
         .unwrap();
     app.store
         .apps()
-        .revoke_api_key(&app.app_id, &secret.id)
+        .revoke_api_key(&app.app_id, &secret.id, &partner_tests::test_admin())
         .await
         .unwrap();
     app.apply(&json!({"email": "late@example.com", "name": "Late"}))
@@ -261,6 +268,7 @@ async fn every_key_of_an_app_works_and_applications_are_per_app() {
             &app.app_id,
             partner_domain::api_key::KeyKind::Secret,
             Some("second"),
+            &partner_tests::test_admin(),
         )
         .await
         .unwrap()

@@ -65,6 +65,7 @@ const EXPECTED_STATUS: &[(&str, u16)] = &[
     ("admin-api-keys", 200),
     ("admin-create-api-key", 201),
     ("admin-revoke-api-key-unknown", 404),
+    ("admin-audit-log", 200),
 ];
 
 /// Functions that are not HTTP functions; their samples are run by their own tests

@@ -5,6 +5,7 @@
 mod access;
 mod admin;
 mod apply;
+mod audit;
 mod by_customer;
 mod consistency;
 mod earnings;

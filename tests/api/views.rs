@@ -2,6 +2,7 @@
 //! the description lacks, every field it requires. Each view is filled from a
 //! sample record with every optional part set, so nothing hides behind a `None`.
 
+use partner_domain::audit::{Actor, AuditAction, AuditEntry, AuditSubject, SubjectKind};
 use partner_domain::deals::{Deal, DealId, DealStatus};
 use partner_domain::ledger::{
     Balances, CommissionId, Entry, EntryKind, EntryStatus, Payout, PayoutId, PayoutRun,
@@ -15,6 +16,7 @@ use partner_domain::{
 };
 use partner_service::commands::partner::Dashboard;
 use partner_service::views::applications::ApplicationView;
+use partner_service::views::audit::AuditEntryView;
 use partner_service::views::dashboard::DashboardView;
 use partner_service::views::ledger::{DealView, EntryView, PayoutRunView, PayoutView, RevenueView};
 use partner_service::views::{AffiliateView, PartnerInfo, SettingsView};
@@ -243,11 +245,43 @@ fn an_application_writes_what_the_description_says() {
         status: ApplicationStatus::Rejected,
         submitted_at: at(),
         reviewed_at: Some(at()),
+        reviewed_by: Some(partner_domain::audit::Actor::admin("ops@acme.com")),
         rejection_reason: Some("not a fit".into()),
         affiliate_id: Some(AffiliateId::generate()),
         customer_id: Some(CustomerId::parse("c", "user_42").unwrap()),
     };
     assert_documented("Application", ApplicationView::from(application));
+}
+
+#[test]
+fn an_audit_entry_writes_what_the_description_says() {
+    let entry = AuditEntry::new(
+        AppId::generate(),
+        Actor::admin("ops@acme.com"),
+        AuditAction::ApplicationApproved,
+        AuditSubject::new(SubjectKind::Application, ApplicationId::generate()),
+    )
+    .with_summary("partner aff_1 with code JANE20");
+    assert_documented("AuditEntry", AuditEntryView::from(entry));
+    // The description lists exactly the actions and subject kinds the code writes.
+    let all = schemas();
+    let listed = |name: &str| -> Vec<Json> {
+        let values = all[name]["enum"].as_sequence().expect(name);
+        values
+            .iter()
+            .map(|v| Json::String(v.as_str().unwrap().to_owned()))
+            .collect()
+    };
+    let actions: Vec<Json> = AuditAction::ALL
+        .iter()
+        .map(|a| serde_json::to_value(a).unwrap())
+        .collect();
+    assert_eq!(listed("AuditAction"), actions);
+    let kinds: Vec<Json> = SubjectKind::ALL
+        .iter()
+        .map(|k| serde_json::to_value(k).unwrap())
+        .collect();
+    assert_eq!(listed("AuditSubjectKind"), kinds);
 }
 
 /// The check itself catches both directions.

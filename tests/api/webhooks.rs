@@ -359,7 +359,17 @@ async fn a_name_resolving_to_a_private_address_is_refused_at_connect_time() {
         previous_secret_expires_at: None,
         created_at: partner_domain::now(),
     };
-    app.store.webhooks().create(&endpoint, 20).await.unwrap();
+    let audit = partner_tests::test_audit_entry(
+        &app.app_id,
+        partner_domain::audit::AuditAction::WebhookEndpointCreated,
+        partner_domain::audit::SubjectKind::WebhookEndpoint,
+        &endpoint.id,
+    );
+    app.store
+        .webhooks()
+        .create(&endpoint, 20, &audit)
+        .await
+        .unwrap();
     approve(&app, "partner@example.com").await;
     app.webhooks_idle(&queue).await;
     assert!(

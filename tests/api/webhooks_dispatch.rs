@@ -10,6 +10,7 @@ use std::time::{Duration, Instant, SystemTime};
 use async_trait::async_trait;
 use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
 use axum::http::Method;
+use partner_domain::audit::{AuditAction, AuditEntry, SubjectKind};
 use partner_domain::events::{Event, EventType};
 use partner_domain::webhooks::{
     DeliveryStatus, EndpointHealth, RetrySchedule, WebhookEndpoint, WebhookSecret, WebhookUrl,
@@ -93,8 +94,23 @@ async fn create_endpoint(store: &Store, app: &AppId, url: &str) -> WebhookEndpoi
         previous_secret_expires_at: None,
         created_at: partner_domain::now(),
     };
-    store.webhooks().create(&endpoint, 20).await.unwrap();
+    let audit = audit_of(&endpoint, AuditAction::WebhookEndpointCreated);
+    store
+        .webhooks()
+        .create(&endpoint, 20, &audit)
+        .await
+        .unwrap();
     endpoint
+}
+
+/// The audit entry an admin's change of `endpoint` carries.
+fn audit_of(endpoint: &WebhookEndpoint, action: AuditAction) -> AuditEntry {
+    partner_tests::test_audit_entry(
+        &endpoint.app_id,
+        action,
+        SubjectKind::WebhookEndpoint,
+        &endpoint.id,
+    )
 }
 
 async fn endpoint_now(store: &Store, endpoint: &WebhookEndpoint) -> WebhookEndpoint {
@@ -265,7 +281,8 @@ async fn the_circuit_opens_defers_and_closes(store: Store) {
     // receiver's script is over) closes the circuit.
     let mut half_open = endpoint_now(&store, &endpoint).await;
     half_open.health.open_until = Some(partner_domain::now() - time::Duration::seconds(1));
-    assert!(store.webhooks().update(&half_open).await.unwrap());
+    let audit = audit_of(&half_open, AuditAction::WebhookEndpointUpdated);
+    assert!(store.webhooks().update(&half_open, &audit).await.unwrap());
     let due = AttemptMessage {
         not_before: None,
         ..deferred[0].clone()
@@ -321,7 +338,8 @@ async fn five_days_of_failures_disable_the_endpoint_once(store: Store) {
         failing_since: Some(since),
         open_until: Some(now - time::Duration::seconds(1)),
     };
-    assert!(store.webhooks().update(&endpoint).await.unwrap());
+    let audit = audit_of(&endpoint, AuditAction::WebhookEndpointUpdated);
+    assert!(store.webhooks().update(&endpoint, &audit).await.unwrap());
     let queue = Arc::new(Recorded::default());
     let dispatcher = dispatcher(&store, &queue, SafeClient::new(TIMEOUT, true));
 

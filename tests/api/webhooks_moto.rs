@@ -154,7 +154,17 @@ async fn setup_queue_client(
         previous_secret_expires_at: None,
         created_at: partner_domain::now(),
     };
-    store.webhooks().create(&endpoint, 20).await.unwrap();
+    let audit = partner_tests::test_audit_entry(
+        &app.app_id,
+        partner_domain::audit::AuditAction::WebhookEndpointCreated,
+        partner_domain::audit::SubjectKind::WebhookEndpoint,
+        &endpoint.id,
+    );
+    store
+        .webhooks()
+        .create(&endpoint, 20, &audit)
+        .await
+        .unwrap();
     // Loopback receiver: private targets allowed, as WEBHOOK_ALLOW_PRIVATE_TARGETS=true.
     let dispatcher = Dispatcher::new(
         store,

@@ -31,6 +31,9 @@ pub struct TestApp {
 /// The admin JWT secret of every test app.
 pub const ADMIN_SECRET: &str = "test-admin-secret-of-at-least-32-bytes";
 
+/// The `sub` of the admin tokens tests mint: the audit log shows `admin:tests`.
+pub const ADMIN_SUBJECT: &str = "tests";
+
 /// A response, with its body parsed as JSON (or `Value::Null` when empty).
 #[derive(Debug)]
 pub struct TestResponse {
@@ -314,7 +317,7 @@ pub fn test_config() -> Config {
 pub fn admin_token_for(apps: &[AppId]) -> String {
     partner_service::admin_auth::mint(
         &test_config().admin_jwt,
-        "tests",
+        ADMIN_SUBJECT,
         apps,
         std::time::Duration::from_secs(3600),
     )
@@ -387,7 +390,7 @@ pub async fn pay_out(
     partner_domain::ledger::PayoutRun,
     Vec<partner_domain::ledger::Payout>,
 ) {
-    let run = partner_service::commands::payout_runs::start_run(state, app)
+    let run = partner_service::commands::payout_runs::start_run(state, app, crate::test_admin())
         .await
         .expect("a payout run starts");
     run_payout_runner(state).await;

@@ -2,15 +2,17 @@
 //! (embedded or moto), and requests sent through the same router the local server
 //! and the Lambdas run (`app`); the AWS services on moto (`moto`); a webhook
 //! receiver on loopback (`receiver`); faults injected between the code and moto
-//! (`faults`).
+//! (`faults`); the audit log (`audit`).
 
 #![allow(clippy::expect_used)]
 
 mod app;
+mod audit;
 pub mod faults;
 mod moto;
 mod receiver;
 
 pub use app::*;
+pub use audit::*;
 pub use moto::*;
 pub use receiver::*;

@@ -97,7 +97,7 @@ pub(crate) async fn create(
     let (record, secret) = state
         .store()
         .apps()
-        .create_api_key(&admin.app_id, kind, label.as_deref())
+        .create_api_key(&admin.app_id, kind, label.as_deref(), &admin.actor())
         .await?
         .ok_or_else(app_not_found)?;
     Ok((
@@ -121,6 +121,6 @@ pub(crate) async fn revoke(
     PathParam((_, id)): PathParam<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     let id = ApiKeyId::parse("keyId", &id)?;
-    partner_service::commands::revoke_api_key(&state, &admin.app_id, &id).await?;
+    partner_service::commands::revoke_api_key(&state, &admin.app_id, &id, &admin.actor()).await?;
     Ok(StatusCode::NO_CONTENT)
 }

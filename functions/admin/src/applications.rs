@@ -172,7 +172,7 @@ pub(crate) async fn bulk_review(
     extract::Json(body): extract::Json<BulkReviewBody>,
 ) -> Result<Json<BulkReviewResponse>, ApiError> {
     let (ids, decision) = body.parse()?;
-    let outcomes = review::review_many(&state, &admin.app_id, ids, decision).await;
+    let outcomes = review::review_many(&state, &admin.app_id, ids, decision, &admin.actor()).await;
     let results = outcomes
         .into_iter()
         .map(|(id, outcome)| match outcome {
@@ -224,7 +224,7 @@ pub(crate) async fn review(
 ) -> Result<Json<ReviewResponse>, ApiError> {
     let id = ApplicationId::parse("id", &id)?;
     let decision = body.parse()?;
-    let reviewed = review::review(&state, &admin.app_id, &id, decision).await?;
+    let reviewed = review::review(&state, &admin.app_id, &id, decision, &admin.actor()).await?;
     Ok(Json(ReviewResponse {
         application: reviewed.application.into(),
         affiliate: reviewed.affiliate.map(ApprovedPartnerView::from),

@@ -49,6 +49,6 @@ pub(crate) async fn patch(
     let id = DealId::parse("id", &id)?;
     let next = DealStatus::parse(&body.status)
         .ok_or_else(|| FieldError::new("status", "must be accepted, rejected, won or lost"))?;
-    let deal = change_deal_status(&state, &admin.app_id, &id, next).await?;
+    let deal = change_deal_status(&state, &admin.app_id, &id, next, admin.actor()).await?;
     Ok(Json(DealView::from(&deal)))
 }

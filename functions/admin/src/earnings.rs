@@ -152,7 +152,7 @@ pub(crate) async fn start_run(
     State(state): State<AppState>,
     admin: AdminApp,
 ) -> Result<(StatusCode, Json<PayoutRunView>), ApiError> {
-    let run = payout_runs::start_run(&state, &admin.app_id).await?;
+    let run = payout_runs::start_run(&state, &admin.app_id, admin.actor()).await?;
     Ok((StatusCode::ACCEPTED, Json(PayoutRunView::from(&run))))
 }
 
@@ -241,6 +241,6 @@ pub(crate) async fn mark_paid(
     };
     let id = PayoutId::parse("id", &id)?;
     let reference = optional_text("reference", body.reference.as_deref(), 200)?;
-    let payout = payouts::mark_paid(&state, &admin.app_id, &id, reference).await?;
+    let payout = payouts::mark_paid(&state, &admin.app_id, &id, reference, admin.actor()).await?;
     Ok(Json(PayoutView::from(&payout)))
 }

@@ -1,8 +1,10 @@
 //! The admin function: application review, program settings and partner
-//! management, behind admin JWTs whose `app_ids` claim grants the app in the path.
+//! management, the audit log, behind admin JWTs whose `app_ids` claim grants the
+//! app in the path.
 
 mod api_keys;
 mod applications;
+mod audit;
 mod deals;
 mod earnings;
 mod partners;
@@ -29,6 +31,7 @@ pub const DELIVERIES: &str = "/v1/apps/{appId}/webhooks/{id}/deliveries";
 pub const API_KEYS: &str = "/v1/apps/{appId}/api-keys";
 pub const API_KEY: &str = "/v1/apps/{appId}/api-keys/{keyId}";
 pub const REPLAY: &str = "/v1/apps/{appId}/webhooks/{id}/deliveries/{deliveryId}/replay";
+pub const AUDIT_LOG: &str = "/v1/apps/{appId}/audit-log";
 
 partner_service::declare_routes! {
     get APPLICATIONS => applications::list,
@@ -58,6 +61,7 @@ partner_service::declare_routes! {
     get API_KEYS => api_keys::list,
     post API_KEYS => api_keys::create,
     delete API_KEY => api_keys::revoke,
+    get AUDIT_LOG => audit::list,
 }
 
 /// `limit` and `cursor` of a listing.

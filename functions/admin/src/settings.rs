@@ -183,7 +183,7 @@ pub(crate) async fn put(
     extract::Json(body): extract::Json<SettingsBody>,
 ) -> Result<Json<SettingsView>, ApiError> {
     let change = body.parse()?;
-    let changed = settings::change(state.store(), &admin.app_id, change).await?;
+    let changed = settings::change(state.store(), &admin.app_id, change, admin.actor()).await?;
     state.settings().forget(&admin.app_id);
     Ok(Json(changed.into()))
 }

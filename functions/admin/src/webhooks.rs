@@ -4,6 +4,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use partner_domain::audit::{AuditAction, AuditEntry, AuditSubject, SubjectKind, fields_given};
 use partner_domain::events::EventType;
 use partner_domain::text::optional_text;
 use partner_domain::webhooks::{
@@ -27,6 +28,17 @@ fn not_found() -> ApiError {
     ApiError::not_found(
         "webhook_not_found",
         "No webhook endpoint with this id in this app.",
+    )
+}
+
+/// The audit entry of an admin's change to an endpoint (never its URL's secrets or
+/// its signing secret: the id leads to the endpoint).
+fn endpoint_audit(admin: &AdminApp, action: AuditAction, id: &WebhookEndpointId) -> AuditEntry {
+    AuditEntry::new(
+        admin.app_id.clone(),
+        admin.actor(),
+        action,
+        AuditSubject::new(SubjectKind::WebhookEndpoint, id),
     )
 }
 
@@ -155,9 +167,15 @@ pub(crate) async fn create(
     let events = parse_events(&body.events)?;
     let description = optional_text("description", body.description.as_deref(), 500)?;
     let url = check_target(&state, &body.url).await?;
-    let endpoint =
-        commands::webhooks::create_endpoint(&state, admin.app_id, &url, events, description)
-            .await?;
+    let endpoint = commands::webhooks::create_endpoint(
+        &state,
+        admin.app_id.clone(),
+        admin.actor(),
+        &url,
+        events,
+        description,
+    )
+    .await?;
     Ok((
         StatusCode::CREATED,
         Json(WithSecret {
@@ -241,7 +259,14 @@ pub(crate) async fn patch(
             endpoint.disabled_reason = None;
         }
     }
-    if !state.store().webhooks().update(&endpoint).await? {
+    let audit = endpoint_audit(&admin, AuditAction::WebhookEndpointUpdated, &endpoint.id)
+        .with_summary(fields_given(&[
+            ("url", body.url.is_some()),
+            ("events", body.events.is_some()),
+            ("description", body.description.is_some()),
+            ("enabled", body.enabled.is_some()),
+        ]));
+    if !state.store().webhooks().update(&endpoint, &audit).await? {
         return Err(not_found());
     }
     Ok(Json((&endpoint).into()))
@@ -254,7 +279,13 @@ pub(crate) async fn delete(
     PathParam((_, id)): PathParam<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     let id = WebhookEndpointId::parse("id", &id)?;
-    if state.store().webhooks().delete(&admin.app_id, &id).await? {
+    let audit = endpoint_audit(&admin, AuditAction::WebhookEndpointDeleted, &id);
+    if state
+        .store()
+        .webhooks()
+        .delete(&admin.app_id, &id, &audit)
+        .await?
+    {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(not_found())
@@ -272,7 +303,12 @@ pub(crate) async fn rotate(
     let old = std::mem::replace(&mut endpoint.secret, WebhookSecret::generate());
     endpoint.previous_secret = Some(old);
     endpoint.previous_secret_expires_at = Some(partner_domain::now() + ROTATION_OVERLAP);
-    if !state.store().webhooks().update(&endpoint).await? {
+    let audit = endpoint_audit(
+        &admin,
+        AuditAction::WebhookEndpointSecretRotated,
+        &endpoint.id,
+    );
+    if !state.store().webhooks().update(&endpoint, &audit).await? {
         return Err(not_found());
     }
     Ok(Json(WithSecret {

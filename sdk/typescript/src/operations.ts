@@ -214,6 +214,10 @@ export const operations = {
   revokeApiKey: {
     method: "DELETE", path: "/v1/apps/{appId}/api-keys/{keyId}", auth: "admin", sdk: "admin.apiKeys.revoke",
   },
+  listAuditLog: {
+    method: "GET", path: "/v1/apps/{appId}/audit-log", auth: "admin", sdk: "admin.auditLog.list",
+    query: "AuditLogQuery", response: "AuditLogPage",
+  },
 } as const satisfies Record<string, Operation>;
 
 export type OperationId = keyof typeof operations;

@@ -1,6 +1,7 @@
 // The whole API through the SDK against a real `partnerctl serve`: settings,
 // applications and their review, partners, clicks, referrals, revenue,
-// commissions, payout runs, deals and API keys, each with the credential it needs.
+// commissions, payout runs, deals, API keys and the audit log of it all, each with
+// the credential it needs.
 
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
@@ -235,4 +236,39 @@ test("an admin token of another app, or none, is refused", async () => {
   await assert.rejects(wrongApp.admin.settings.get(), { status: 403, code: "forbidden" });
   const badToken = new PartnerProgram({ baseUrl: server.baseUrl, adminToken: "not.a.jwt", appId: server.appId });
   await assert.rejects(badToken.admin.settings.get(), { status: 401, code: "unauthorized" });
+});
+
+test("audit log: every change above names its actor, newest first, by actor and since", async () => {
+  const first = await app.admin.auditLog.list({ limit: 5 });
+  assert.equal(first.data.length, 5);
+  assert.ok(first.nextCursor);
+  const ids = first.data.map((e) => e.id);
+  assert.deepEqual([...ids].sort().reverse(), ids, "newest first");
+
+  // The app's server key recorded the revenue (and no other key did).
+  const secret = (await app.admin.apiKeys.list()).data.find((k) => k.kind === "secret");
+  const byKey = [];
+  for await (const entry of app.admin.auditLog.all({ actor: `apiKey:${secret.id}`, limit: 10 })) byKey.push(entry);
+  assert.ok(byKey.every((e) => e.actor === `apiKey:${secret.id}`));
+  const revenue = byKey.filter((e) => e.action === "revenue.recorded").map((e) => e.subject.id).sort();
+  assert.deepEqual(revenue, ["in_1001", "in_1002"], "the repeated in_1001 changed nothing, so it is there once");
+
+  // partnerctl's admin token reviewed; the applications say so too.
+  const reviews = [];
+  for await (const entry of app.admin.auditLog.all({ actor: "admin:partnerctl" })) {
+    if (entry.action === "application.approved") reviews.push(entry.subject.id);
+  }
+  const approved = (await app.admin.applications.list({ status: "approved" })).data;
+  assert.deepEqual(reviews.sort(), approved.map((a) => a.id).sort());
+  assert.ok(approved.every((a) => a.reviewedBy === "admin:partnerctl"));
+
+  // Bob registered his deal himself; the payout runner made the payout.
+  const bob = (await app.admin.auditLog.list({ actor: "partner:user_bob" })).data;
+  assert.deepEqual(bob.map((e) => [e.action, e.subject.kind]), [["deal.registered", "deal"]]);
+  const system = (await app.admin.auditLog.list({ actor: "system" })).data.map((e) => e.action);
+  assert.ok(system.includes("payout.created") && system.includes("payout_run.completed"), system.join());
+
+  const tomorrow = new Date(Date.now() + 86_400_000).toISOString();
+  assert.deepEqual((await app.admin.auditLog.list({ since: tomorrow })).data, []);
+  await assert.rejects(app.admin.auditLog.list({ actor: "root" }), { status: 400, code: "invalid_request", field: "actor" });
 });

@@ -96,6 +96,11 @@ const calls = {
   listApiKeys: [(c) => c.admin.apiKeys.list()],
   createApiKey: [(c) => c.admin.apiKeys.create({ kind: "publishable", label: "site" }), { kind: "publishable", label: "site" }],
   revokeApiKey: [(c) => c.admin.apiKeys.revoke("key_1")],
+  listAuditLog: [
+    (c) => c.admin.auditLog.list({ actor: "apiKey:key_1", since: "2026-11-30T12:00:00+01:00", limit: 10 }),
+    undefined,
+    { actor: "apiKey:key_1", since: "2026-11-30T12:00:00+01:00", limit: "10" },
+  ],
 };
 
 function expectedPath(template, appId) {

@@ -6,6 +6,7 @@
 //! this crate does I/O.
 
 pub mod api_key;
+pub mod audit;
 pub mod deals;
 pub mod email;
 pub mod error;

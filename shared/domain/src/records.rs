@@ -4,6 +4,7 @@
 //! close to what the API shows; keys and entity types are added by the store.
 
 use crate::api_key::KeyKind;
+use crate::audit::Actor;
 use crate::{
     AffiliateId, ApiKeyId, AppId, ApplicationId, Currency, CustomerId, Email, Money, RateBps,
     ReferralCode, Timestamp,
@@ -182,6 +183,9 @@ pub struct Application {
         skip_serializing_if = "Option::is_none"
     )]
     pub reviewed_at: Option<Timestamp>,
+    /// Who approved or rejected it, as the audit log names actors (`admin:<sub>`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reviewed_by: Option<Actor>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rejection_reason: Option<String>,
     /// Set on approval: the partner record it created.
@@ -207,6 +211,7 @@ impl Application {
             status: ApplicationStatus::Pending,
             submitted_at: at,
             reviewed_at: None,
+            reviewed_by: None,
             rejection_reason: None,
             affiliate_id: None,
             customer_id,

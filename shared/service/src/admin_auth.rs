@@ -14,6 +14,7 @@ use axum::http::request::Parts;
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use partner_domain::AppId;
+use partner_domain::audit::Actor;
 use serde::{Deserialize, Serialize};
 
 use crate::config::AdminJwtConfig;
@@ -233,6 +234,13 @@ impl AdminVerifier {
 pub struct AdminApp {
     pub app_id: AppId,
     pub subject: String,
+}
+
+impl AdminApp {
+    /// Who the audit log says made a change with this token: `admin:<sub>`.
+    pub fn actor(&self) -> Actor {
+        Actor::admin(&self.subject)
+    }
 }
 
 impl FromRequestParts<AppState> for AdminApp {

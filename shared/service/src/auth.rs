@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use partner_domain::api_key::{ApiKeyHash, KeyKind};
+use partner_domain::audit::Actor;
 use partner_domain::{ApiKeyId, AppId};
 
 use crate::{ApiError, AppState};
@@ -37,6 +38,13 @@ pub struct Tenant {
     pub app_id: AppId,
     pub key_id: ApiKeyId,
     pub kind: KeyKind,
+}
+
+impl Tenant {
+    /// Who the audit log says made a change with this key.
+    pub fn actor(&self) -> Actor {
+        Actor::ApiKey(self.key_id.clone())
+    }
 }
 
 /// A tenant proven by a secret **or** a publishable key: for the routes a web page

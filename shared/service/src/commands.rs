@@ -15,6 +15,7 @@ pub mod webhooks;
 
 pub use error::{CommandError, Missing, SelfReferralBy};
 
+use partner_domain::audit::{Actor, AuditAction, AuditEntry, AuditSubject, SubjectKind};
 use partner_domain::events::Event;
 use partner_domain::rate_limit::Exceeded;
 use partner_domain::records::{Application, ApplicationForm, ApplicationStatus};
@@ -76,7 +77,22 @@ pub async fn apply(
     let now = partner_domain::now();
     let application = Application::submit(tenant.app_id.clone(), form, customer, now);
     let event = Event::application_submitted(&application);
-    match submit(state.store(), &application, &event, now, guard.as_ref()).await {
+    let audit = AuditEntry::new(
+        tenant.app_id.clone(),
+        tenant.actor(),
+        AuditAction::ApplicationSubmitted,
+        AuditSubject::new(SubjectKind::Application, &application.id),
+    );
+    match submit(
+        state.store(),
+        &application,
+        &event,
+        &audit,
+        now,
+        guard.as_ref(),
+    )
+    .await
+    {
         Ok(()) => {}
         Err(refused @ (ApplyError::RateLimited(_) | ApplyError::Store(_))) => return Err(refused),
         Err(refused) => {
@@ -100,11 +116,15 @@ async fn submit(
     store: &Store,
     application: &Application,
     event: &Event,
+    audit: &AuditEntry,
     now: Timestamp,
     guard: Option<&Guard>,
 ) -> Result<(), ApplyError> {
     let applications = store.applications();
-    match applications.submit(application, event, None, guard).await {
+    match applications
+        .submit(application, event, None, audit, guard)
+        .await
+    {
         Ok(()) => return Ok(()),
         Err(SubmitError::EmailTaken) => {}
         Err(other) => return Err(other.into()),
@@ -129,7 +149,7 @@ async fn submit(
         });
     }
     applications
-        .submit(application, event, Some(&existing.id), guard)
+        .submit(application, event, Some(&existing.id), audit, guard)
         .await?;
     Ok(())
 }
@@ -140,8 +160,9 @@ pub async fn revoke_api_key(
     state: &AppState,
     app: &AppId,
     key: &partner_domain::ApiKeyId,
+    actor: &Actor,
 ) -> Result<(), CommandError> {
-    match state.store().apps().revoke_api_key(app, key).await? {
+    match state.store().apps().revoke_api_key(app, key, actor).await? {
         partner_store::repo::apps::Revoked::Revoked => {
             state.api_keys().forget(key);
             Ok(())

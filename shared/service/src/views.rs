@@ -2,6 +2,7 @@
 //! units (`money::as_major`), rates in percent and times in RFC 3339.
 
 pub mod applications;
+pub mod audit;
 pub mod dashboard;
 pub mod ledger;
 

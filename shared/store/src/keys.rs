@@ -38,6 +38,7 @@
 //! | `APP#<app>#LEAD#<email>`           | `LEAD`        | `lead`              | (one deal per lead email per app)        |                     |
 //! | `APP#<app>#AFF#<affId>`            | `OPENDEALS`   | `open_deals`        | (a partner's open deals, counted against `maxOpenDeals`) |      |
 //! | `APP#<app>#EVT#<evtId>`            | `EVENT`       | `event`             | `OUTBOX#<shard>` / `<evtId>` while unpublished |               |
+//! | `APP#<app>#AUDIT#<audId>`          | `AUDIT`       | `audit_entry`       | `APP#<app>#AUDIT` / `<audId>`        | `APP#<app>#AUDITBY#<actor>` / `<audId>` (TTL: 400 days) |
 //! | `RATE#<subject>#<window>`          | `RATE`        | `rate_counter`      | (requests in one minute: a rate limit's counter; TTL) |        |
 //!
 //! Marker items (`APLEMAIL`, `CUSTEMAIL`, `CODE`) enforce uniqueness: they are written
@@ -49,7 +50,12 @@
 //! them. While unpublished they sit in one of a few `OUTBOX#<shard>` GSI partitions
 //! (sorted by their time-ordered id, so "older than a minute" is a key range); marking
 //! one published removes its index keys, and a TTL deletes it a week later.
+//!
+//! Audit entries are written in the transaction of the change they describe, like
+//! events; the app's log and each actor's are GSI partitions sorted by the entries'
+//! time-ordered ids.
 
+use partner_domain::audit::{Actor, AuditId};
 use partner_domain::deals::DealId;
 use partner_domain::ledger::{ClickId, CommissionId, PayoutId, PayoutRunId};
 use partner_domain::records::ApplicationStatus;
@@ -129,6 +135,7 @@ pub mod entity {
     pub const DEAL: &str = "deal";
     pub const LEAD: &str = "lead";
     pub const OPEN_DEALS: &str = "open_deals";
+    pub const AUDIT_ENTRY: &str = "audit_entry";
     pub const RATE_COUNTER: &str = "rate_counter";
 }
 
@@ -360,6 +367,20 @@ pub fn outbox_shard_of(id: &EventId) -> String {
 
 pub fn outbox_shard(shard: u8) -> String {
     format!("OUTBOX#{shard}")
+}
+
+pub fn audit_entry(app: &AppId, id: &AuditId) -> Key {
+    Key::new(format!("APP#{app}#AUDIT#{id}"), "AUDIT")
+}
+
+/// The app's audit log, newest first by id.
+pub fn audit_log_of_app(app: &AppId) -> String {
+    format!("APP#{app}#AUDIT")
+}
+
+/// One actor's entries in the app's audit log (the `actor` filter is one query).
+pub fn audit_log_of_actor(app: &AppId, actor: &Actor) -> String {
+    format!("APP#{app}#AUDITBY#{actor}")
 }
 
 pub fn referral_code(app: &AppId, code: &ReferralCode) -> Key {

@@ -2,6 +2,7 @@
 // the admin token and names the app of the appId option in its path.
 
 import type { Transport } from "../http.js";
+import { AuditLog } from "./admin-audit.js";
 import { ApiKeys, Webhooks } from "./admin-integrations.js";
 import { Commissions, Payouts } from "./admin-money.js";
 import { Applications, Deals, Partners, ProgramSettings } from "./admin-program.js";
@@ -15,6 +16,7 @@ export class Admin {
   readonly payouts: Payouts;
   readonly webhooks: Webhooks;
   readonly apiKeys: ApiKeys;
+  readonly auditLog: AuditLog;
 
   constructor(http: Transport) {
     this.applications = new Applications(http);
@@ -25,5 +27,6 @@ export class Admin {
     this.payouts = new Payouts(http);
     this.webhooks = new Webhooks(http);
     this.apiKeys = new ApiKeys(http);
+    this.auditLog = new AuditLog(http);
   }
 }

@@ -1,5 +1,6 @@
 // Shapes of the admin API (admin token): applications and their review, program
-// settings, partners, deals, commissions, payouts, webhook endpoints and API keys.
+// settings, partners, deals, commissions, payouts, webhook endpoints, API keys and
+// the audit log.
 
 import type {
   ApplicationStatusValue,
@@ -26,6 +27,8 @@ export interface Application {
   status: ApplicationStatusValue;
   submittedAt: DateTime;
   reviewedAt?: DateTime;
+  /** Who approved or rejected it, as the audit log names actors (`admin:<sub>`). */
+  reviewedBy?: string;
   rejectionReason?: string;
   affiliateId?: string;
   customerId?: string;
@@ -316,4 +319,73 @@ export interface CreatedApiKey {
   prefix: string;
   label?: string;
   createdAt: DateTime;
+}
+
+/** What a change did, as `<subject>.<verb>`. */
+export type AuditAction =
+  | "application.submitted"
+  | "application.approved"
+  | "application.rejected"
+  | "referral.recorded"
+  | "revenue.recorded"
+  | "refund.recorded"
+  | "commission.approved"
+  | "settings.updated"
+  | "api_key.created"
+  | "api_key.revoked"
+  | "webhook_endpoint.created"
+  | "webhook_endpoint.updated"
+  | "webhook_endpoint.secret_rotated"
+  | "webhook_endpoint.deleted"
+  | "affiliate.suspended"
+  | "affiliate.reactivated"
+  | "affiliate.rate_changed"
+  | "affiliate.updated"
+  | "deal.registered"
+  | "deal.status_changed"
+  | "payout_run.started"
+  | "payout_run.completed"
+  | "payout_run.failed"
+  | "payout.created"
+  | "payout.paid";
+
+export type AuditSubjectKind =
+  | "application"
+  | "affiliate"
+  | "referral"
+  | "revenue"
+  | "commission"
+  | "settings"
+  | "api_key"
+  | "webhook_endpoint"
+  | "deal"
+  | "payout"
+  | "payout_run";
+
+/** What a change was made to. */
+export interface AuditSubject {
+  kind: AuditSubjectKind;
+  /** For `revenue` the app's `eventId`, for `referral` the customer's id, for `settings` the app's id. */
+  id: string;
+}
+
+/** One change to the app, by whom. */
+export interface AuditEntry {
+  id: string;
+  at: DateTime;
+  /** `apiKey:<keyId>`, `admin:<sub>`, `partner:<customerId>` or `system`. */
+  actor: string;
+  action: AuditAction;
+  subject: AuditSubject;
+  /** For people: ids and figures, never a secret or an email. */
+  summary?: string;
+}
+
+export type AuditLogPage = Page<AuditEntry>;
+
+/** Filters of the audit log: one actor's entries, those made at or after `since`. */
+export interface AuditLogQuery extends PageParams {
+  /** `apiKey:<keyId>`, `admin:<sub>`, `partner:<customerId>` or `system`. */
+  actor?: string;
+  since?: DateTime;
 }

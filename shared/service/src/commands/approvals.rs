@@ -1,6 +1,7 @@
 //! Approving commissions whose holding period has passed (the scheduled approver).
 
 use partner_domain::Timestamp;
+use partner_domain::audit::{Actor, AuditAction, AuditEntry, AuditSubject, SubjectKind};
 use partner_domain::events::{Event, EventType};
 use partner_domain::ledger::EntryStatus;
 use partner_store::repo::ledger::{DueApproval, EarningsError};
@@ -9,7 +10,8 @@ use super::CommandError;
 use crate::AppState;
 use crate::views::ledger::{ApprovedView, CommissionData};
 
-/// Approves every entry whose holding period has passed. Returns how many.
+/// Approves every entry whose holding period has passed. Returns how many. Each
+/// approval is audited as the program's own (`system`).
 pub async fn approve_due(state: &AppState, now: Timestamp) -> Result<usize, CommandError> {
     let ledger = state.store().ledger();
     let mut approved = 0;
@@ -33,7 +35,13 @@ pub async fn approve_due(state: &AppState, now: Timestamp) -> Result<usize, Comm
                 &data,
                 now,
             );
-            match ledger.approve(item, &event).await {
+            let audit = AuditEntry::new(
+                item.app_id.clone(),
+                Actor::System,
+                AuditAction::CommissionApproved,
+                AuditSubject::new(SubjectKind::Commission, &item.commission_id),
+            );
+            match ledger.approve(item, &event, &audit).await {
                 Ok(()) => {
                     approved += 1;
                     events.push(event);

@@ -1,6 +1,7 @@
 //! What a partner sees and does: the dashboard (shared by the JSON API and the hosted
 //! portal) and deal registration.
 
+use partner_domain::audit::{Actor, AuditAction, AuditEntry, AuditSubject, SubjectKind};
 use partner_domain::deals::{Deal, DealId, DealStatus};
 use partner_domain::events::{Event, EventType};
 use partner_domain::ledger::{Balances, Entry, Payout};
@@ -93,7 +94,9 @@ impl Dashboard {
 }
 
 /// Registers a deal for a partner; a lead already registered in the app (any case)
-/// is refused, and so is a deal beyond the program's `maxOpenDeals`.
+/// is refused, and so is a deal beyond the program's `maxOpenDeals`. Only the
+/// partner itself registers deals (its session or portal link), so it is the
+/// audit log's actor.
 pub async fn register_deal(
     state: &AppState,
     affiliate: &Affiliate,
@@ -122,10 +125,18 @@ pub async fn register_deal(
         previous_status: None,
     };
     let event = Event::of(EventType::DealRegistered, deal.app_id.clone(), &data, now);
+    // The lead's name and email stay out of the entry: the deal's id leads to them.
+    let audit = AuditEntry::new(
+        deal.app_id.clone(),
+        Actor::Partner(affiliate.customer_id.clone()),
+        AuditAction::DealRegistered,
+        AuditSubject::new(SubjectKind::Deal, &deal.id),
+    )
+    .with_summary(format!("for partner {}", affiliate.id));
     let registered = state
         .store()
         .deals()
-        .register(&deal, &event, settings.max_open_deals)
+        .register(&deal, &event, settings.max_open_deals, &audit)
         .await;
     match registered {
         Ok(()) => {
@@ -138,12 +149,14 @@ pub async fn register_deal(
     }
 }
 
-/// Moves a deal along pending → accepted / rejected, accepted → won / lost.
+/// Moves a deal along pending → accepted / rejected, accepted → won / lost, by
+/// `actor`.
 pub async fn change_deal_status(
     state: &AppState,
     app: &AppId,
     id: &DealId,
     next: DealStatus,
+    actor: Actor,
 ) -> Result<Deal, CommandError> {
     let store = state.store();
     let deal = store
@@ -169,7 +182,18 @@ pub async fn change_deal_status(
         previous_status: Some(from),
     };
     let event = Event::of(EventType::DealStatusChanged, app.clone(), &data, now);
-    match store.deals().change_status(&changed, from, &event).await {
+    let audit = AuditEntry::new(
+        app.clone(),
+        actor,
+        AuditAction::DealStatusChanged,
+        AuditSubject::new(SubjectKind::Deal, &changed.id),
+    )
+    .with_summary(format!("{} → {}", from.as_str(), next.as_str()));
+    match store
+        .deals()
+        .change_status(&changed, from, &event, &audit)
+        .await
+    {
         Ok(()) => {
             state.publisher().publish(store, &[event]).await;
             Ok(changed)

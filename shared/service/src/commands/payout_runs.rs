@@ -7,6 +7,7 @@
 
 use std::time::Instant;
 
+use partner_domain::audit::{Actor, AuditAction, AuditEntry, AuditSubject, SubjectKind};
 use partner_domain::ledger::{PayoutRun, PayoutRunId, PayoutRunStatus};
 use partner_domain::{AppId, Money};
 use partner_store::repo::payout_runs::{RunError, RunRef};
@@ -32,8 +33,13 @@ impl From<RunError> for CommandError {
 }
 
 /// Starts a payout run of the app: two round trips (the settings, then the run
-/// with its lock, in one transaction), whatever the app's size.
-pub async fn start_run(state: &AppState, app: &AppId) -> Result<PayoutRun, CommandError> {
+/// with its lock and `actor`'s audit entry, in one transaction), whatever the
+/// app's size.
+pub async fn start_run(
+    state: &AppState,
+    app: &AppId,
+    actor: Actor,
+) -> Result<PayoutRun, CommandError> {
     let store = state.store();
     let settings = store
         .apps()
@@ -55,8 +61,30 @@ pub async fn start_run(state: &AppState, app: &AppId) -> Result<PayoutRun, Comma
         created_at: now,
         updated_at: now,
     };
-    store.payout_runs().create(&run).await?;
+    let audit = run_audit(&run, actor, AuditAction::PayoutRunStarted);
+    store.payout_runs().create(&run, &audit).await?;
     Ok(run)
+}
+
+/// The audit entry of a run's start or end (its end is the payout runner's).
+fn run_audit(run: &PayoutRun, actor: Actor, action: AuditAction) -> AuditEntry {
+    let entry = AuditEntry::new(
+        run.app_id.clone(),
+        actor,
+        action,
+        AuditSubject::new(SubjectKind::PayoutRun, &run.id),
+    );
+    match run.status {
+        PayoutRunStatus::Running => entry,
+        PayoutRunStatus::Completed => entry.with_summary(format!(
+            "{} partners, {} payouts, {:.2} {}",
+            run.partners_done,
+            run.payouts,
+            run.amount.to_major_f64(),
+            run.currency.as_str()
+        )),
+        PayoutRunStatus::Failed => entry.with_summary(run.error.clone().unwrap_or_default()),
+    }
 }
 
 /// A run of the app, as far as it has got.
@@ -124,7 +152,8 @@ async fn work_run(
             updated_at: partner_domain::now(),
             ..run.clone()
         };
-        return Ok(runs.finish(&run, &failed).await?);
+        let audit = run_audit(&failed, Actor::System, AuditAction::PayoutRunFailed);
+        return Ok(runs.finish(&run, &failed, &audit).await?);
     };
     if run.partners_total.is_none() {
         let counted = PayoutRun {
@@ -161,7 +190,8 @@ async fn work_run(
             ..run.clone()
         };
         if after.status == PayoutRunStatus::Completed {
-            runs.finish(&run, &after).await?;
+            let audit = run_audit(&after, Actor::System, AuditAction::PayoutRunCompleted);
+            runs.finish(&run, &after, &audit).await?;
             report.runs_completed += 1;
             tracing::info!(
                 app = %app,

@@ -1,5 +1,6 @@
 //! Paying partners their balances, and marking a payout paid.
 
+use partner_domain::audit::{Actor, AuditAction, AuditEntry, AuditSubject, SubjectKind};
 use partner_domain::events::{Event, EventType};
 use partner_domain::ledger::{EntryStatus, Payout, PayoutId, PayoutStatus};
 use partner_domain::records::{Affiliate, AffiliateStatus, ProgramSettings};
@@ -110,7 +111,9 @@ async fn pay_partner(
         &data,
         partner_domain::now(),
     );
-    match payouts.finish(&payout, &paid, &event).await {
+    // Payout runs are the payout runner's work, so their payouts are the program's.
+    let audit = payout_audit(&payout, Actor::System, AuditAction::PayoutCreated);
+    match payouts.finish(&payout, &paid, &event, &audit).await {
         Ok(()) => {
             state.publisher().publish(store, &[event]).await;
             Ok(Some(payout))
@@ -196,12 +199,31 @@ async fn pay_chunk(
     }
 }
 
-/// Marks a pending payout paid (with an optional bank or transfer reference).
+/// The audit entry of a payout's creation or payment.
+fn payout_audit(payout: &Payout, actor: Actor, action: AuditAction) -> AuditEntry {
+    AuditEntry::new(
+        payout.app_id.clone(),
+        actor,
+        action,
+        AuditSubject::new(SubjectKind::Payout, &payout.id),
+    )
+    .with_summary(format!(
+        "{:.2} {} to partner {} for {} entries",
+        payout.amount.to_major_f64(),
+        payout.currency.as_str(),
+        payout.affiliate_id,
+        payout.entry_count
+    ))
+}
+
+/// Marks a pending payout paid (with an optional bank or transfer reference), by
+/// `actor`.
 pub async fn mark_paid(
     state: &AppState,
     app: &AppId,
     id: &PayoutId,
     reference: Option<String>,
+    actor: Actor,
 ) -> Result<Payout, CommandError> {
     let store = state.store();
     let payout = store
@@ -223,7 +245,8 @@ pub async fn mark_paid(
         payout: PayoutView::from(&paid),
     };
     let event = Event::of(EventType::PayoutPaid, app.clone(), &data, now);
-    match store.payouts().mark_paid(&paid, &event).await {
+    let audit = payout_audit(&paid, actor, AuditAction::PayoutPaid);
+    match store.payouts().mark_paid(&paid, &event, &audit).await {
         Ok(()) => {
             state.publisher().publish(store, &[event]).await;
             Ok(paid)

@@ -1,5 +1,6 @@
 //! Attributing a customer to the partner who referred it.
 
+use partner_domain::audit::{AuditAction, AuditEntry, AuditSubject, SubjectKind};
 use partner_domain::ledger::{ClickId, Referral};
 use partner_domain::records::AffiliateStatus;
 use partner_domain::{CustomerId, Email, Money, ReferralCode};
@@ -85,7 +86,17 @@ pub async fn refer(
         earned: Money::ZERO,
         pending_until: None,
     };
-    match state.store().referrals().refer(&referral).await {
+    let audit = AuditEntry::new(
+        app.clone(),
+        tenant.actor(),
+        AuditAction::ReferralRecorded,
+        AuditSubject::new(SubjectKind::Referral, &referral.customer_id),
+    )
+    .with_summary(match &referral.click_id {
+        Some(click) => format!("to partner {} by click {click}", referral.affiliate_id),
+        None => format!("to partner {} by code", referral.affiliate_id),
+    });
+    match state.store().referrals().refer(&referral, &audit).await {
         Ok(()) => Ok(referral),
         Err(EarningsError::AlreadyReferred) => Err(CommandError::AlreadyReferred),
         Err(other) => Err(other.into()),

@@ -1,6 +1,7 @@
 //! Turning the app's revenue into ledger entries: a commission for a payment, a
 //! reversal for a refund.
 
+use partner_domain::audit::{AuditAction, AuditEntry, AuditSubject, SubjectKind};
 use partner_domain::events::{Event, EventType};
 use partner_domain::ledger::{CommissionId, Entry, EntryKind, EntryStatus, Referral, commission};
 use partner_domain::records::{AffiliateStatus, ProgramSettings};
@@ -72,9 +73,10 @@ pub async fn revenue(
             Some(referral) => entry_for(state, app, &request, &referral, &settings).await?,
         };
         let result = revenue_result(&request, &entry);
+        let audit = revenue_audit(tenant, &request, &entry);
         let entry = entry.ok();
         match ledger
-            .record_revenue(app, &request.event_id, &result, entry.as_ref())
+            .record_revenue(app, &request.event_id, &result, entry.as_ref(), &audit)
             .await
         {
             Ok(()) => {
@@ -210,6 +212,42 @@ async fn entry_for(
         earned_before: referral.earned,
         conversion: request.kind == RevenueKind::Payment,
     }))
+}
+
+/// The audit entry of recorded revenue: by the key that reported it (so revenue
+/// forged with a leaked key can be found by the key), with what it earned.
+fn revenue_audit(
+    tenant: &Tenant,
+    request: &RevenueRequest,
+    entry: &Result<NewEntry, NoCommission>,
+) -> AuditEntry {
+    let action = match request.kind {
+        RevenueKind::Payment => AuditAction::RevenueRecorded,
+        RevenueKind::Refund => AuditAction::RefundRecorded,
+    };
+    let major = |money: Money| format!("{:.2}", money.to_major_f64());
+    let outcome = match entry {
+        Ok(new) => format!(
+            "{} {} of {}",
+            new.entry.kind.as_str(),
+            new.entry.id,
+            major(new.entry.amount)
+        ),
+        Err(why) => format!("no commission ({})", why.as_str()),
+    };
+    AuditEntry::new(
+        tenant.app_id.clone(),
+        tenant.actor(),
+        action,
+        AuditSubject::new(SubjectKind::Revenue, &request.event_id),
+    )
+    .with_summary(format!(
+        "{} of {} {} by customer {}: {outcome}",
+        request.kind.as_str(),
+        major(request.amount),
+        request.currency.as_str(),
+        request.customer
+    ))
 }
 
 fn revenue_result(request: &RevenueRequest, entry: &Result<NewEntry, NoCommission>) -> Value {

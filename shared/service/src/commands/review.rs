@@ -1,6 +1,7 @@
 //! Reviewing an application: approve (customer account, partner record, referral
 //! code, event — one transaction) or reject (reason, event — one transaction).
 
+use partner_domain::audit::{Actor, AuditAction, AuditEntry, AuditSubject, SubjectKind};
 use partner_domain::events::Event;
 use partner_domain::records::{
     Affiliate, AffiliateStatus, Application, ApplicationStatus, Customer,
@@ -28,11 +29,14 @@ pub struct Reviewed {
 }
 
 /// Reviews a pending application: one read, one transactional write, the publish.
+/// `actor` is who reviews: the application keeps it (`reviewedBy`), and the audit
+/// log records it with the review.
 pub async fn review(
     state: &AppState,
     app: &AppId,
     id: &ApplicationId,
     decision: Decision,
+    actor: &Actor,
 ) -> Result<Reviewed, CommandError> {
     let store = state.store();
     let application = store
@@ -49,19 +53,34 @@ pub async fn review(
             let rejected = Application {
                 status: ApplicationStatus::Rejected,
                 reviewed_at: Some(now),
+                reviewed_by: Some(actor.clone()),
                 rejection_reason: reason.clone(),
                 ..application
             };
             let event = Event::application_rejected(&rejected, reason.as_deref(), now);
-            store.applications().reject(&rejected, &event).await?;
+            let audit = review_audit(&rejected, actor, AuditAction::ApplicationRejected);
+            store
+                .applications()
+                .reject(&rejected, &event, &audit)
+                .await?;
             state.publisher().publish(store, &[event]).await;
             Ok(Reviewed {
                 application: rejected,
                 affiliate: None,
             })
         }
-        Decision::Approve { code } => approve(state, application, code, now).await,
+        Decision::Approve { code } => approve(state, application, code, now, actor).await,
     }
+}
+
+/// The audit entry of a review of `application`.
+fn review_audit(application: &Application, actor: &Actor, action: AuditAction) -> AuditEntry {
+    AuditEntry::new(
+        application.app_id.clone(),
+        actor.clone(),
+        action,
+        AuditSubject::new(SubjectKind::Application, &application.id),
+    )
 }
 
 async fn approve(
@@ -69,6 +88,7 @@ async fn approve(
     application: Application,
     requested_code: Option<ReferralCode>,
     now: partner_domain::Timestamp,
+    actor: &Actor,
 ) -> Result<Reviewed, CommandError> {
     let store = state.store();
     let app = &application.app_id;
@@ -103,14 +123,18 @@ async fn approve(
         let approved = Application {
             status: ApplicationStatus::Approved,
             reviewed_at: Some(now),
+            reviewed_by: Some(actor.clone()),
             affiliate_id: Some(affiliate.id.clone()),
             customer_id: Some(affiliate.customer_id.clone()),
             ..application.clone()
         };
         let event = Event::application_approved(&approved, &affiliate, now);
+        let audit = review_audit(&approved, actor, AuditAction::ApplicationApproved).with_summary(
+            format!("partner {} with code {}", affiliate.id, affiliate.code),
+        );
         match store
             .applications()
-            .approve(&approved, &customer, &affiliate, &event)
+            .approve(&approved, &customer, &affiliate, &event, &audit)
             .await
         {
             Ok(()) => {
@@ -170,12 +194,14 @@ pub const MAX_BULK_REVIEW: usize = 100;
 /// its own event, as if reviewed one by one (approvals get generated codes), a few
 /// at a time. The outcomes come back in the order of `ids`. Racing single reviews
 /// of the same applications is safe: an approval's transaction requires the
-/// application to be pending, so each is reviewed once.
+/// application to be pending, so each is reviewed once. Each review is audited on
+/// its own, by `actor`.
 pub async fn review_many(
     state: &AppState,
     app: &AppId,
     ids: Vec<ApplicationId>,
     decision: Decision,
+    actor: &Actor,
 ) -> Vec<(ApplicationId, Result<Reviewed, CommandError>)> {
     /// Reviews in flight at once: enough to finish 100 inside an API timeout,
     /// few enough not to crowd the table with one tenant's writes.
@@ -184,11 +210,11 @@ pub async fn review_many(
     let mut tasks = tokio::task::JoinSet::new();
     for (n, id) in ids.iter().enumerate() {
         let (state, app, id, decision) = (state.clone(), app.clone(), id.clone(), decision.clone());
-        let limit = std::sync::Arc::clone(&limit);
+        let (limit, actor) = (std::sync::Arc::clone(&limit), actor.clone());
         tasks.spawn(async move {
             // The semaphore is never closed: acquiring only waits.
             let _permit = limit.acquire_owned().await;
-            (n, review(&state, &app, &id, decision).await)
+            (n, review(&state, &app, &id, decision, &actor).await)
         });
     }
     let mut outcomes: Vec<Option<Result<Reviewed, CommandError>>> =

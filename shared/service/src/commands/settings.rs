@@ -1,6 +1,9 @@
 //! Program settings: read, and change some fields while keeping the rest.
 
 use partner_domain::AppId;
+use partner_domain::audit::{
+    Actor, AuditAction, AuditEntry, AuditSubject, SubjectKind, fields_given,
+};
 use partner_domain::records::{Branding, ProgramSettings};
 use partner_domain::{Currency, Money, RateBps};
 use partner_store::Store;
@@ -32,6 +35,27 @@ pub struct RateLimitsChange {
     pub per_key: Option<u32>,
 }
 
+impl SettingsChange {
+    /// Which fields (by their API names) the change carries, for its audit entry.
+    fn summary(&self) -> String {
+        fields_given(&[
+            ("enabled", self.enabled.is_some()),
+            (
+                "defaultCommissionRate",
+                self.default_commission_rate.is_some(),
+            ),
+            ("holdingPeriodDays", self.holding_period_days.is_some()),
+            ("minPayoutAmount", self.min_payout_amount.is_some()),
+            ("cookieDurationDays", self.cookie_duration_days.is_some()),
+            ("currency", self.currency.is_some()),
+            ("branding", self.branding.is_some()),
+            ("allowedOrigins", self.allowed_origins.is_some()),
+            ("reapplyAfterDays", self.reapply_after_days.is_some()),
+            ("maxOpenDeals", self.max_open_deals.is_some()),
+        ])
+    }
+}
+
 fn missing_settings(app: &AppId) -> CommandError {
     CommandError::NotFound(Missing::Settings(app.clone()))
 }
@@ -44,12 +68,21 @@ pub async fn get(store: &Store, app: &AppId) -> Result<ProgramSettings, CommandE
         .ok_or_else(|| missing_settings(app))
 }
 
+/// Changes the fields `change` carries, by `actor` (audited with the change).
 pub async fn change(
     store: &Store,
     app: &AppId,
     change: SettingsChange,
+    actor: Actor,
 ) -> Result<ProgramSettings, CommandError> {
     let mut settings = get(store, app).await?;
+    let audit = AuditEntry::new(
+        app.clone(),
+        actor,
+        AuditAction::SettingsUpdated,
+        AuditSubject::new(SubjectKind::Settings, app),
+    )
+    .with_summary(change.summary());
     let SettingsChange {
         enabled,
         default_commission_rate,
@@ -111,7 +144,7 @@ pub async fn change(
         limits.track_per_ip = change.track_per_ip.unwrap_or(limits.track_per_ip);
         limits.per_key = change.per_key.unwrap_or(limits.per_key);
     }
-    if !store.apps().put_settings(app, &settings).await? {
+    if !store.apps().put_settings(app, &settings, &audit).await? {
         return Err(missing_settings(app));
     }
     Ok(settings)

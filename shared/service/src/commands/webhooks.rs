@@ -1,5 +1,6 @@
 //! Webhook endpoints: registering one within the app's limit.
 
+use partner_domain::audit::{Actor, AuditAction, AuditEntry, AuditSubject, SubjectKind};
 use partner_domain::events::EventType;
 use partner_domain::webhooks::{WebhookEndpoint, WebhookSecret, WebhookUrl};
 use partner_domain::{AppId, WebhookEndpointId};
@@ -15,6 +16,7 @@ use crate::AppState;
 pub async fn create_endpoint(
     state: &AppState,
     app: AppId,
+    actor: Actor,
     url: &WebhookUrl,
     events: Vec<EventType>,
     description: Option<String>,
@@ -34,6 +36,16 @@ pub async fn create_endpoint(
         previous_secret_expires_at: None,
         created_at: partner_domain::now(),
     };
-    state.store().webhooks().create(&endpoint, limit).await?;
+    let audit = AuditEntry::new(
+        endpoint.app_id.clone(),
+        actor,
+        AuditAction::WebhookEndpointCreated,
+        AuditSubject::new(SubjectKind::WebhookEndpoint, &endpoint.id),
+    );
+    state
+        .store()
+        .webhooks()
+        .create(&endpoint, limit, &audit)
+        .await?;
     Ok(endpoint)
 }

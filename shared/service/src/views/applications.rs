@@ -1,5 +1,6 @@
 //! Applications as the admin API shows them.
 
+use partner_domain::audit::Actor;
 use partner_domain::records::{Affiliate, Application, ApplicationStatus};
 use partner_domain::{
     AffiliateId, AppId, ApplicationId, CustomerId, Email, ReferralCode, Timestamp,
@@ -28,6 +29,9 @@ pub struct ApplicationView {
         skip_serializing_if = "Option::is_none"
     )]
     reviewed_at: Option<Timestamp>,
+    /// Who reviewed it, as the audit log names actors.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reviewed_by: Option<Actor>,
     #[serde(skip_serializing_if = "Option::is_none")]
     rejection_reason: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -50,6 +54,7 @@ impl From<Application> for ApplicationView {
             status: application.status,
             submitted_at: application.submitted_at,
             reviewed_at: application.reviewed_at,
+            reviewed_by: application.reviewed_by,
             rejection_reason: application.rejection_reason,
             affiliate_id: application.affiliate_id,
             customer_id: application.customer_id,

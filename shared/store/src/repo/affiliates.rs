@@ -1,5 +1,6 @@
 //! Partner (affiliate) records, keyed beside their customer and listed through GSI1.
 
+use partner_domain::audit::AuditEntry;
 use partner_domain::ledger::Balances;
 use partner_domain::records::{Affiliate, App, ProgramSettings};
 
@@ -118,8 +119,8 @@ impl Affiliates<'_> {
 
     /// Replaces a partner record (status, rate override); it must still be this
     /// partner. Its code marker's status moves with it, so tracking (which reads only
-    /// the marker) sees a suspension at once.
-    pub async fn update(&self, affiliate: &Affiliate) -> StoreResult<bool> {
+    /// the marker) sees a suspension at once. `audit` is written with it.
+    pub async fn update(&self, affiliate: &Affiliate, audit: &AuditEntry) -> StoreResult<bool> {
         let app = &affiliate.app_id;
         let item = affiliate_item(affiliate)?;
         let mut marker = Update::default();
@@ -141,6 +142,7 @@ impl Affiliates<'_> {
                     update: marker,
                     condition: Some(Condition::Exists),
                 },
+                super::audit::put_entry(audit)?,
             ])
             .await;
         match result {

@@ -1,6 +1,7 @@
 //! Partner applications, the email marker that makes one application per email,
 //! and the approve / reject transactions.
 
+use partner_domain::audit::AuditEntry;
 use partner_domain::events::Event;
 use partner_domain::records::{
     Affiliate, Application, ApplicationStatus, Customer, ProgramSettings,
@@ -131,13 +132,15 @@ impl Applications<'_> {
     /// that carries a copy of the application, which makes status-by-email one read)
     /// — unless `replacing` names the rejected application the marker holds now (a
     /// re-application; the old application item stays for the admins). An applicant
-    /// applying as a customer (`customerId`) must not be a partner already. A
-    /// `guard` (the client's rate limit) is counted in the same transaction.
+    /// applying as a customer (`customerId`) must not be a partner already. `audit`
+    /// is written with it, and a `guard` (the client's rate limit) is counted in the
+    /// same transaction.
     pub async fn submit(
         &self,
         application: &Application,
         event: &Event,
         replacing: Option<&ApplicationId>,
+        audit: &AuditEntry,
         guard: Option<&Guard>,
     ) -> Result<(), SubmitError> {
         let marker_condition = match replacing {
@@ -165,6 +168,7 @@ impl Applications<'_> {
                 condition: Condition::NotExists,
             });
         }
+        ops.push(super::audit::put_entry(audit)?);
         let guard = Placed::onto(guard, &mut ops);
         let Err(err) = self.store.transact(ops).await else {
             return Ok(());
@@ -224,13 +228,15 @@ impl Applications<'_> {
 
     /// Approves a pending application in one transaction: the application and its
     /// email marker become approved, the customer account is created (or checked),
-    /// the partner record and its code marker are created, and the event is recorded.
+    /// the partner record and its code marker are created, and the event and `audit`
+    /// are recorded.
     pub async fn approve(
         &self,
         approved: &Application,
         customer: &CustomerAccount,
         affiliate: &Affiliate,
         event: &Event,
+        audit: &AuditEntry,
     ) -> Result<(), ReviewError> {
         let app = &approved.app_id;
         let mut ops = vec![
@@ -300,6 +306,7 @@ impl Applications<'_> {
             condition: Some(Condition::NotExists),
         });
         ops.push(super::outbox::put_event(event)?);
+        ops.push(super::audit::put_entry(audit)?);
 
         match self.store.transact(ops).await {
             Ok(()) => Ok(()),
@@ -324,8 +331,14 @@ impl Applications<'_> {
         }
     }
 
-    /// Rejects a pending application (and records the event) in one transaction.
-    pub async fn reject(&self, rejected: &Application, event: &Event) -> Result<(), ReviewError> {
+    /// Rejects a pending application (and records the event and `audit`) in one
+    /// transaction.
+    pub async fn reject(
+        &self,
+        rejected: &Application,
+        event: &Event,
+        audit: &AuditEntry,
+    ) -> Result<(), ReviewError> {
         let result = self
             .store
             .transact(vec![
@@ -338,6 +351,7 @@ impl Applications<'_> {
                     condition: None,
                 },
                 super::outbox::put_event(event)?,
+                super::audit::put_entry(audit)?,
             ])
             .await;
         match result {

@@ -1,6 +1,7 @@
 //! Apps (tenants), their program settings and their API keys.
 
 use partner_domain::api_key::{ApiKeyHash, KeyKind, NewApiKey};
+use partner_domain::audit::{Actor, AuditAction, AuditEntry, AuditSubject, SubjectKind};
 use partner_domain::records::{ApiKeyRecord, App, ProgramSettings};
 use partner_domain::{ApiKeyId, AppId};
 use serde_json::Value;
@@ -105,31 +106,49 @@ impl Apps<'_> {
         super::record(self.store, &keys::settings(app), true).await
     }
 
-    /// Replaces the settings of an existing app.
-    pub async fn put_settings(&self, app: &AppId, settings: &ProgramSettings) -> StoreResult<bool> {
+    /// Replaces the settings of an existing app, with `audit` (a transaction of
+    /// the two, rather than a single write, so the entry cannot go missing).
+    pub async fn put_settings(
+        &self,
+        app: &AppId,
+        settings: &ProgramSettings,
+        audit: &AuditEntry,
+    ) -> StoreResult<bool> {
         let item = to_item(&keys::settings(app), entity::SETTINGS, settings)?;
         match self
             .store
-            .write(WriteOp::Put {
-                item,
-                condition: Some(Condition::Exists),
-            })
+            .transact(vec![
+                WriteOp::Put {
+                    item,
+                    condition: Some(Condition::Exists),
+                },
+                super::audit::put_entry(audit)?,
+            ])
             .await
         {
-            Ok(_) => Ok(true),
+            Ok(()) => Ok(true),
             Err(StoreError::ConditionFailed { .. }) => Ok(false),
             Err(err) => Err(err),
         }
     }
 
-    /// Adds an API key to an existing app; `None` if the app does not exist.
+    /// Adds an API key to an existing app; `None` if the app does not exist. The
+    /// audit entry is made here, by `actor`, because the key's id is.
     pub async fn create_api_key(
         &self,
         app: &AppId,
         kind: KeyKind,
         label: Option<&str>,
+        actor: &Actor,
     ) -> StoreResult<Option<(ApiKeyRecord, NewApiKey)>> {
         let (record, secret, item) = new_key_item(app, kind, label)?;
+        let audit = AuditEntry::new(
+            app.clone(),
+            actor.clone(),
+            AuditAction::ApiKeyCreated,
+            AuditSubject::new(SubjectKind::ApiKey, &record.id),
+        )
+        .with_summary(format!("{} key", kind.as_str()));
         let result = self
             .store
             .transact(vec![
@@ -141,6 +160,7 @@ impl Apps<'_> {
                     item,
                     condition: Some(Condition::NotExists),
                 },
+                super::audit::put_entry(&audit)?,
             ])
             .await;
         match result {
@@ -169,9 +189,14 @@ impl Apps<'_> {
         .await
     }
 
-    /// Marks a key revoked. Warm functions may accept it until their key cache
-    /// entry expires (see `API_KEY_CACHE_SECONDS`).
-    pub async fn revoke_api_key(&self, app: &AppId, key_id: &ApiKeyId) -> StoreResult<Revoked> {
+    /// Marks a key revoked, by `actor`. Warm functions may accept it until their key
+    /// cache entry expires (see `API_KEY_CACHE_SECONDS`).
+    pub async fn revoke_api_key(
+        &self,
+        app: &AppId,
+        key_id: &ApiKeyId,
+        actor: &Actor,
+    ) -> StoreResult<Revoked> {
         let mut query = Query::partition(Index::Gsi1, keys::api_keys_of_app(app));
         query.sort = SortKey::Between(key_id.to_string(), key_id.to_string());
         let page = self.store.query(&query).await?;
@@ -184,16 +209,25 @@ impl Apps<'_> {
             "revokedAt".into(),
             Value::String(format_time(partner_domain::now())?),
         );
+        let audit = AuditEntry::new(
+            app.clone(),
+            actor.clone(),
+            AuditAction::ApiKeyRevoked,
+            AuditSubject::new(SubjectKind::ApiKey, key_id),
+        );
         let result = self
             .store
-            .write(WriteOp::Update {
-                key,
-                update,
-                condition: Some(Condition::Equals("appId", Value::String(app.to_string()))),
-            })
+            .transact(vec![
+                WriteOp::Update {
+                    key,
+                    update,
+                    condition: Some(Condition::Equals("appId", Value::String(app.to_string()))),
+                },
+                super::audit::put_entry(&audit)?,
+            ])
             .await;
         match result {
-            Ok(_) => Ok(Revoked::Revoked),
+            Ok(()) => Ok(Revoked::Revoked),
             Err(StoreError::ConditionFailed { .. }) => Ok(Revoked::NotFound),
             Err(err) => Err(err),
         }

@@ -1,5 +1,6 @@
 //! Deals, unique by lead email within an app (a marker item).
 
+use partner_domain::audit::AuditEntry;
 use partner_domain::deals::{Deal, DealId, DealStatus};
 use partner_domain::events::Event;
 use partner_domain::{AffiliateId, AppId};
@@ -65,13 +66,14 @@ impl Store {
 
 impl Deals<'_> {
     /// Registers a deal, its lead marker, the partner's open-deal count and
-    /// `deal_registered` in one transaction; refused when the partner already has
-    /// `max_open` open deals.
+    /// `deal_registered` (and `audit`) in one transaction; refused when the partner
+    /// already has `max_open` open deals.
     pub async fn register(
         &self,
         deal: &Deal,
         event: &Event,
         max_open: u32,
+        audit: &AuditEntry,
     ) -> Result<(), DealError> {
         let mut marker = Item::new();
         let key = keys::lead(&deal.app_id, &deal.lead_email);
@@ -92,6 +94,7 @@ impl Deals<'_> {
                 },
                 count_open(deal, 1, Some(Condition::Below("open", i64::from(max_open)))),
                 super::outbox::put_event(event)?,
+                super::audit::put_entry(audit)?,
             ])
             .await;
         match result {
@@ -108,7 +111,8 @@ impl Deals<'_> {
         super::record(self.store, &keys::deal(app, id), true).await
     }
 
-    /// Moves a deal from `from` to its new status, with `deal_status_changed`. A
+    /// Moves a deal from `from` to its new status, with `deal_status_changed` and
+    /// `audit`. A
     /// deal that ends rejected or lost releases its lead, so another partner (or the
     /// same one) may register it: a lead is held only while a deal for it is open
     /// or won.
@@ -117,6 +121,7 @@ impl Deals<'_> {
         deal: &Deal,
         from: DealStatus,
         event: &Event,
+        audit: &AuditEntry,
     ) -> Result<(), DealError> {
         let mut ops = vec![
             WriteOp::Put {
@@ -140,6 +145,7 @@ impl Deals<'_> {
         if deal.status.is_open() != from.is_open() {
             ops.push(count_open(deal, -1, None));
         }
+        ops.push(super::audit::put_entry(audit)?);
         let result = self.store.transact(ops).await;
         match result {
             Ok(()) => Ok(()),

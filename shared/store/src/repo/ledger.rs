@@ -5,6 +5,7 @@
 //! transaction, so the balances are always the sums of the entries by status (a
 //! property test holds them to it) and reading them is one item.
 
+use partner_domain::audit::AuditEntry;
 use partner_domain::events::Event;
 use partner_domain::ledger::{CommissionId, Entry, EntryStatus, Referral};
 use partner_domain::records::ProgramSettings;
@@ -227,14 +228,15 @@ impl Ledger<'_> {
     }
 
     /// Records a revenue event and, if it earns or reverses something, the entry with
-    /// everything that moves with it — all in one transaction, guarded by the event
-    /// id so a repeat changes nothing.
+    /// everything that moves with it, and `audit` — all in one transaction, guarded
+    /// by the event id so a repeat changes nothing.
     pub async fn record_revenue(
         &self,
         app: &AppId,
         event_id: &str,
         result: &Value,
         entry: Option<&NewEntry>,
+        audit: &AuditEntry,
     ) -> Result<(), EarningsError> {
         let mut record = Item::new();
         let key = keys::revenue(app, event_id);
@@ -297,6 +299,7 @@ impl Ledger<'_> {
             }
             ops.push(super::outbox::put_event(&new.event)?);
         }
+        ops.push(super::audit::put_entry(audit)?);
         match self.store.transact(ops).await {
             Ok(()) => Ok(()),
             Err(StoreError::ConditionFailed { index: 0 }) => Err(EarningsError::Duplicate),
@@ -325,8 +328,13 @@ impl Ledger<'_> {
     }
 
     /// Approves one pending entry: its status, the balance and the approval note
-    /// move together, with the `commission_approved` event.
-    pub async fn approve(&self, due: &DueApproval, event: &Event) -> Result<(), EarningsError> {
+    /// move together, with the `commission_approved` event and `audit`.
+    pub async fn approve(
+        &self,
+        due: &DueApproval,
+        event: &Event,
+        audit: &AuditEntry,
+    ) -> Result<(), EarningsError> {
         let app = &due.app_id;
         let mut status = Update::default();
         status.set.insert(
@@ -364,6 +372,7 @@ impl Ledger<'_> {
                     due.amount,
                 )?,
                 super::outbox::put_event(event)?,
+                super::audit::put_entry(audit)?,
             ])
             .await;
         match result {

@@ -7,6 +7,7 @@
 pub mod affiliates;
 pub mod applications;
 pub mod apps;
+pub mod audit;
 pub mod clicks;
 pub mod customers;
 pub mod deals;

@@ -7,6 +7,7 @@
 //! working the same run never count a page twice.
 
 use partner_domain::AppId;
+use partner_domain::audit::AuditEntry;
 use partner_domain::ledger::{PayoutRun, PayoutRunId, PayoutRunStatus};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -52,8 +53,8 @@ fn version(run: &PayoutRun) -> Value {
 }
 
 impl PayoutRuns<'_> {
-    /// Creates a run, unless the app has one running.
-    pub async fn create(&self, run: &PayoutRun) -> Result<(), RunError> {
+    /// Creates a run (with `audit`), unless the app has one running.
+    pub async fn create(&self, run: &PayoutRun, audit: &AuditEntry) -> Result<(), RunError> {
         let app = &run.app_id;
         let reference = RunRef {
             app_id: app.clone(),
@@ -78,6 +79,7 @@ impl PayoutRuns<'_> {
                     )?,
                     condition: None,
                 },
+                super::audit::put_entry(audit)?,
             ])
             .await;
         match result {
@@ -127,8 +129,14 @@ impl PayoutRuns<'_> {
     }
 
     /// Ends a run (completed or failed): the run, its lock and its listing entry
-    /// change together.
-    pub async fn finish(&self, previous: &PayoutRun, last: &PayoutRun) -> Result<(), RunError> {
+    /// change together, with `audit`. (Saving a page's progress is bookkeeping of
+    /// the run, not audited: the payouts each page made are.)
+    pub async fn finish(
+        &self,
+        previous: &PayoutRun,
+        last: &PayoutRun,
+        audit: &AuditEntry,
+    ) -> Result<(), RunError> {
         debug_assert!(last.status != PayoutRunStatus::Running);
         let app = &last.app_id;
         let result = self
@@ -146,6 +154,7 @@ impl PayoutRuns<'_> {
                     key: keys::running_run(app, &last.id),
                     condition: None,
                 },
+                super::audit::put_entry(audit)?,
             ])
             .await;
         match result {

@@ -19,6 +19,7 @@
 //! the partner's entries, which a run makes only when the payable items do not add
 //! up to the balance it started from.
 
+use partner_domain::audit::AuditEntry;
 use partner_domain::events::Event;
 use partner_domain::ledger::{Entry, EntryStatus, Payout, PayoutId};
 use partner_domain::{AffiliateId, AppId, CustomerId, Timestamp};
@@ -224,12 +225,15 @@ impl Payouts<'_> {
     }
 
     /// Writes the finished payout (its amount is the open payout's), closes the open
-    /// payout and records `payout_created`, in one transaction.
+    /// payout and records `payout_created` and `audit`, in one transaction. (The
+    /// chunks before it are not audited: each is a full transaction already, and
+    /// this entry names the payout they made.)
     pub async fn finish(
         &self,
         payout: &Payout,
         open: &OpenPayout,
         event: &Event,
+        audit: &AuditEntry,
     ) -> Result<(), EarningsError> {
         let app = &payout.app_id;
         let result = self
@@ -244,6 +248,7 @@ impl Payouts<'_> {
                     condition: Some(Condition::Equals("amount", Value::from(open.amount))),
                 },
                 super::outbox::put_event(event)?,
+                super::audit::put_entry(audit)?,
             ])
             .await;
         changed_on_condition(result)
@@ -284,8 +289,13 @@ impl Payouts<'_> {
         super::record(self.store, &keys::payout(app, id), true).await
     }
 
-    /// Marks a pending payout paid, with `payout_paid`.
-    pub async fn mark_paid(&self, paid: &Payout, event: &Event) -> Result<(), EarningsError> {
+    /// Marks a pending payout paid, with `payout_paid` and `audit`.
+    pub async fn mark_paid(
+        &self,
+        paid: &Payout,
+        event: &Event,
+        audit: &AuditEntry,
+    ) -> Result<(), EarningsError> {
         let result = self
             .store
             .transact(vec![
@@ -294,6 +304,7 @@ impl Payouts<'_> {
                     condition: Some(Condition::Equals("status", Value::String("pending".into()))),
                 },
                 super::outbox::put_event(event)?,
+                super::audit::put_entry(audit)?,
             ])
             .await;
         changed_on_condition(result)

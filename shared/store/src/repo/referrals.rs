@@ -1,5 +1,6 @@
 //! Attributing a customer to a partner: the first attribution wins.
 
+use partner_domain::audit::AuditEntry;
 use partner_domain::ledger::Referral;
 
 use super::clicks::bump_stats;
@@ -21,8 +22,12 @@ impl Store {
 }
 
 impl Referrals<'_> {
-    /// Attributes a customer to a partner; the first attribution wins.
-    pub async fn refer(&self, referral: &Referral) -> Result<(), EarningsError> {
+    /// Attributes a customer to a partner, with `audit`; the first attribution wins.
+    pub async fn refer(
+        &self,
+        referral: &Referral,
+        audit: &AuditEntry,
+    ) -> Result<(), EarningsError> {
         let item = to_item(
             &keys::referral(&referral.app_id, &referral.customer_id),
             entity::REFERRAL,
@@ -40,6 +45,7 @@ impl Referrals<'_> {
                     &referral.affiliate_id,
                     &[("referrals", 1)],
                 ),
+                super::audit::put_entry(audit)?,
             ])
             .await;
         match result {

@@ -2,6 +2,7 @@
 //! delivery log (one item per event × endpoint, holding every attempt; it is also
 //! what makes a duplicate event a no-op).
 
+use partner_domain::audit::AuditEntry;
 use partner_domain::events::Event;
 use partner_domain::webhooks::{Delivery, EndpointHealth, WebhookEndpoint};
 use partner_domain::{AppId, DeliveryId, WebhookEndpointId};
@@ -81,12 +82,18 @@ fn health_update(health: &EndpointHealth) -> StoreResult<Update> {
 }
 
 impl Webhooks<'_> {
-    /// Creates an endpoint and counts it, in one transaction; refused when the app
-    /// already has `max` endpoints, however many creates run at once. (Endpoints
-    /// created before they were counted are not in the count; deleting one takes
-    /// the count below the true number, which only ever lets the app create one
-    /// more.)
-    pub async fn create(&self, endpoint: &WebhookEndpoint, max: u32) -> Result<(), EndpointError> {
+    /// Creates an endpoint, counts it and writes `audit`, in one transaction;
+    /// refused when the app already has `max` endpoints, however many creates run
+    /// at once. (Endpoints created before they were counted are not in the count;
+    /// deleting one takes the count below the true number, which only ever lets
+    /// the app create one more.) An admin's changes to endpoints carry their audit
+    /// entry; the dispatcher's own writes below are not audited.
+    pub async fn create(
+        &self,
+        endpoint: &WebhookEndpoint,
+        max: u32,
+        audit: &AuditEntry,
+    ) -> Result<(), EndpointError> {
         let result = self
             .store
             .transact(vec![
@@ -99,6 +106,7 @@ impl Webhooks<'_> {
                     1,
                     Some(Condition::Below(ENDPOINTS, i64::from(max))),
                 ),
+                super::audit::put_entry(audit)?,
             ])
             .await;
         match result {
@@ -110,17 +118,25 @@ impl Webhooks<'_> {
         }
     }
 
-    /// Replaces an endpoint that still exists; `false` if it was deleted.
-    pub async fn update(&self, endpoint: &WebhookEndpoint) -> StoreResult<bool> {
+    /// Replaces an endpoint that still exists, with `audit`; `false` if it was
+    /// deleted.
+    pub async fn update(
+        &self,
+        endpoint: &WebhookEndpoint,
+        audit: &AuditEntry,
+    ) -> StoreResult<bool> {
         match self
             .store
-            .write(WriteOp::Put {
-                item: endpoint_item(endpoint)?,
-                condition: Some(Condition::Exists),
-            })
+            .transact(vec![
+                WriteOp::Put {
+                    item: endpoint_item(endpoint)?,
+                    condition: Some(Condition::Exists),
+                },
+                super::audit::put_entry(audit)?,
+            ])
             .await
         {
-            Ok(_) => Ok(true),
+            Ok(()) => Ok(true),
             Err(StoreError::ConditionFailed { .. }) => Ok(false),
             Err(err) => Err(err),
         }
@@ -161,9 +177,14 @@ impl Webhooks<'_> {
         }
     }
 
-    /// Deletes an endpoint and takes it off the app's count; `false` if there was
-    /// none.
-    pub async fn delete(&self, app: &AppId, id: &WebhookEndpointId) -> StoreResult<bool> {
+    /// Deletes an endpoint, takes it off the app's count and writes `audit`;
+    /// `false` if there was none.
+    pub async fn delete(
+        &self,
+        app: &AppId,
+        id: &WebhookEndpointId,
+        audit: &AuditEntry,
+    ) -> StoreResult<bool> {
         let result = self
             .store
             .transact(vec![
@@ -172,6 +193,7 @@ impl Webhooks<'_> {
                     condition: Some(Condition::Exists),
                 },
                 count_endpoints(app, -1, None),
+                super::audit::put_entry(audit)?,
             ])
             .await;
         match result {
