@@ -4,7 +4,8 @@
 # (default 16), STRESS_DYNAMODB_SECONDS and STRESS_DYNAMODB_CONCURRENCY (each DynamoDB
 # run, default 30 s and 4 clients), STRESS_FAULTS
 # (the share of DynamoDB calls refused in the second DynamoDB run, default 10) and
-# STRESS_EXAMPLES (Schemathesis cases per operation, default 50).
+# STRESS_EXAMPLES (Schemathesis cases per operation, default 50) and
+# STRESS_ABUSE_SECONDS (each run of the abusive-tenant comparison, default 20).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/lib.sh
@@ -17,6 +18,7 @@ DYNAMODB_SECONDS=${STRESS_DYNAMODB_SECONDS:-30}
 # moto serves one DynamoDB call at a time; more clients only queue behind it.
 DYNAMODB_CONCURRENCY=${STRESS_DYNAMODB_CONCURRENCY:-4}
 FAULTS=${STRESS_FAULTS:-10}
+ABUSE_SECONDS=${STRESS_ABUSE_SECONDS:-20}
 OUT=target/stress
 REPORT=$OUT/report.md
 mkdir -p "$OUT"
@@ -92,6 +94,15 @@ export ADMIN_JWT_SECRET=stress-admin-jwt-secret-of-at-least-32-bytes
   echo "### ${FAULTS}% of DynamoDB calls refused"
   echo
   dynamodb_run "$FAULTS"
+} >> "$REPORT"
+
+step "an abusive tenant beside a well-behaved one (${ABUSE_SECONDS} s per run)"
+{
+  echo "## An abusive tenant beside a well-behaved one"
+  echo
+  # Fails when the well-behaved tenant lost a request or a webhook.
+  target/release/partner-bench abuse --seconds "$ABUSE_SECONDS"
+  echo
 } >> "$REPORT"
 
 step "faults on moto: dispatcher vs a receiver failing half its requests; relay vs a crashing publisher"

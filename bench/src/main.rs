@@ -6,7 +6,7 @@
 
 use std::path::PathBuf;
 
-use partner_bench::{cold, dispatch, stress, warm};
+use partner_bench::{abuse, cold, dispatch, stress, warm};
 
 use axum::body::Bytes;
 use clap::{Parser, Subcommand};
@@ -64,6 +64,12 @@ enum Command {
         seconds: u64,
         #[arg(long, default_value_t = 16)]
         concurrency: usize,
+    },
+    /// A well-behaved tenant alone, then beside an abusive one (floods, tarpit webhooks).
+    Abuse {
+        /// Seconds per run (four runs: API and webhooks, without and with the abuser).
+        #[arg(long, default_value_t = 20)]
+        seconds: u64,
     },
 }
 
@@ -145,6 +151,7 @@ async fn main() -> Result<(), String> {
             "{}",
             stress::run(target.into(), seconds, concurrency).await?
         ),
+        Command::Abuse { seconds } => println!("{}", abuse::run(seconds).await?),
     }
     Ok(())
 }

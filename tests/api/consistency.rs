@@ -74,8 +74,11 @@ fn the_template_deploys_every_function_with_exactly_its_routes() {
                 }
             }
         }
+        // The webhook dispatcher runs twice, once per lane (main and slow), each
+        // on its own queue; any other binary once.
+        let again = !deployed.insert(binary.clone());
         assert!(
-            deployed.insert(binary.clone()),
+            !again || (binary == "webhook-dispatcher" && routes.is_empty()),
             "{binary} is deployed twice"
         );
         let Some(function) = partnerctl::FUNCTIONS.iter().find(|f| f.name == binary) else {
@@ -192,6 +195,54 @@ fn every_function_gets_the_table_name_and_table_permissions() {
         });
         assert!(on_table, "{name:?} has no permissions on the table");
     }
+}
+
+/// The webhook dispatcher runs once per lane: the main lane on the queue the
+/// event rule feeds, the slow lane on a queue of its own; both may send to both,
+/// and each knows the slow lane's queue (a retry always goes there).
+#[test]
+fn the_dispatcher_runs_on_both_lanes() {
+    let template = read_yaml("template.yaml");
+    let mut sources = BTreeSet::new();
+    for (_, resource) in template["Resources"].as_mapping().unwrap() {
+        if resource["Metadata"]["BuildProperties"]["Binary"] != "webhook-dispatcher" {
+            continue;
+        }
+        let properties = &resource["Properties"];
+        let env = &properties["Environment"]["Variables"];
+        assert_eq!(
+            untag(&env["WEBHOOK_SLOW_QUEUE_URL"]).as_str(),
+            Some("WebhookSlowQueue")
+        );
+        let sends: BTreeSet<_> = properties["Policies"][0]["Statement"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .filter(|s| s["Action"][0] == "sqs:SendMessage")
+            .flat_map(|s| s["Resource"].as_sequence().unwrap().iter())
+            .filter_map(|r| untag(r).as_str().map(str::to_owned))
+            .collect();
+        assert!(
+            sends.contains("WebhookQueue.Arn") && sends.contains("WebhookSlowQueue.Arn"),
+            "{sends:?}"
+        );
+        for (_, event) in properties["Events"].as_mapping().unwrap() {
+            assert_eq!(event["Type"], "SQS");
+            sources.insert(
+                untag(&event["Properties"]["Queue"])
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+            );
+        }
+    }
+    assert_eq!(
+        sources,
+        BTreeSet::from([
+            "WebhookQueue.Arn".to_owned(),
+            "WebhookSlowQueue.Arn".to_owned()
+        ])
+    );
 }
 
 /// One function's router as its Lambda serves it, on an empty embedded store.

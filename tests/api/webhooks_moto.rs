@@ -253,7 +253,7 @@ async fn a_receiver_that_never_succeeds_leaves_the_delivery_failed_and_the_messa
 
 #[tokio::test]
 async fn the_sample_sqs_event_runs_through_the_dispatcher_handler() {
-    let (_, app, dispatcher, _, _, receiver, _) = setup("0", vec![]).await;
+    let (aws, app, dispatcher, queue, _, receiver, _) = setup("0", vec![]).await;
     let text = std::fs::read_to_string(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../events/webhook-dispatcher.json"),
     )
@@ -262,7 +262,54 @@ async fn the_sample_sqs_event_runs_through_the_dispatcher_handler() {
     let event: SqsEvent = serde_json::from_str(&text).unwrap();
     let response = webhook_dispatcher::handle(&dispatcher, event).await;
     assert!(response.batch_item_failures.is_empty(), "{response:?}");
+    // A new endpoint is on the slow lane (here the same queue) until it answers.
+    pump(&aws, &dispatcher, &queue, || {
+        !receiver.received().is_empty()
+    })
+    .await;
     assert_eq!(receiver.wait_for(1, Duration::from_secs(5)).await.len(), 1);
+}
+
+/// Slow-lane messages go to the slow lane's queue, the others to the main one.
+#[tokio::test]
+async fn slow_lane_messages_go_to_their_own_queue() {
+    let aws = MotoAws::connect().await;
+    let name = |prefix: &str| {
+        format!(
+            "{prefix}-{}",
+            partner_domain::AppId::generate().as_str().to_lowercase()
+        )
+    };
+    let mut urls = Vec::new();
+    for prefix in ["main", "slow", "dlq"] {
+        let created = aws.sqs.create_queue().queue_name(name(prefix)).send().await;
+        urls.push(created.unwrap().queue_url.unwrap());
+    }
+    let queue = SqsQueue::new(aws.sqs.clone(), urls[0].clone(), urls[2].clone())
+        .with_slow_lane(Some(urls[1].clone()));
+    let event = partner_domain::events::Event::new(
+        EventType::PartnerApplicationApproved,
+        partner_domain::AppId::generate(),
+        json!({}),
+        partner_domain::now(),
+    );
+    let message = |slow_lane| partner_webhooks::queue::AttemptMessage {
+        kind: partner_webhooks::queue::AttemptKind::Retry,
+        event: event.clone(),
+        endpoint_id: partner_domain::WebhookEndpointId::generate(),
+        attempt: 1,
+        not_before: None,
+        slow_lane,
+    };
+    use partner_webhooks::queue::WebhookQueue as _;
+    queue.send(&message(true), Duration::ZERO).await.unwrap();
+    queue.send(&message(false), Duration::ZERO).await.unwrap();
+    let main = aws.drain(&urls[0], Duration::from_secs(2)).await;
+    let slow = aws.drain(&urls[1], Duration::from_secs(2)).await;
+    assert_eq!(main.len(), 1, "{main:#?}");
+    assert_eq!(slow.len(), 1, "{slow:#?}");
+    assert_eq!(slow[0]["slowLane"], true);
+    assert!(main[0].get("slowLane").is_none());
 }
 
 /// An SQS client that reaches moto through `endpoint` (a fault proxy).

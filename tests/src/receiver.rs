@@ -17,6 +17,8 @@ pub struct Received {
     pub path: String,
     /// The status the receiver answered with.
     pub status: u16,
+    /// When the request arrived.
+    pub at: std::time::Instant,
 }
 
 impl Received {
@@ -89,6 +91,7 @@ impl Receiver {
                     Reply::status(if fails { 500 } else { 200 })
                 });
                 log.lock().expect("log").push(Received {
+                    at: std::time::Instant::now(),
                     headers,
                     body,
                     path,

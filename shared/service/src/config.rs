@@ -16,6 +16,7 @@
 //! | `SESSION_SECRET_PREVIOUS` | the session secret before a rotation; its tokens verify until they expire | — |
 //! | `PUBLIC_BASE_URL` | the public address portal links point to | — (partnerctl serve: its own address) |
 //! | `WEBHOOK_QUEUE_URL` / `WEBHOOK_DLQ_URL` | the webhook queue and its dead-letter queue | — |
+//! | `WEBHOOK_SLOW_QUEUE_URL` | the webhook slow lane's queue (the dispatcher) | the main queue |
 //! | `WEBHOOK_RETRY_SCHEDULE` | seconds between attempts, comma-separated | `5,300,1800,7200,18000,36000,36000` |
 //! | `WEBHOOK_TIMEOUT_SECONDS` | time-out of one delivery attempt | `15` |
 //! | `MAX_WEBHOOK_ENDPOINTS` | webhook endpoints one app may have | `20` |
@@ -291,6 +292,9 @@ impl SecretArns {
 #[derive(Debug, Clone, PartialEq)]
 pub struct WebhookConfig {
     pub queue_url: Option<String>,
+    /// `WEBHOOK_SLOW_QUEUE_URL`: the slow lane's queue (endpoints that are new,
+    /// failing or slow); without it, slow-lane messages share the main queue.
+    pub slow_queue_url: Option<String>,
     pub dead_letter_url: Option<String>,
     pub retry_schedule: partner_domain::webhooks::RetrySchedule,
     pub timeout: Duration,
@@ -307,6 +311,7 @@ impl Default for WebhookConfig {
     fn default() -> Self {
         Self {
             queue_url: None,
+            slow_queue_url: None,
             dead_letter_url: None,
             retry_schedule: partner_domain::webhooks::RetrySchedule::default(),
             timeout: Duration::from_secs(15),
@@ -341,6 +346,7 @@ impl WebhookConfig {
         };
         Ok(Self {
             queue_url: var("WEBHOOK_QUEUE_URL"),
+            slow_queue_url: var("WEBHOOK_SLOW_QUEUE_URL"),
             dead_letter_url: var("WEBHOOK_DLQ_URL"),
             retry_schedule,
             timeout: seconds("WEBHOOK_TIMEOUT_SECONDS", Duration::from_secs(15))?,

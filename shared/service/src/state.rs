@@ -190,7 +190,10 @@ impl AppState {
             (Some(queue), Some(dead_letters), Some(aws)) => {
                 let aws = aws.clone();
                 let client = OnFirstUse::new(move || aws_sdk_sqs::Client::new(&aws));
-                Some(Arc::new(SqsQueue::new(client, queue, dead_letters)))
+                Some(Arc::new(
+                    SqsQueue::new(client, queue, dead_letters)
+                        .with_slow_lane(config.webhooks.slow_queue_url.clone()),
+                ))
             }
             _ => None,
         };

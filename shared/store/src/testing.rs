@@ -22,14 +22,35 @@ pub fn memory() -> Store {
     Store::memory().expect("in-memory SQLite store")
 }
 
-/// A DynamoDB client for moto at `endpoint`, with moto's dummy credentials.
+/// A DynamoDB client for moto at `endpoint`, with moto's dummy credentials and the
+/// functions' own time-outs (what the fault tests hold against a hung database).
 pub fn moto_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
+    moto_client_with(endpoint, partner_aws::http::timeouts())
+}
+
+/// Time-outs for tests that only need moto to answer: moto is one Python process
+/// serving every parallel test's calls one at a time (DynamoDB never queues a
+/// call behind another table's), so under a full test run a call may wait far
+/// longer than the functions' budget, and an attempt given up early only adds a
+/// retry to the queue.
+fn patient_timeouts() -> aws_sdk_dynamodb::config::timeout::TimeoutConfig {
+    aws_sdk_dynamodb::config::timeout::TimeoutConfig::builder()
+        .connect_timeout(std::time::Duration::from_secs(2))
+        .operation_attempt_timeout(std::time::Duration::from_secs(20))
+        .operation_timeout(std::time::Duration::from_secs(60))
+        .build()
+}
+
+fn moto_client_with(
+    endpoint: &str,
+    timeouts: aws_sdk_dynamodb::config::timeout::TimeoutConfig,
+) -> aws_sdk_dynamodb::Client {
     let config = aws_sdk_dynamodb::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .endpoint_url(endpoint)
         .http_client(partner_aws::http::client())
-        .timeout_config(partner_aws::http::timeouts())
+        .timeout_config(timeouts)
         .retry_config(partner_aws::http::retries())
         .credentials_provider(Credentials::new("test", "test", None, None, "moto"))
         .build();
@@ -49,7 +70,7 @@ pub async fn moto() -> Store {
 
 async fn moto_store() -> StoreResult<Store> {
     let endpoint = moto_endpoint()?;
-    let client = moto_client(&endpoint);
+    let client = moto_client_with(&endpoint, patient_timeouts());
     let table = format!("test-{}", ulid::Ulid::generate().to_string().to_lowercase());
     dynamo::create_table(&client, &table).await?;
     Ok(Store::dynamodb(client, table))

@@ -8,6 +8,13 @@
 //! A batch's apps share the dispatcher fairly ([`crate::fair`]); an endpoint that
 //! keeps failing is left alone for a while and, after five days, disabled
 //! ([`crate::health`]).
+//!
+//! Two lanes keep one app's bad endpoints from holding up everyone's webhooks: a
+//! batch waits for its slowest delivery, so only endpoints whose last attempt
+//! succeeded fast (`EndpointHealth::fast`) are attempted inline, on the main lane.
+//! Every other delivery (to a new, failing or slow endpoint, and every retry) is
+//! sent to the slow lane, a queue of its own with its own invocations, where a
+//! hanging endpoint can cost only other slow-lane deliveries their time.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -126,8 +133,13 @@ impl Dispatcher {
             let this = self.clone();
             let event = event.clone();
             tasks.spawn(async move {
-                this.deliver(event, endpoint.id, 1, AttemptKind::Retry)
-                    .await
+                if endpoint.health.fast {
+                    this.deliver(event, endpoint.id, 1, AttemptKind::Retry, false)
+                        .await
+                } else {
+                    this.to_slow_lane(event, endpoint.id, 1, AttemptKind::Retry)
+                        .await
+                }
             });
         }
         let mut first_error = None;
@@ -152,17 +164,40 @@ impl Dispatcher {
             message.endpoint_id,
             message.attempt,
             message.kind,
+            message.slow_lane,
         )
         .await
     }
 
-    /// Attempt `number` of delivering `event` to the endpoint (a replay: one more).
+    /// Sends attempt `number` to the slow lane, at once; nothing is written.
+    async fn to_slow_lane(
+        &self,
+        event: Event,
+        endpoint_id: WebhookEndpointId,
+        number: u32,
+        kind: AttemptKind,
+    ) -> Result<(), DispatchError> {
+        let message = AttemptMessage {
+            kind,
+            event,
+            endpoint_id,
+            attempt: number,
+            not_before: None,
+            slow_lane: true,
+        };
+        self.queue.send(&message, Duration::ZERO).await?;
+        Ok(())
+    }
+
+    /// Attempt `number` of delivering `event` to the endpoint (a replay: one more),
+    /// on the slow lane or the main one.
     async fn deliver(
         &self,
         event: Event,
         endpoint_id: WebhookEndpointId,
         number: u32,
         kind: AttemptKind,
+        slow_lane: bool,
     ) -> Result<(), DispatchError> {
         let app = event.app_id.clone();
         // The app's share first, then a shared slot (see `crate::fair`).
@@ -198,6 +233,13 @@ impl Dispatcher {
             attempt_count: 0,
             next_attempt_at: None,
         });
+        // The main lane waits for no endpoint that is not known to answer fast
+        // (replays included).
+        if !slow_lane && endpoint.enabled && !endpoint.health.fast {
+            return self
+                .to_slow_lane(delivery.event, delivery.endpoint_id, number, kind)
+                .await;
+        }
         // A replay is an admin's explicit request: it goes out whatever the
         // endpoint's state, and its outcome counts like any attempt's.
         if kind == AttemptKind::Retry {
@@ -224,6 +266,7 @@ impl Dispatcher {
         kind: AttemptKind,
     ) -> Result<(), DispatchError> {
         let outcome = self.send(&delivery.event, endpoint).await;
+        let outcome_latency_ms = outcome.attempt.latency_ms;
         let now = partner_domain::now();
         let succeeded = outcome.succeeded();
         let gone = outcome.gone();
@@ -231,7 +274,7 @@ impl Dispatcher {
         delivery.record(outcome.attempt);
         delivery.next_attempt_at = None;
         let health = if succeeded {
-            EndpointHealth::default()
+            EndpointHealth::after_success(Duration::from_millis(outcome_latency_ms))
         } else {
             endpoint.health.after_failure(now, &self.circuit)
         };
@@ -274,6 +317,8 @@ impl Dispatcher {
             endpoint_id: delivery.endpoint_id.clone(),
             attempt: number + 1,
             not_before: None,
+            // A failed endpoint is on the slow lane until it answers fast again.
+            slow_lane: !health.fast,
         };
         match self.schedule.delay_after(number, jitter(), retry_after) {
             Some(delay) => {

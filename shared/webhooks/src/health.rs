@@ -65,6 +65,7 @@ impl Dispatcher {
             endpoint_id: delivery.endpoint_id.clone(),
             attempt: number,
             not_before: Some(due),
+            slow_lane: true,
         };
         // Queued before the delivery is written, as a retry is.
         self.queue.send(&message, delay).await?;

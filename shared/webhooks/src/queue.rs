@@ -33,6 +33,9 @@ pub struct AttemptMessage {
         skip_serializing_if = "Option::is_none"
     )]
     pub not_before: Option<Timestamp>,
+    /// Sent on the slow lane: attempted there, whatever the endpoint's lane.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub slow_lane: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,6 +57,7 @@ impl AttemptMessage {
             endpoint_id: delivery.endpoint_id.clone(),
             attempt: delivery.total_attempts() + 1,
             not_before: None,
+            slow_lane: false,
         }
     }
 }
@@ -104,18 +108,20 @@ impl WebhookWork {
 #[async_trait]
 pub trait WebhookQueue: Send + Sync + std::fmt::Debug {
     /// Puts an attempt message on the queue, to be received after `delay` (the queue
-    /// may cap it; `notBefore` in the message is what counts).
+    /// may cap it; `notBefore` in the message is what counts). A message marked
+    /// `slowLane` goes to the slow lane's queue where there is one.
     async fn send(&self, message: &AttemptMessage, delay: Duration) -> Result<(), QueueError>;
 
     /// Parks a message whose attempts are exhausted in the dead-letter queue.
     async fn dead_letter(&self, message: &AttemptMessage) -> Result<(), QueueError>;
 }
 
-/// The SQS queue the rule feeds, and its dead-letter queue.
+/// The SQS queue the rule feeds, the slow lane's queue, and their dead-letter queue.
 #[derive(Debug, Clone)]
 pub struct SqsQueue {
     client: OnFirstUse<aws_sdk_sqs::Client>,
     queue_url: String,
+    slow_lane_url: Option<String>,
     dead_letter_url: String,
 }
 
@@ -128,8 +134,15 @@ impl SqsQueue {
         Self {
             client: client.into(),
             queue_url: queue_url.into(),
+            slow_lane_url: None,
             dead_letter_url: dead_letter_url.into(),
         }
+    }
+
+    /// Slow-lane messages go to `url` (without one, to the main queue).
+    pub fn with_slow_lane(mut self, url: Option<String>) -> Self {
+        self.slow_lane_url = url;
+        self
     }
 
     async fn put(
@@ -155,7 +168,11 @@ impl SqsQueue {
 #[async_trait]
 impl WebhookQueue for SqsQueue {
     async fn send(&self, message: &AttemptMessage, delay: Duration) -> Result<(), QueueError> {
-        self.put(&self.queue_url, message, delay).await
+        let url = match (&self.slow_lane_url, message.slow_lane) {
+            (Some(slow), true) => slow,
+            _ => &self.queue_url,
+        };
+        self.put(url, message, delay).await
     }
 
     async fn dead_letter(&self, message: &AttemptMessage) -> Result<(), QueueError> {
@@ -185,6 +202,7 @@ mod tests {
             endpoint_id: WebhookEndpointId::generate(),
             attempt: 2,
             not_before: Some(partner_domain::now()),
+            slow_lane: true,
         };
         let body = serde_json::to_string(&message).unwrap();
         assert_eq!(

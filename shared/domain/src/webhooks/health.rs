@@ -12,10 +12,20 @@
 //! circuit, a failure opens it again for longer. An endpoint whose attempts have
 //! all failed for `disable_after` (five days, Svix's rule) is disabled. The
 //! figures are the default [`CircuitPolicy`]'s.
+//!
+//! Health also says which lane an endpoint's deliveries take. An endpoint whose
+//! last attempt succeeded within [`SLOW_AFTER`] is `fast`: the dispatcher makes its
+//! deliveries inline. Any other (new, failing, or answering slowly) is on the slow
+//! lane: its deliveries go through a queue of their own, so an endpoint that hangs
+//! never holds up a batch that other apps' deliveries are in. A fast answer on the
+//! slow lane moves it back.
 
 use time::Duration;
 
 use crate::Timestamp;
+
+/// An attempt answered later than this puts its endpoint on the slow lane.
+pub const SLOW_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// When a circuit opens, for how long, and when an endpoint is given up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,10 +92,14 @@ pub struct EndpointHealth {
         skip_serializing_if = "Option::is_none"
     )]
     pub open_until: Option<Timestamp>,
+    /// The last attempt succeeded within [`SLOW_AFTER`]: deliveries go inline.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub fast: bool,
 }
 
 impl EndpointHealth {
-    /// Healthy: no failure since the last success.
+    /// Nothing known: a new endpoint (or one an admin re-enabled), on the slow lane
+    /// until its first fast success.
     pub fn is_clear(&self) -> bool {
         *self == Self::default()
     }
@@ -95,6 +109,14 @@ impl EndpointHealth {
         self.open_until.is_some_and(|until| now < until)
     }
 
+    /// The health after a successful attempt that took `latency`.
+    pub fn after_success(latency: std::time::Duration) -> Self {
+        Self {
+            fast: latency <= SLOW_AFTER,
+            ..Self::default()
+        }
+    }
+
     /// The health after a failed attempt at `now`.
     pub fn after_failure(&self, now: Timestamp, policy: &CircuitPolicy) -> Self {
         let failures = self.consecutive_failures.saturating_add(1);
@@ -102,6 +124,7 @@ impl EndpointHealth {
             consecutive_failures: failures,
             failing_since: Some(self.failing_since.unwrap_or(now)),
             open_until: policy.open_period(failures).map(|period| now + period),
+            fast: false,
         }
     }
 
@@ -165,6 +188,25 @@ mod tests {
         assert_eq!(health.failing_since, Some(start), "the run's start stays");
         assert!(!health.is_clear());
         assert!(EndpointHealth::default().is_clear());
+    }
+
+    #[test]
+    fn only_a_fast_success_puts_an_endpoint_on_the_fast_lane() {
+        let policy = CircuitPolicy::default();
+        let start = time::macros::datetime!(2026-11-24 12:00:00 UTC);
+        assert!(
+            !EndpointHealth::default().fast,
+            "a new endpoint starts slow"
+        );
+        let quick = EndpointHealth::after_success(std::time::Duration::from_millis(80));
+        assert!(quick.fast && quick.consecutive_failures == 0);
+        assert!(!EndpointHealth::after_success(std::time::Duration::from_millis(1500)).fast);
+        assert!(!quick.after_failure(start, &policy).fast);
+        let stored = serde_json::to_value(&quick).unwrap();
+        assert_eq!(
+            stored,
+            serde_json::json!({"consecutiveFailures": 0, "fast": true})
+        );
     }
 
     #[test]
