@@ -59,3 +59,29 @@ pub fn all_routes() -> Router<AppState> {
         all.merge((function.router)())
     })
 }
+
+/// `service` as a local server runs it: each request carries the peer address of
+/// its connection ([`partner_service::client_ip::PeerAddr`]), which stands in for
+/// API Gateway's `sourceIp` in the per-IP rate limits.
+pub fn with_peer_addresses(
+    service: Router,
+) -> axum::extract::connect_info::IntoMakeServiceWithConnectInfo<Router, std::net::SocketAddr> {
+    use axum::extract::ConnectInfo;
+    use std::net::SocketAddr;
+    service
+        .layer(axum::middleware::map_request(
+            |mut request: axum::extract::Request| async move {
+                if let Some(ConnectInfo(peer)) = request
+                    .extensions()
+                    .get::<ConnectInfo<SocketAddr>>()
+                    .copied()
+                {
+                    request
+                        .extensions_mut()
+                        .insert(partner_service::client_ip::PeerAddr(peer));
+                }
+                request
+            },
+        ))
+        .into_make_service_with_connect_info::<SocketAddr>()
+}

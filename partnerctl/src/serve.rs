@@ -102,7 +102,7 @@ pub async fn run(
     tokio::spawn(run_payouts_forever(state.clone()));
     let app = partner_service::http::finish(all_routes(), state);
     // The peer address is what the per-IP rate limits count by locally.
-    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let app = partnerctl::with_peer_addresses(app);
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await?;

@@ -197,6 +197,38 @@ fn every_function_gets_the_table_name_and_table_permissions() {
     }
 }
 
+/// Every HTTP function counts rate limits in the table (failed authentications on
+/// all of them, requests per key wherever a key is accepted), so each may update
+/// items; the read-only ones only the counters (`RATE#…`).
+#[test]
+fn every_api_function_may_count_rate_limits() {
+    let template = read_yaml("template.yaml");
+    for (name, resource) in template["Resources"].as_mapping().unwrap() {
+        let Some(binary) = resource["Metadata"]["BuildProperties"]["Binary"].as_str() else {
+            continue;
+        };
+        if !partnerctl::FUNCTIONS.iter().any(|f| f.name == binary) {
+            continue;
+        }
+        let statements = resource["Properties"]["Policies"][0]["Statement"]
+            .as_sequence()
+            .unwrap();
+        let updates = |statement: &&Value| match &statement["Action"] {
+            Value::Sequence(actions) => actions
+                .iter()
+                .any(|a| a.as_str() == Some("dynamodb:UpdateItem")),
+            single => single.as_str() == Some("dynamodb:UpdateItem"),
+        };
+        let Some(statement) = statements.iter().find(updates) else {
+            panic!("{name:?} cannot update the rate-limit counters");
+        };
+        let leading = &statement["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"];
+        if !leading.is_null() {
+            assert_eq!(leading[0].as_str(), Some("RATE#*"), "{name:?}");
+        }
+    }
+}
+
 /// The webhook dispatcher runs once per lane: the main lane on the queue the
 /// event rule feeds, the slow lane on a queue of its own; both may send to both,
 /// and each knows the slow lane's queue (a retry always goes there).

@@ -5,7 +5,6 @@
 use std::net::SocketAddr;
 
 use axum::body::Body;
-use axum::extract::ConnectInfo;
 use axum::http::{Method, Request};
 use partner_tests::{TestApp, TestResponse, request, test_config};
 use serde_json::{Value, json};
@@ -22,7 +21,9 @@ async fn inside_one_window(margin: i64) {
 /// `request` as if it came from `ip`.
 fn from(ip: &str, mut request: Request<Body>) -> Request<Body> {
     let peer: SocketAddr = format!("{ip}:40000").parse().unwrap();
-    request.extensions_mut().insert(ConnectInfo(peer));
+    request
+        .extensions_mut()
+        .insert(partner_service::client_ip::PeerAddr(peer));
     request
 }
 

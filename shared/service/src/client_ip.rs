@@ -2,14 +2,20 @@
 //!
 //! On Lambda it is API Gateway's `requestContext.http.sourceIp`, the address
 //! that connected to API Gateway; under `partnerctl serve` it is the peer of the
-//! TCP connection. Never a header such as `X-Forwarded-For`, which any client can
-//! set to whatever it likes.
+//! TCP connection, which the server puts in the request as a [`PeerAddr`]. Never
+//! a header such as `X-Forwarded-For`, which any client can set to whatever it
+//! likes.
 
 use std::net::{IpAddr, SocketAddr};
 
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::FromRequestParts;
 use axum::http::Extensions;
 use axum::http::request::Parts;
+
+/// The peer address of the connection a request came on, where a server of our
+/// own (not API Gateway) accepted it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PeerAddr(pub SocketAddr);
 
 /// The client's address, when the deployment knows it (in-process tests that
 /// do not set one have none, and per-IP limits then do not apply).
@@ -22,9 +28,7 @@ pub fn of(extensions: &Extensions) -> Option<IpAddr> {
     if let Some(RequestContext::ApiGatewayV2(context)) = extensions.get::<RequestContext>() {
         return context.http.source_ip.as_deref()?.parse().ok();
     }
-    extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(peer)| peer.ip())
+    extensions.get::<PeerAddr>().map(|PeerAddr(peer)| peer.ip())
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
