@@ -96,14 +96,12 @@ pub async fn apply(
         Ok(()) => {}
         Err(refused @ (ApplyError::RateLimited(_) | ApplyError::Store(_))) => return Err(refused),
         Err(refused) => {
-            if let Some(guard) = &guard {
-                state
-                    .store()
-                    .rate_limits()
-                    .count(guard)
-                    .await?
-                    .map_err(ApplyError::RateLimited)?;
-            }
+            state
+                .store()
+                .rate_limits()
+                .count_refused(guard.as_ref())
+                .await?
+                .map_err(ApplyError::RateLimited)?;
             return Err(refused);
         }
     }

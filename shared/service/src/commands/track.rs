@@ -47,14 +47,12 @@ pub async fn track(
         )
     });
     let Some(target) = target.filter(|t| t.status == AffiliateStatus::Active) else {
-        if let Some(guard) = &guard {
-            state
-                .store()
-                .rate_limits()
-                .count(guard)
-                .await?
-                .map_err(CommandError::RateLimited)?;
-        }
+        state
+            .store()
+            .rate_limits()
+            .count_refused(guard.as_ref())
+            .await?
+            .map_err(CommandError::RateLimited)?;
         return Err(CommandError::NotFound(Missing::Code));
     };
     let now = partner_domain::now();

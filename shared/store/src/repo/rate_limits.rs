@@ -124,6 +124,16 @@ impl RateCounters<'_> {
         }
     }
 
+    /// Counts a request that was refused for another reason (one write), when
+    /// there is a guard: refused requests count too, so probing is limited like
+    /// succeeding. `Err(Exceeded)` inside when that is over the limit as well.
+    pub async fn count_refused(&self, guard: Option<&Guard>) -> StoreResult<Result<(), Exceeded>> {
+        match guard {
+            Some(guard) => self.count(guard).await,
+            None => Ok(Ok(())),
+        }
+    }
+
     /// Adds `by` to `subject`'s counter in `window`, with no limit, and returns the
     /// new total (one write): for counts whose limit is applied by the caller.
     pub async fn add(&self, subject: &str, window: Window, by: u32) -> StoreResult<i64> {
