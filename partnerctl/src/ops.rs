@@ -7,7 +7,7 @@
 use clap::Subcommand;
 use partner_domain::audit::Actor;
 use partner_domain::records::ApplicationStatus;
-use partner_domain::{AppId, ApplicationId, ReferralCode};
+use partner_domain::{Amount, AppId, ApplicationId, ReferralCode};
 use partner_service::AppState;
 use partner_service::commands::review::{self, Decision};
 use partner_service::commands::{CommandError, payout_runs};
@@ -242,12 +242,12 @@ pub(crate) async fn payouts(
             .map_err(failed)?;
         if now.status != partner_domain::ledger::PayoutRunStatus::Running {
             let text = format!(
-                "payout run {} {}: {} partners, {} payouts, {:.2} {}",
+                "payout run {} {}: {} partners, {} payouts, {} {}",
                 now.id,
                 now.status.as_str(),
                 now.partners_done,
                 now.payouts,
-                now.amount.to_major_f64(),
+                Amount::new(now.amount, &now.currency).fixed(),
                 now.currency.as_str().to_uppercase()
             );
             print(json_output, json!(PayoutRunView::from(&now)), text);

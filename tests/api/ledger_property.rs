@@ -3,7 +3,7 @@
 //! equal the sums of the entries, no payout exceeds the available balance, and a
 //! repeated revenue event is never counted twice.
 
-use partner_domain::Money;
+use partner_domain::{Amount, Currency, Money};
 use partner_domain::ledger::{Balances, Entry, EntryStatus};
 use partner_tests::TestApp;
 use proptest::prelude::*;
@@ -73,7 +73,7 @@ impl Ledger {
     }
 
     async fn revenue(&self, event: &str, customer: u8, cents: i64, kind: &str) {
-        let amount = Money(cents).to_major_f64();
+        let amount = Amount::new(Money(cents), &Currency::usd());
         let response = self
             .app
             .post_json(

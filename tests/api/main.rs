@@ -8,6 +8,7 @@ mod apply;
 mod audit;
 mod by_customer;
 mod consistency;
+mod currencies;
 mod earnings;
 mod events;
 mod faults;

@@ -12,7 +12,8 @@ use partner_domain::records::{
     Affiliate, AffiliateStatus, Application, ApplicationForm, ApplicationStatus, ProgramSettings,
 };
 use partner_domain::{
-    AffiliateId, AppId, ApplicationId, Currency, CustomerId, Email, Money, RateBps, ReferralCode,
+    AffiliateId, Amount, AppId, ApplicationId, Currency, CustomerId, Email, Money, RateBps,
+    ReferralCode,
 };
 use partner_service::commands::partner::Dashboard;
 use partner_service::views::applications::ApplicationView;
@@ -187,7 +188,7 @@ fn ledger_views_write_what_the_description_says() {
         event_id: "in_1".into(),
         customer_id: CustomerId::parse("c", "buyer-1").unwrap(),
         kind: "payment",
-        amount: Money(9900),
+        amount: Amount::new(Money(9900), &Currency::usd()),
         currency: Currency::usd(),
         occurred_at: Some(at()),
         commission: Some(EntryView::from(&entry())),

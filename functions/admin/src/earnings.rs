@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use partner_domain::ledger::{Entry, Payout, PayoutId, PayoutRunId};
 use partner_domain::text::optional_text;
-use partner_domain::{AffiliateId, FieldError};
+use partner_domain::{AffiliateId, Amount, Currency, FieldError};
 use partner_service::admin_auth::AdminApp;
 use partner_service::commands::{payout_runs, payouts};
 use partner_service::csv::{Cell, document};
@@ -54,8 +54,9 @@ fn csv_response(name: &str, body: String) -> Response {
     response
 }
 
-fn money(amount: partner_domain::Money) -> Cell {
-    Cell::Number(amount.to_major_f64().to_string())
+/// An amount in major units of its currency, shortest form (`19.8`, `1000`, `1.234`).
+fn money(amount: partner_domain::Money, currency: &Currency) -> Cell {
+    Cell::Number(Amount::new(amount, currency).to_string())
 }
 
 fn time_cell(at: partner_domain::Timestamp) -> Cell {
@@ -105,9 +106,9 @@ pub(crate) async fn commissions(
                 Cell::Text(e.affiliate_id.to_string()),
                 Cell::Text(e.customer_id.to_string()),
                 Cell::Text(e.kind.as_str().to_owned()),
-                money(e.amount),
+                money(e.amount, &e.currency),
                 Cell::Text(e.currency.as_str().to_owned()),
-                money(e.revenue_amount),
+                money(e.revenue_amount, &e.currency),
                 Cell::Number(e.rate.to_percent_f64().to_string()),
                 Cell::Text(e.revenue_event_id.clone()),
                 Cell::Text(e.status.as_str().to_owned()),
@@ -186,7 +187,7 @@ pub(crate) async fn payouts(
             vec![
                 Cell::Text(p.id.to_string()),
                 Cell::Text(p.affiliate_id.to_string()),
-                money(p.amount),
+                money(p.amount, &p.currency),
                 Cell::Text(p.currency.as_str().to_owned()),
                 Cell::Text(p.status.as_str().to_owned()),
                 Cell::Text(p.reference.clone().unwrap_or_default()),

@@ -109,7 +109,20 @@ fn logo_url(raw: Option<&str>) -> Result<Option<String>, FieldError> {
 }
 
 impl SettingsBody {
-    fn parse(self) -> Result<SettingsChange, FieldError> {
+    /// Whether parsing needs the program's current currency: `minPayoutAmount` is in
+    /// the program's currency, and this change does not set a new one.
+    fn needs_current_currency(&self) -> bool {
+        self.min_payout_amount.is_some() && self.currency.is_none()
+    }
+
+    /// `current`: the program's currency, read when [`Self::needs_current_currency`].
+    fn parse(self, current: Option<&Currency>) -> Result<SettingsChange, FieldError> {
+        let currency = self
+            .currency
+            .as_deref()
+            .map(|c| Currency::parse("currency", c))
+            .transpose()?;
+        let program_currency = currency.as_ref().or(current);
         Ok(SettingsChange {
             enabled: self.enabled,
             default_commission_rate: self
@@ -117,16 +130,22 @@ impl SettingsBody {
                 .map(|n| RateBps::parse_percent("defaultCommissionRate", &n.to_string()))
                 .transpose()?,
             holding_period_days: days("holdingPeriodDays", self.holding_period_days, 0)?,
-            min_payout_amount: self
-                .min_payout_amount
-                .map(|n| Money::parse_major("minPayoutAmount", &n.to_string()))
-                .transpose()?,
+            min_payout_amount: match (self.min_payout_amount, program_currency) {
+                (Some(n), Some(currency)) => Some(Money::parse_major(
+                    "minPayoutAmount",
+                    &n.to_string(),
+                    currency,
+                )?),
+                (Some(_), None) => {
+                    return Err(FieldError::new(
+                        "minPayoutAmount",
+                        "needs the program's currency",
+                    ));
+                }
+                (None, _) => None,
+            },
             cookie_duration_days: days("cookieDurationDays", self.cookie_duration_days, 1)?,
-            currency: self
-                .currency
-                .as_deref()
-                .map(|c| Currency::parse("currency", c))
-                .transpose()?,
+            currency,
             branding: self
                 .branding
                 .map(|b| -> Result<Branding, FieldError> {
@@ -182,7 +201,13 @@ pub(crate) async fn put(
     admin: AdminApp,
     extract::Json(body): extract::Json<SettingsBody>,
 ) -> Result<Json<SettingsView>, ApiError> {
-    let change = body.parse()?;
+    // Only a new minimum without a new currency costs the extra read.
+    let current = if body.needs_current_currency() {
+        Some(settings::get(state.store(), &admin.app_id).await?.currency)
+    } else {
+        None
+    };
+    let change = body.parse(current.as_ref())?;
     let changed = settings::change(state.store(), &admin.app_id, change, admin.actor()).await?;
     state.settings().forget(&admin.app_id);
     Ok(Json(changed.into()))

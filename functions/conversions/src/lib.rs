@@ -55,7 +55,7 @@ async fn refer(
 }
 
 /// `{eventId, customerId, amount, currency, type: "payment" | "refund", occurredAt?}`;
-/// `amount` in major units (99.00), positive for both types.
+/// `amount` in major units of `currency` (99.00 USD, 1000 JPY), positive for both types.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct RevenueBody {
@@ -83,7 +83,9 @@ impl RevenueBody {
                 "must be 1 to 128 letters, digits or - _ . :",
             ));
         }
-        let amount = Money::parse_major("amount", &self.amount.to_string())?;
+        // The amount's decimals are the currency's: 1000 JPY, 19.99 USD, 1.234 KWD.
+        let currency = Currency::parse("currency", &self.currency)?;
+        let amount = Money::parse_major("amount", &self.amount.to_string(), &currency)?;
         if amount == Money::ZERO {
             return Err(FieldError::new("amount", "must be more than 0"));
         }
@@ -91,7 +93,7 @@ impl RevenueBody {
             event_id,
             customer: CustomerId::parse("customerId", &self.customer_id)?,
             amount,
-            currency: Currency::parse("currency", &self.currency)?,
+            currency,
             kind: match self.kind.as_str() {
                 "payment" => RevenueKind::Payment,
                 "refund" => RevenueKind::Refund,

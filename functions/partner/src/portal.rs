@@ -10,7 +10,7 @@ use axum::http::header::{
 };
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use partner_domain::Money;
+use partner_domain::{Amount, Currency, Money};
 use partner_service::AppState;
 use partner_service::commands::CommandError;
 use partner_service::commands::partner::{self, Dashboard};
@@ -96,14 +96,12 @@ async fn holder(state: &AppState, notes: &RequestNotes, token: Option<&str>) -> 
     Some(who)
 }
 
-fn money(amount: Money, currency: &str) -> String {
-    let sign = if amount.minor() < 0 { "-" } else { "" };
-    let cents = amount.minor().unsigned_abs();
+/// Every decimal the currency has: `19.80 USD`, `1000 JPY`, `0.247 KWD`.
+fn money(amount: Money, currency: &Currency) -> String {
     format!(
-        "{sign}{}.{:02} {}",
-        cents / 100,
-        cents % 100,
-        currency.to_uppercase()
+        "{} {}",
+        Amount::new(amount, currency).fixed(),
+        currency.as_str().to_uppercase()
     )
 }
 
@@ -161,8 +159,8 @@ fn chart(d: &Dashboard, colour: &str) -> String {
         .collect();
     format!(
         r#"<svg viewBox="0 0 600 160" role="img" aria-label="Earnings over time, from {first} to {last}" preserveAspectRatio="none"><polyline fill="none" stroke="{colour}" stroke-width="3" points="{points}"/></svg>"#,
-        first = esc(&money(Money(points[0]), d.settings.currency.as_str())),
-        last = esc(&money(Money(total), d.settings.currency.as_str())),
+        first = esc(&money(Money(points[0]), &d.settings.currency)),
+        last = esc(&money(Money(total), &d.settings.currency)),
         colour = esc(colour),
         points = coords.join(" "),
     )
@@ -170,7 +168,7 @@ fn chart(d: &Dashboard, colour: &str) -> String {
 
 fn render(d: &Dashboard, token: &str, notice: Option<&str>, error: Option<&str>) -> Response {
     let n = nonce();
-    let currency = d.settings.currency.as_str();
+    let currency = &d.settings.currency;
     let brand = d.program_name().to_owned();
     let colour = d
         .settings
@@ -451,8 +449,11 @@ mod tests {
     }
 
     #[test]
-    fn money_shows_two_decimals() {
-        assert_eq!(money(Money(1980), "usd"), "19.80 USD");
-        assert_eq!(money(Money(-5), "usd"), "-0.05 USD");
+    fn money_shows_the_currency_s_decimals() {
+        let currency = |code: &str| Currency::parse("currency", code).unwrap();
+        assert_eq!(money(Money(1980), &currency("usd")), "19.80 USD");
+        assert_eq!(money(Money(-5), &currency("usd")), "-0.05 USD");
+        assert_eq!(money(Money(1000), &currency("jpy")), "1000 JPY");
+        assert_eq!(money(Money(247), &currency("kwd")), "0.247 KWD");
     }
 }

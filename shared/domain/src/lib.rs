@@ -24,7 +24,7 @@ pub use error::FieldError;
 pub use ids::{
     AffiliateId, ApiKeyId, AppId, ApplicationId, CustomerId, DeliveryId, EventId, WebhookEndpointId,
 };
-pub use money::{Currency, Money, RateBps};
+pub use money::{Amount, Currency, Money, RateBps};
 pub use text::ReferralCode;
 
 /// The clock type used for every stored instant (UTC, serialised as RFC 3339).

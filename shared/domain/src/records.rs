@@ -83,7 +83,7 @@ impl Default for ProgramSettings {
             enabled: true,
             default_commission_rate: RateBps::DEFAULT_COMMISSION,
             holding_period_days: 30,
-            min_payout_amount: Money::from_major(50),
+            min_payout_amount: Money::from_major(50, &Currency::usd()),
             cookie_duration_days: 30,
             currency: Currency::usd(),
             branding: Branding::default(),

@@ -1,14 +1,14 @@
 //! Response bodies: every one is a `Serialize` type here, with money in major
-//! units (`money::as_major`), rates in percent and times in RFC 3339.
+//! units of its currency (`Amount`), rates in percent and times in RFC 3339.
 
 pub mod applications;
 pub mod audit;
 pub mod dashboard;
 pub mod ledger;
 
-use partner_domain::money::{self, Money, RateBps};
+use partner_domain::money::{self, Amount, RateBps};
 use partner_domain::records::{Affiliate, AffiliateStatus, ProgramSettings};
-use partner_domain::{AffiliateId, CustomerId, ReferralCode};
+use partner_domain::{AffiliateId, Currency, CustomerId, ReferralCode};
 use serde::Serialize;
 
 pub use partner_domain::ledger::Balances;
@@ -58,7 +58,7 @@ impl PartnerInfo {
             kind: "affiliate",
             status: affiliate.status,
             customer_id: affiliate.customer_id,
-            balances: balances.into(),
+            balances: BalanceFigures::new(balances, &settings.currency),
             currency: settings.currency.as_str().to_owned(),
             created_at: affiliate.created_at,
         }))
@@ -70,23 +70,20 @@ impl PartnerInfo {
 #[derive(Debug, Clone, Copy, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BalanceFigures {
-    #[serde(serialize_with = "money::as_major")]
-    total_earned: Money,
-    #[serde(serialize_with = "money::as_major")]
-    pending_balance: Money,
-    #[serde(serialize_with = "money::as_major")]
-    available_balance: Money,
-    #[serde(serialize_with = "money::as_major")]
-    paid_total: Money,
+    total_earned: Amount,
+    pending_balance: Amount,
+    available_balance: Amount,
+    paid_total: Amount,
 }
 
-impl From<Balances> for BalanceFigures {
-    fn from(balances: Balances) -> Self {
+impl BalanceFigures {
+    /// The balances in major units of the program's `currency`.
+    pub fn new(balances: Balances, currency: &Currency) -> Self {
         Self {
-            total_earned: balances.total_earned,
-            pending_balance: balances.pending,
-            available_balance: balances.available,
-            paid_total: balances.paid,
+            total_earned: Amount::new(balances.total_earned, currency),
+            pending_balance: Amount::new(balances.pending, currency),
+            available_balance: Amount::new(balances.available, currency),
+            paid_total: Amount::new(balances.paid, currency),
         }
     }
 }
@@ -100,8 +97,8 @@ pub struct SettingsView {
     #[serde(serialize_with = "money::as_percent")]
     default_commission_rate: RateBps,
     holding_period_days: u32,
-    #[serde(serialize_with = "money::as_major")]
-    min_payout_amount: Money,
+    /// In the program's currency.
+    min_payout_amount: Amount,
     cookie_duration_days: u32,
     currency: String,
     branding: partner_domain::records::Branding,
@@ -117,7 +114,7 @@ impl From<ProgramSettings> for SettingsView {
             enabled: settings.enabled,
             default_commission_rate: settings.default_commission_rate,
             holding_period_days: settings.holding_period_days,
-            min_payout_amount: settings.min_payout_amount,
+            min_payout_amount: Amount::new(settings.min_payout_amount, &settings.currency),
             cookie_duration_days: settings.cookie_duration_days,
             currency: settings.currency.as_str().to_owned(),
             branding: settings.branding,

@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use partner_domain::audit::{Actor, AuditAction, AuditEntry, AuditSubject, SubjectKind};
 use partner_domain::ledger::{PayoutRun, PayoutRunId, PayoutRunStatus};
-use partner_domain::{AppId, Money};
+use partner_domain::{Amount, AppId, Money};
 use partner_store::repo::payout_runs::{RunError, RunRef};
 
 use super::payouts::pay_page;
@@ -77,10 +77,10 @@ fn run_audit(run: &PayoutRun, actor: Actor, action: AuditAction) -> AuditEntry {
     match run.status {
         PayoutRunStatus::Running => entry,
         PayoutRunStatus::Completed => entry.with_summary(format!(
-            "{} partners, {} payouts, {:.2} {}",
+            "{} partners, {} payouts, {} {}",
             run.partners_done,
             run.payouts,
-            run.amount.to_major_f64(),
+            Amount::new(run.amount, &run.currency).fixed(),
             run.currency.as_str()
         )),
         PayoutRunStatus::Failed => entry.with_summary(run.error.clone().unwrap_or_default()),

@@ -4,7 +4,7 @@ use partner_domain::audit::{Actor, AuditAction, AuditEntry, AuditSubject, Subjec
 use partner_domain::events::{Event, EventType};
 use partner_domain::ledger::{EntryStatus, Payout, PayoutId, PayoutStatus};
 use partner_domain::records::{Affiliate, AffiliateStatus, ProgramSettings};
-use partner_domain::{AppId, Money};
+use partner_domain::{Amount, AppId, Money};
 
 use partner_store::repo::ledger::{EarningsError, Payable};
 use partner_store::repo::payouts::{ENTRIES_PER_CHUNK, OpenPayout};
@@ -208,8 +208,8 @@ fn payout_audit(payout: &Payout, actor: Actor, action: AuditAction) -> AuditEntr
         AuditSubject::new(SubjectKind::Payout, &payout.id),
     )
     .with_summary(format!(
-        "{:.2} {} to partner {} for {} entries",
-        payout.amount.to_major_f64(),
+        "{} {} to partner {} for {} entries",
+        Amount::new(payout.amount, &payout.currency).fixed(),
         payout.currency.as_str(),
         payout.affiliate_id,
         payout.entry_count

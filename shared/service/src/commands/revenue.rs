@@ -5,7 +5,7 @@ use partner_domain::audit::{AuditAction, AuditEntry, AuditSubject, SubjectKind};
 use partner_domain::events::{Event, EventType};
 use partner_domain::ledger::{CommissionId, Entry, EntryKind, EntryStatus, Referral, commission};
 use partner_domain::records::{AffiliateStatus, ProgramSettings};
-use partner_domain::{AppId, Currency, CustomerId, Money, Timestamp};
+use partner_domain::{Amount, AppId, Currency, CustomerId, Money, Timestamp};
 use partner_store::repo::ledger::{EarningsError, NewEntry};
 use serde_json::Value;
 
@@ -225,7 +225,7 @@ fn revenue_audit(
         RevenueKind::Payment => AuditAction::RevenueRecorded,
         RevenueKind::Refund => AuditAction::RefundRecorded,
     };
-    let major = |money: Money| format!("{:.2}", money.to_major_f64());
+    let major = |money: Money| Amount::new(money, &request.currency).fixed();
     let outcome = match entry {
         Ok(new) => format!(
             "{} {} of {}",
@@ -259,7 +259,7 @@ fn revenue_result(request: &RevenueRequest, entry: &Result<NewEntry, NoCommissio
         event_id: request.event_id.clone(),
         customer_id: request.customer.clone(),
         kind: request.kind.as_str(),
-        amount: request.amount,
+        amount: Amount::new(request.amount, &request.currency),
         currency: request.currency.clone(),
         occurred_at: request.occurred_at,
         commission,

@@ -45,7 +45,7 @@ impl<'a> From<&'a Dashboard> for DashboardView<'a> {
                 commission_rate: affiliate
                     .commission_rate
                     .unwrap_or(dashboard.settings.default_commission_rate),
-                balances: (*balances).into(),
+                balances: BalanceFigures::new(*balances, &dashboard.settings.currency),
                 currency: dashboard.settings.currency.clone(),
             },
             stats: dashboard.stats,

@@ -1,12 +1,12 @@
 //! Commissions, payouts, revenue results and deals as the API and events show them:
-//! money in major units, rates in percent, times in RFC 3339.
+//! money in major units of its currency, rates in percent, times in RFC 3339.
 
 use partner_domain::deals::{Deal, DealId, DealStatus};
 use partner_domain::ledger::{
     ClickId, CommissionId, Entry, EntryKind, EntryStatus, Payout, PayoutId, PayoutRun, PayoutRunId,
     PayoutRunStatus, PayoutStatus, Referral,
 };
-use partner_domain::money::{self, Money, RateBps};
+use partner_domain::money::{self, Amount, RateBps};
 use partner_domain::{AffiliateId, Currency, CustomerId, Email, Timestamp};
 use serde::Serialize;
 
@@ -18,11 +18,9 @@ pub struct EntryView {
     affiliate_id: AffiliateId,
     customer_id: CustomerId,
     kind: EntryKind,
-    #[serde(serialize_with = "money::as_major")]
-    amount: Money,
+    amount: Amount,
     currency: Currency,
-    #[serde(serialize_with = "money::as_major")]
-    revenue_amount: Money,
+    revenue_amount: Amount,
     #[serde(serialize_with = "money::as_percent")]
     rate: RateBps,
     revenue_event_id: String,
@@ -41,9 +39,9 @@ impl From<&Entry> for EntryView {
             affiliate_id: entry.affiliate_id.clone(),
             customer_id: entry.customer_id.clone(),
             kind: entry.kind,
-            amount: entry.amount,
+            amount: Amount::new(entry.amount, &entry.currency),
             currency: entry.currency.clone(),
-            revenue_amount: entry.revenue_amount,
+            revenue_amount: Amount::new(entry.revenue_amount, &entry.currency),
             rate: entry.rate,
             revenue_event_id: entry.revenue_event_id.clone(),
             status: entry.status,
@@ -62,8 +60,7 @@ impl From<&Entry> for EntryView {
 pub struct PartnerEntryView {
     id: CommissionId,
     kind: EntryKind,
-    #[serde(serialize_with = "money::as_major")]
-    amount: Money,
+    amount: Amount,
     currency: Currency,
     status: EntryStatus,
     #[serde(with = "time::serde::rfc3339")]
@@ -77,7 +74,7 @@ impl From<&Entry> for PartnerEntryView {
         Self {
             id: entry.id.clone(),
             kind: entry.kind,
-            amount: entry.amount,
+            amount: Amount::new(entry.amount, &entry.currency),
             currency: entry.currency.clone(),
             status: entry.status,
             created_at: entry.created_at,
@@ -86,12 +83,12 @@ impl From<&Entry> for PartnerEntryView {
     }
 }
 
-/// The `commission_approved` event's commission: what the approval changed.
+/// The `commission_approved` event's commission: what the approval changed, the
+/// amount in major units of the program's currency.
 #[derive(Debug, Clone, Serialize)]
 pub struct ApprovedView {
     pub id: CommissionId,
-    #[serde(serialize_with = "money::as_major")]
-    pub amount: Money,
+    pub amount: Amount,
     pub status: EntryStatus,
 }
 
@@ -101,8 +98,7 @@ pub struct ApprovedView {
 pub struct PayoutView {
     id: PayoutId,
     affiliate_id: AffiliateId,
-    #[serde(serialize_with = "money::as_major")]
-    amount: Money,
+    amount: Amount,
     currency: Currency,
     commission_count: u32,
     status: PayoutStatus,
@@ -118,7 +114,7 @@ impl From<&Payout> for PayoutView {
         Self {
             id: payout.id.clone(),
             affiliate_id: payout.affiliate_id.clone(),
-            amount: payout.amount,
+            amount: Amount::new(payout.amount, &payout.currency),
             currency: payout.currency.clone(),
             // Payouts made before entries named their payout list them instead.
             commission_count: payout.entry_count.max(payout.entry_ids.len() as u32),
@@ -140,8 +136,7 @@ pub struct PayoutRunView {
     /// `null` until the runner has counted the app's partners.
     partners_total: Option<u32>,
     payouts: u32,
-    #[serde(serialize_with = "money::as_major")]
-    amount: Money,
+    amount: Amount,
     currency: Currency,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
@@ -159,7 +154,7 @@ impl From<&PayoutRun> for PayoutRunView {
             partners_done: run.partners_done,
             partners_total: run.partners_total,
             payouts: run.payouts,
-            amount: run.amount,
+            amount: Amount::new(run.amount, &run.currency),
             currency: run.currency.clone(),
             error: run.error.clone(),
             created_at: run.created_at,
@@ -177,8 +172,7 @@ pub struct RevenueView {
     pub customer_id: CustomerId,
     #[serde(rename = "type")]
     pub kind: &'static str,
-    #[serde(serialize_with = "money::as_major")]
-    pub amount: Money,
+    pub amount: Amount,
     pub currency: Currency,
     #[serde(with = "time::serde::rfc3339::option")]
     pub occurred_at: Option<Timestamp>,
