@@ -73,8 +73,18 @@ async fn commissions_csv(app: &TestApp) -> String {
 
 async fn yen_have_no_minor_units(app: TestApp) {
     let partner = program_in(&app, json!({"currency": "jpy", "minPayoutAmount": 3000})).await;
-    let settings = app.store.apps().settings(&app.app_id).await.unwrap().unwrap();
-    assert_eq!(settings.min_payout_amount, Money(3000), "3000 yen, not 300000");
+    let settings = app
+        .store
+        .apps()
+        .settings(&app.app_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        settings.min_payout_amount,
+        Money(3000),
+        "3000 yen, not 300000"
+    );
 
     let fractional = pay(&app, "pay_frac", json!(10.5), "jpy").await;
     fractional.assert_problem(400, "invalid_request");
@@ -90,7 +100,12 @@ async fn yen_have_no_minor_units(app: TestApp) {
     let paid = pay(&app, "pay_1", json!(1000), "jpy").await;
     assert_eq!(paid.status, 201, "{:#}", paid.body);
     assert_eq!(paid.body["amount"], json!(1000), "{:#}", paid.body);
-    assert_eq!(paid.body["commission"]["amount"], json!(200), "{:#}", paid.body);
+    assert_eq!(
+        paid.body["commission"]["amount"],
+        json!(200),
+        "{:#}",
+        paid.body
+    );
     assert_eq!(paid.body["commission"]["revenueAmount"], json!(1000));
     assert_eq!(paid.body["commission"]["currency"], "jpy");
 
@@ -112,14 +127,22 @@ async fn yen_have_no_minor_units(app: TestApp) {
     assert_eq!(figures["totalEarned"], json!(200), "{figures:#}");
     assert_eq!(figures["currency"], "jpy");
     assert!(
-        commissions_csv(&app).await.contains(",200,jpy,1000,20,pay_1,"),
+        commissions_csv(&app)
+            .await
+            .contains(",200,jpy,1000,20,pay_1,"),
         "the export writes yen as whole numbers"
     );
 }
 
 async fn dinars_have_three_decimals(app: TestApp) {
     let partner = program_in(&app, json!({"currency": "kwd", "minPayoutAmount": 5.125})).await;
-    let settings = app.store.apps().settings(&app.app_id).await.unwrap().unwrap();
+    let settings = app
+        .store
+        .apps()
+        .settings(&app.app_id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(settings.min_payout_amount, Money(5125));
 
     pay(&app, "pay_frac", json!(1.2345), "kwd")
@@ -130,7 +153,12 @@ async fn dinars_have_three_decimals(app: TestApp) {
     assert_eq!(paid.status, 201, "{:#}", paid.body);
     assert_eq!(paid.body["amount"], json!(1.234), "{:#}", paid.body);
     // 20% of 1234 fils is 246.8 fils: rounded half-up to 247, shown as 0.247 KWD.
-    assert_eq!(paid.body["commission"]["amount"], json!(0.247), "{:#}", paid.body);
+    assert_eq!(
+        paid.body["commission"]["amount"],
+        json!(0.247),
+        "{:#}",
+        paid.body
+    );
     assert_eq!(paid.body["commission"]["revenueAmount"], json!(1.234));
 
     let entries = stored_entries(&app).await;
@@ -156,7 +184,12 @@ async fn dinars_have_three_decimals(app: TestApp) {
             None,
         )
         .await;
-    assert_eq!(shown.body["minPayoutAmount"], json!(5.125), "{:#}", shown.body);
+    assert_eq!(
+        shown.body["minPayoutAmount"],
+        json!(5.125),
+        "{:#}",
+        shown.body
+    );
     assert!(
         commissions_csv(&app)
             .await

@@ -3,8 +3,8 @@
 //! equal the sums of the entries, no payout exceeds the available balance, and a
 //! repeated revenue event is never counted twice.
 
-use partner_domain::{Amount, Currency, Money};
 use partner_domain::ledger::{Balances, Entry, EntryStatus};
+use partner_domain::{Amount, Currency, Money};
 use partner_tests::TestApp;
 use proptest::prelude::*;
 use serde_json::json;

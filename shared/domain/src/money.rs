@@ -215,7 +215,7 @@ impl Money {
         let invalid = || FieldError::new(field, "must be a non-negative number of major units");
         let (whole, frac) = raw.split_once('.').unwrap_or((raw, ""));
         if whole.is_empty()
-            || whole.len() > 15
+            || whole.len() > 18
             || !whole.bytes().all(|b| b.is_ascii_digit())
             || !frac.bytes().all(|b| b.is_ascii_digit())
         {
@@ -249,10 +249,16 @@ impl Money {
         whole
             .checked_mul(10i64.pow(digits))
             .and_then(|minor| minor.checked_add(kept))
+            .filter(|minor| *minor <= MAX_MINOR_UNITS)
             .map(Money)
             .ok_or_else(invalid)
     }
 }
+
+/// The largest amount accepted, in minor units (a little under 10^17: a
+/// quadrillion dollars, or 100 quadrillion yen), far from `i64`'s end so sums of
+/// many amounts cannot overflow.
+pub const MAX_MINOR_UNITS: i64 = 99_999_999_999_999_999;
 
 /// A rate in basis points: 2000 = 20%.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -370,7 +376,16 @@ mod tests {
         let dinar = parse("1.2345", "kwd").unwrap_err();
         assert!(dinar.message.contains("KWD has 3 decimals"), "{dinar}");
         assert!(parse("19.999", "usd").is_err());
-        for bad in ["-1", "-0.5", "1e3", "", ".5", "abc", "1.2.3", "9999999999999999"] {
+        for bad in [
+            "-1",
+            "-0.5",
+            "1e3",
+            "",
+            ".5",
+            "abc",
+            "1.2.3",
+            "9999999999999999",
+        ] {
             assert!(parse(bad, "usd").is_err(), "{bad:?} accepted");
         }
         // 10^15 - 1 whole units times 10^4 is past i64: refused, not wrapped.
