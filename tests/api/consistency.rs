@@ -49,6 +49,26 @@ fn the_openapi_description_lists_exactly_the_routes_the_routers_serve() {
     assert_eq!(documented, code_routes());
 }
 
+/// Every operation may be refused by a rate limit (the failed-authentication
+/// limit wraps every function), so each documents its 429.
+#[test]
+fn every_operation_documents_its_429() {
+    let spec = read_yaml("openapi.yaml");
+    for (path, item) in spec["paths"].as_mapping().unwrap() {
+        for (method, operation) in item.as_mapping().unwrap() {
+            let responses = &operation["responses"];
+            if responses.is_mapping() {
+                assert!(
+                    !responses["429"].is_null(),
+                    "{} {} has no 429",
+                    method.as_str().unwrap(),
+                    path.as_str().unwrap()
+                );
+            }
+        }
+    }
+}
+
 #[test]
 fn the_template_deploys_every_function_with_exactly_its_routes() {
     let template = read_yaml("template.yaml");

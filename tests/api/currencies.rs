@@ -198,4 +198,40 @@ async fn dinars_have_three_decimals(app: TestApp) {
     );
 }
 
-on_both_backends!(yen_have_no_minor_units, dinars_have_three_decimals);
+/// A new currency without a new minimum keeps the minimum's figure: 50 dollars
+/// become 50 yen or 50 dinars, not 5000 yen or 5 dinars.
+async fn a_currency_change_keeps_the_minimum_payouts_figure(app: TestApp) {
+    let path = format!("/v1/apps/{}/affiliates/settings", app.app_id);
+    let mut shown = Vec::new();
+    for currency in ["jpy", "kwd", "usd"] {
+        let response = app
+            .admin(
+                Method::PUT,
+                &path,
+                Some(&app.admin_token()),
+                Some(&json!({"currency": currency})),
+            )
+            .await;
+        assert_eq!(response.status, 200, "{:#}", response.body);
+        shown.push(response.body["minPayoutAmount"].clone());
+    }
+    assert_eq!(shown, [json!(50), json!(50.0), json!(50.0)]);
+    let settings = app
+        .store
+        .apps()
+        .settings(&app.app_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        settings.min_payout_amount,
+        Money(5000),
+        "50.00 dollars again"
+    );
+}
+
+on_both_backends!(
+    yen_have_no_minor_units,
+    dinars_have_three_decimals,
+    a_currency_change_keeps_the_minimum_payouts_figure,
+);

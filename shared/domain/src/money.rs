@@ -255,10 +255,10 @@ impl Money {
     }
 }
 
-/// The largest amount accepted, in minor units (a little under 10^17: a
-/// quadrillion dollars, or 100 quadrillion yen), far from `i64`'s end so sums of
-/// many amounts cannot overflow.
-pub const MAX_MINOR_UNITS: i64 = 99_999_999_999_999_999;
+/// The largest amount accepted, in minor units: 2^52 - 1 (about 45 trillion
+/// dollars, or 4.5 quadrillion yen). Below it an amount's JSON number is exact,
+/// and 2,048 of them still sum inside `i64`.
+pub const MAX_MINOR_UNITS: i64 = (1 << 52) - 1;
 
 /// A rate in basis points: 2000 = 20%.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]

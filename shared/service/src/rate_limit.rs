@@ -28,7 +28,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use partner_domain::ApiKeyId;
 use partner_domain::api_key::KeyKind;
-use partner_domain::rate_limit::{Exceeded, Policy, Window, ip_subject};
+use partner_domain::rate_limit::{Exceeded, Policy, RateLimits, Window, ip_subject};
 use partner_store::repo::rate_limits::Guard;
 
 use crate::client_ip::{self, ClientIp};
@@ -58,9 +58,10 @@ pub async fn apply_guard(
         return Ok(None);
     };
     let settings = state.settings().get(state.store(), &tenant.app_id).await?;
+    // An app without settings is refused by the command; its limit is the default.
     let limit = settings
-        .map(|settings| settings.rate_limits.apply_per_ip)
-        .unwrap_or_default();
+        .map_or(RateLimits::default(), |s| s.rate_limits)
+        .apply_per_ip;
     Ok(Some(Guard::per_ip(
         Policy::Apply,
         &tenant.app_id,
@@ -183,8 +184,8 @@ impl KeyLimiter {
     ) -> Result<(i64, u32), ApiError> {
         let settings = state.settings().get(state.store(), &tenant.app_id).await?;
         let limit = settings
-            .map(|settings| settings.rate_limits.per_key)
-            .unwrap_or_default();
+            .map_or(RateLimits::default(), |s| s.rate_limits)
+            .per_key;
         let total = state
             .store()
             .rate_limits()

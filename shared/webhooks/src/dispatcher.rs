@@ -235,7 +235,8 @@ impl Dispatcher {
         });
         // The main lane waits for no endpoint that is not known to answer fast
         // (replays included).
-        if !slow_lane && endpoint.enabled && !endpoint.health.fast {
+        if !slow_lane && !endpoint.health.fast && (endpoint.enabled || kind == AttemptKind::Replay)
+        {
             return self
                 .to_slow_lane(delivery.event, delivery.endpoint_id, number, kind)
                 .await;

@@ -52,6 +52,7 @@ impl SettingsChange {
             ("allowedOrigins", self.allowed_origins.is_some()),
             ("reapplyAfterDays", self.reapply_after_days.is_some()),
             ("maxOpenDeals", self.max_open_deals.is_some()),
+            ("rateLimits", self.rate_limits.is_some()),
         ])
     }
 }
@@ -105,9 +106,8 @@ pub async fn change(
     if let Some(v) = holding_period_days {
         settings.holding_period_days = v;
     }
-    if let Some(v) = min_payout_amount {
-        settings.min_payout_amount = v;
-    }
+    // Applied after the currency: a minimum given with a new currency is in it.
+    let new_minimum = min_payout_amount;
     if let Some(v) = cookie_duration_days {
         settings.cookie_duration_days = v;
     }
@@ -124,7 +124,19 @@ pub async fn change(
         {
             return Err(CommandError::CurrencyLocked);
         }
+        // The minimum keeps its figure in major units (50 USD becomes 50 JPY, not
+        // 5000): the stored minor units are rescaled by the change of exponent.
+        let (from, to) = (settings.currency.minor_digits(), v.minor_digits());
+        let minor = settings.min_payout_amount.minor();
+        settings.min_payout_amount = Money(if to >= from {
+            minor.saturating_mul(10i64.pow(to - from))
+        } else {
+            minor / 10i64.pow(from - to)
+        });
         settings.currency = v;
+    }
+    if let Some(v) = new_minimum {
+        settings.min_payout_amount = v;
     }
     if let Some(v) = branding {
         settings.branding = v;

@@ -166,17 +166,27 @@ impl Clicks<'_> {
         };
         match (guard.tripped(&err), err) {
             (Some(exceeded), _) => Err(ClickError::Limited(exceeded)),
-            // The same visitor's concurrent click counted first: this one does not.
+            // The same visitor's concurrent click counted first: this one does not,
+            // and is stored uncounted, still within the client's limit.
             (None, StoreError::ConditionFailed { index: 1 }) if windowed => {
                 let mut uncounted = click_item;
                 uncounted.insert("counted".into(), Value::Bool(false));
-                self.store
-                    .write(WriteOp::Put {
-                        item: uncounted,
-                        condition: None,
-                    })
-                    .await?;
-                Ok(false)
+                let mut ops = vec![WriteOp::Put {
+                    item: uncounted,
+                    condition: None,
+                }];
+                let guard = Placed::onto(guard.guard(), &mut ops);
+                let result = match ops.len() {
+                    1 => self.store.write(ops.remove(0)).await.map(drop),
+                    _ => self.store.transact(ops).await,
+                };
+                match result {
+                    Ok(()) => Ok(false),
+                    Err(err) => Err(match guard.tripped(&err) {
+                        Some(exceeded) => ClickError::Limited(exceeded),
+                        None => err.into(),
+                    }),
+                }
             }
             (None, err) => Err(err.into()),
         }

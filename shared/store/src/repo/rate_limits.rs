@@ -76,6 +76,11 @@ impl<'a> Placed<'a> {
         }))
     }
 
+    /// The guard placed, to place it again in a follow-up write.
+    pub(crate) fn guard(&self) -> Option<&'a Guard> {
+        self.0.map(|(guard, _)| guard)
+    }
+
     /// The refusal, when it is the guard's condition that failed the transaction.
     pub(crate) fn tripped(&self, err: &StoreError) -> Option<Exceeded> {
         match (self.0, err) {

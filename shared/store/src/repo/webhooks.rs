@@ -84,10 +84,11 @@ fn health_update(health: &EndpointHealth) -> StoreResult<Update> {
 impl Webhooks<'_> {
     /// Creates an endpoint, counts it and writes `audit`, in one transaction;
     /// refused when the app already has `max` endpoints, however many creates run
-    /// at once. (Endpoints created before they were counted are not in the count;
-    /// deleting one takes the count below the true number, which only ever lets
-    /// the app create one more.) An admin's changes to endpoints carry their audit
-    /// entry; the dispatcher's own writes below are not audited.
+    /// at once. (Endpoints created before there was a count are not in it: an app
+    /// that had some may create up to `max` more, and deleting an uncounted one
+    /// lowers the count further. Deployments from before the count had at most
+    /// `max` endpoints per app, checked at create.) An admin's changes to endpoints
+    /// carry their audit entry; the dispatcher's own writes below are not audited.
     pub async fn create(
         &self,
         endpoint: &WebhookEndpoint,
