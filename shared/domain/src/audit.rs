@@ -19,12 +19,31 @@ crate::ids::prefixed_id!(
     AuditId, "aud"
 );
 
+/// The last id this process made, as (millisecond, random part): ids made in one
+/// millisecond follow each other (ULID's monotonic mode), so one instance's
+/// entries keep the order they were written in.
+static LAST: std::sync::Mutex<(u64, u128)> = std::sync::Mutex::new((0, 0));
+
+/// ULID's random part is 80 bits; a fresh one leaves its top bit clear, so the
+/// entries of one millisecond can count up from it without running out.
+const RANDOM_BITS: u128 = (1 << 79) - 1;
+
 impl AuditId {
     /// A fresh id whose time part is `at` (so an entry sorts by its own time).
     pub fn generate_at(at: Timestamp) -> Self {
-        let mut random = [0u8; 16];
-        crate::random_bytes(&mut random);
-        Self::from_parts(millis_at_or_after(at), u128::from_le_bytes(random))
+        let millis = millis_at_or_after(at);
+        let mut fresh = [0u8; 16];
+        crate::random_bytes(&mut fresh);
+        let fresh = u128::from_le_bytes(fresh) & RANDOM_BITS;
+        let random = match LAST.lock() {
+            Ok(mut last) => {
+                let random = if last.0 == millis { last.1 + 1 } else { fresh };
+                *last = (millis, random);
+                random
+            }
+            Err(_) => fresh,
+        };
+        Self::from_parts(millis, random)
     }
 
     /// The smallest id an entry made at or after `at` can have: ids below it were
@@ -342,6 +361,18 @@ pub fn fields_given(fields: &[(&str, bool)]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ids_of_one_millisecond_keep_the_order_they_were_made_in() {
+        let at = crate::now();
+        let ids: Vec<String> = (0..200)
+            .map(|_| AuditId::generate_at(at).to_string())
+            .collect();
+        let mut sorted = ids.clone();
+        sorted.sort();
+        assert_eq!(ids, sorted);
+        assert!(ids.windows(2).all(|pair| pair[0] != pair[1]));
+    }
 
     #[test]
     fn actors_read_back_from_their_text() {
