@@ -32,6 +32,19 @@ ensure_checkov_venv() {
   venv_with "$CHECKOV_VENV" "$CHECKOV_REQUIREMENTS"
 }
 
+# The official stripe library, whose test helper signs the Stripe integration's test
+# events (tests/stripe/sign.mjs); from the committed lockfile.
+ensure_stripe_signer() {
+  if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    echo "node and npm are needed (Node 18 or later) for the Stripe tests" >&2
+    exit 1
+  fi
+  if [ ! -f tests/stripe/node_modules/stripe/package.json ]; then
+    step "npm ci in tests/stripe (the stripe library's webhook test helper)"
+    (cd tests/stripe && npm ci --no-audit --no-fund --prefer-offline --loglevel=error)
+  fi
+}
+
 free_port() {
   "$VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }

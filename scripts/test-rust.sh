@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 source scripts/lib.sh
 
 ensure_venv
+ensure_stripe_signer
 start_moto
 step "cargo nextest run $*"
 cargo nextest run --workspace --locked "$@"

@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 source scripts/lib.sh
 
 ensure_venv
+ensure_stripe_signer
 ensure_checkov_venv
 start_moto
 

@@ -42,6 +42,11 @@ pub const FUNCTIONS: &[HttpFunction] = &[
         router: conversions::routes,
     },
     HttpFunction {
+        name: "integrations",
+        routes: integrations::ROUTES,
+        router: integrations::routes,
+    },
+    HttpFunction {
         name: "partner",
         routes: partner::ROUTES,
         router: partner::routes,

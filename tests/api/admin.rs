@@ -670,6 +670,17 @@ async fn invalid_settings_are_400_naming_the_field() {
         response.assert_problem(400, "invalid_request");
         assert_eq!(response.body["field"], field, "{body}");
     }
+    // `null` where the field is not nullable is refused, not taken as "unchanged".
+    for body in [
+        json!({"holdingPeriodDays": null}),
+        json!({"rateLimits": {"perKey": null}}),
+        json!({"enabled": null}),
+    ] {
+        let response = app
+            .admin(Method::PUT, &path, Some(&token), Some(&body))
+            .await;
+        response.assert_problem(400, "invalid_request");
+    }
     let branded = app
         .admin(Method::PUT, &path, Some(&token), Some(&json!({"branding": {"name": "Acme", "color": "#1A73E8", "logoUrl": "https://acme.com/logo.png"}, "defaultCommissionRate": 12.5, "minPayoutAmount": 25.5})))
         .await;

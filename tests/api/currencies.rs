@@ -230,7 +230,34 @@ async fn a_currency_change_keeps_the_minimum_payouts_figure(app: TestApp) {
     );
 }
 
+async fn revenue_in_another_currency_is_recorded_without_a_commission(app: TestApp) {
+    let partner = program_in(&app, json!({})).await;
+    let paid = pay(&app, "pay_eur", json!(99.00), "eur").await;
+    assert_eq!(paid.status, 201, "{:#}", paid.body);
+    assert_eq!(paid.body["commission"], Value::Null, "{:#}", paid.body);
+    assert_eq!(paid.body["reason"], "other_currency", "{:#}", paid.body);
+    assert_eq!(paid.body["currency"], "eur", "{:#}", paid.body);
+    // Recorded: a repeat answers the first result and changes nothing.
+    let again = pay(&app, "pay_eur", json!(99.00), "eur").await;
+    assert_eq!((again.status.as_u16(), &again.body), (200, &paid.body));
+    assert!(
+        stored_entries(&app).await.is_empty(),
+        "no silent conversion"
+    );
+    let balances = app
+        .store
+        .ledger()
+        .balances(
+            &app.app_id,
+            &partner_domain::CustomerId::parse("c", &partner).unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(balances.total_earned, 0);
+}
+
 on_both_backends!(
+    revenue_in_another_currency_is_recorded_without_a_commission,
     yen_have_no_minor_units,
     dinars_have_three_decimals,
     a_currency_change_keeps_the_minimum_payouts_figure,

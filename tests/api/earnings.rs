@@ -394,7 +394,7 @@ async fn attribution_through_a_click_and_invalid_revenue_bodies() {
             "amount",
         ),
         (
-            json!({"eventId": "e", "customerId": "cust_b", "amount": 10, "currency": "eur", "type": "payment"}),
+            json!({"eventId": "e", "customerId": "cust_b", "amount": 10, "currency": "euro", "type": "payment"}),
             "currency",
         ),
         (

@@ -66,6 +66,13 @@ const EXPECTED_STATUS: &[(&str, u16)] = &[
     ("admin-create-api-key", 201),
     ("admin-revoke-api-key-unknown", 404),
     ("admin-audit-log", 200),
+    ("admin-connect-stripe", 200),
+    ("admin-stripe-not-connected", 404),
+    ("admin-disconnect-stripe-not-connected", 404),
+    ("admin-stripe-events", 200),
+    // Signed by Stripe's library with the secret its name shows, for an app that
+    // has not connected Stripe (a signature is good for 300 seconds only).
+    ("integrations-stripe-not-connected", 404),
 ];
 
 /// Functions that are not HTTP functions; their samples are run by their own tests

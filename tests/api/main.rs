@@ -21,6 +21,7 @@ mod payouts;
 mod rate_limits;
 mod secrets;
 mod status;
+mod stripe;
 mod views;
 mod webhooks;
 mod webhooks_dispatch;

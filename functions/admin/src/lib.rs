@@ -1,12 +1,13 @@
 //! The admin function: application review, program settings and partner
-//! management, the audit log, behind admin JWTs whose `app_ids` claim grants the
-//! app in the path.
+//! management, the audit log and the Stripe integration, behind admin JWTs whose
+//! `app_ids` claim grants the app in the path.
 
 mod api_keys;
 mod applications;
 mod audit;
 mod deals;
 mod earnings;
+mod integrations;
 mod partners;
 mod settings;
 mod webhooks;
@@ -32,6 +33,8 @@ pub const API_KEYS: &str = "/v1/apps/{appId}/api-keys";
 pub const API_KEY: &str = "/v1/apps/{appId}/api-keys/{keyId}";
 pub const REPLAY: &str = "/v1/apps/{appId}/webhooks/{id}/deliveries/{deliveryId}/replay";
 pub const AUDIT_LOG: &str = "/v1/apps/{appId}/audit-log";
+pub const STRIPE: &str = "/v1/apps/{appId}/integrations/stripe";
+pub const STRIPE_EVENTS: &str = "/v1/apps/{appId}/integrations/stripe/events";
 
 partner_service::declare_routes! {
     get APPLICATIONS => applications::list,
@@ -62,6 +65,10 @@ partner_service::declare_routes! {
     post API_KEYS => api_keys::create,
     delete API_KEY => api_keys::revoke,
     get AUDIT_LOG => audit::list,
+    put STRIPE => integrations::put,
+    get STRIPE => integrations::get,
+    delete STRIPE => integrations::delete,
+    get STRIPE_EVENTS => integrations::events,
 }
 
 /// `limit` and `cursor` of a listing.

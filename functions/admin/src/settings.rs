@@ -8,7 +8,7 @@ use partner_domain::text::optional_text;
 use partner_domain::{Currency, FieldError, Money, RateBps};
 use partner_service::admin_auth::AdminApp;
 use partner_service::commands::settings::{self, RateLimitsChange, SettingsChange};
-use partner_service::extract::{self, present};
+use partner_service::extract::{self, not_null, present};
 use partner_service::views::SettingsView;
 use partner_service::{ApiError, AppState};
 use serde::Deserialize;
@@ -19,18 +19,28 @@ use serde_json::Number;
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub(crate) struct SettingsBody {
+    #[serde(default, deserialize_with = "not_null")]
     enabled: Option<bool>,
+    #[serde(default, deserialize_with = "not_null")]
     default_commission_rate: Option<Number>,
+    #[serde(default, deserialize_with = "not_null")]
     holding_period_days: Option<u32>,
+    #[serde(default, deserialize_with = "not_null")]
     min_payout_amount: Option<Number>,
+    #[serde(default, deserialize_with = "not_null")]
     cookie_duration_days: Option<u32>,
+    #[serde(default, deserialize_with = "not_null")]
     currency: Option<String>,
+    #[serde(default, deserialize_with = "not_null")]
     branding: Option<BrandingBody>,
+    #[serde(default, deserialize_with = "not_null")]
     allowed_origins: Option<Vec<String>>,
     /// Absent: unchanged; `null`: rejected applicants never apply again.
     #[serde(default, deserialize_with = "present")]
     reapply_after_days: Option<Option<u32>>,
+    #[serde(default, deserialize_with = "not_null")]
     max_open_deals: Option<u32>,
+    #[serde(default, deserialize_with = "not_null")]
     rate_limits: Option<RateLimitsBody>,
 }
 
@@ -38,8 +48,11 @@ pub(crate) struct SettingsBody {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub(crate) struct RateLimitsBody {
+    #[serde(default, deserialize_with = "not_null")]
     apply_per_ip: Option<u32>,
+    #[serde(default, deserialize_with = "not_null")]
     track_per_ip: Option<u32>,
+    #[serde(default, deserialize_with = "not_null")]
     per_key: Option<u32>,
 }
 
@@ -63,9 +76,13 @@ impl RateLimitsBody {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub(crate) struct BrandingBody {
+    #[serde(default, deserialize_with = "not_null")]
     name: Option<String>,
+    #[serde(default, deserialize_with = "not_null")]
     color: Option<String>,
+    #[serde(default, deserialize_with = "not_null")]
     logo_url: Option<String>,
+    #[serde(default, deserialize_with = "not_null")]
     website_url: Option<String>,
 }
 

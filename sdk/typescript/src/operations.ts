@@ -218,6 +218,27 @@ export const operations = {
     method: "GET", path: "/v1/apps/{appId}/audit-log", auth: "admin", sdk: "admin.auditLog.list",
     query: "AuditLogQuery", response: "AuditLogPage",
   },
+  connectStripe: {
+    method: "PUT", path: "/v1/apps/{appId}/integrations/stripe", auth: "admin", sdk: "admin.stripe.connect",
+    idempotent: true, request: "StripeConnectRequest", response: "StripeConnection",
+  },
+  getStripeConnection: {
+    method: "GET", path: "/v1/apps/{appId}/integrations/stripe", auth: "admin", sdk: "admin.stripe.get",
+    response: "StripeConnection",
+  },
+  disconnectStripe: {
+    method: "DELETE", path: "/v1/apps/{appId}/integrations/stripe", auth: "admin", sdk: "admin.stripe.disconnect",
+  },
+  listStripeEvents: {
+    method: "GET", path: "/v1/apps/{appId}/integrations/stripe/events", auth: "admin", sdk: "admin.stripe.events",
+    query: "PageParams", response: "StripeEventPage",
+  },
+
+  // Called by Stripe, not by the app.
+  receiveStripeEvent: {
+    method: "POST", path: "/v1/integrations/stripe/{appId}", auth: "none", sdk: null,
+    why: "Stripe sends the app's events there, signed with the connected signing secret",
+  },
 } as const satisfies Record<string, Operation>;
 
 export type OperationId = keyof typeof operations;

@@ -272,3 +272,24 @@ test("audit log: every change above names its actor, newest first, by actor and 
   assert.deepEqual((await app.admin.auditLog.list({ since: tomorrow })).data, []);
   await assert.rejects(app.admin.auditLog.list({ actor: "root" }), { status: 400, code: "invalid_request", field: "actor" });
 });
+
+test("stripe: connect shows the endpoint and never the secret; events list; disconnect", async () => {
+  await assert.rejects(app.admin.stripe.get(), { status: 404, code: "integration_not_found" });
+  await assert.rejects(app.admin.stripe.connect({ webhookSecret: "sk_live_nope" }), {
+    status: 400, code: "invalid_request", field: "webhookSecret",
+  });
+  const secret = "whsec_sdkTestSigningSecret0123456789";
+  const connected = await app.admin.stripe.connect({ webhookSecret: secret, livemode: false });
+  assert.equal(connected.connected, true);
+  assert.equal(connected.livemode, false);
+  assert.equal(connected.endpointUrl, `${server.baseUrl}/v1/integrations/stripe/${server.appId}`);
+  assert.ok(!JSON.stringify(connected).includes(secret));
+  const read = await app.admin.stripe.get();
+  assert.equal(read.lastEventAt, null);
+  assert.deepEqual((await app.admin.stripe.events({ limit: 5 })).data, []);
+  const all = [];
+  for await (const event of app.admin.stripe.allEvents()) all.push(event);
+  assert.deepEqual(all, []);
+  assert.equal(await app.admin.stripe.disconnect(), undefined);
+  await assert.rejects(app.admin.stripe.disconnect(), { status: 404, code: "integration_not_found" });
+});

@@ -101,6 +101,13 @@ const calls = {
     undefined,
     { actor: "apiKey:key_1", since: "2026-11-30T12:00:00+01:00", limit: "10" },
   ],
+  connectStripe: [
+    (c) => c.admin.stripe.connect({ webhookSecret: "whsec_abcdefghijklmnop", livemode: false }),
+    { webhookSecret: "whsec_abcdefghijklmnop", livemode: false },
+  ],
+  getStripeConnection: [(c) => c.admin.stripe.get()],
+  disconnectStripe: [(c) => c.admin.stripe.disconnect()],
+  listStripeEvents: [(c) => c.admin.stripe.events({ limit: 5, cursor: "c1" }), undefined, { limit: "5", cursor: "c1" }],
 };
 
 function expectedPath(template, appId) {

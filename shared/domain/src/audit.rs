@@ -71,7 +71,7 @@ fn millis_at_or_after(at: Timestamp) -> u64 {
 }
 
 /// Who made a change. Shown and stored as text: `apiKey:<keyId>`,
-/// `admin:<sub>`, `partner:<customerId>` or `system`.
+/// `admin:<sub>`, `partner:<customerId>`, `stripe` or `system`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Actor {
     /// A request made with one of the app's API keys: after a key leaks, its id
@@ -81,6 +81,8 @@ pub enum Actor {
     Admin(String),
     /// A partner, through its session token or its portal link.
     Partner(CustomerId),
+    /// Stripe, through a signed event to the app's Stripe integration.
+    Stripe,
     /// The program itself: the scheduled jobs (commission approver, payout runner).
     System,
 }
@@ -101,11 +103,13 @@ impl Actor {
         let invalid = || {
             FieldError::new(
                 field,
-                "must be apiKey:<keyId>, admin:<sub>, partner:<customerId> or system",
+                "must be apiKey:<keyId>, admin:<sub>, partner:<customerId>, stripe or system",
             )
         };
-        if raw == "system" {
-            return Ok(Self::System);
+        match raw {
+            "system" => return Ok(Self::System),
+            "stripe" => return Ok(Self::Stripe),
+            _ => {}
         }
         let (kind, rest) = raw.split_once(':').ok_or_else(invalid)?;
         match kind {
@@ -127,6 +131,7 @@ impl fmt::Display for Actor {
             Self::ApiKey(key) => write!(f, "apiKey:{key}"),
             Self::Admin(subject) => write!(f, "admin:{subject}"),
             Self::Partner(customer) => write!(f, "partner:{customer}"),
+            Self::Stripe => f.write_str("stripe"),
             Self::System => f.write_str("system"),
         }
     }
@@ -174,6 +179,8 @@ pub enum AuditAction {
     PayoutRunFailed,
     PayoutCreated,
     PayoutPaid,
+    IntegrationConnected,
+    IntegrationDisconnected,
 }
 
 impl AuditAction {
@@ -203,6 +210,8 @@ impl AuditAction {
         Self::PayoutRunFailed,
         Self::PayoutCreated,
         Self::PayoutPaid,
+        Self::IntegrationConnected,
+        Self::IntegrationDisconnected,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -232,6 +241,8 @@ impl AuditAction {
             Self::PayoutRunFailed => "payout_run.failed",
             Self::PayoutCreated => "payout.created",
             Self::PayoutPaid => "payout.paid",
+            Self::IntegrationConnected => "integration.connected",
+            Self::IntegrationDisconnected => "integration.disconnected",
         }
     }
 }
@@ -271,6 +282,8 @@ pub enum SubjectKind {
     Deal,
     Payout,
     PayoutRun,
+    /// An integration with another service (the id names it: `stripe`).
+    Integration,
 }
 
 impl SubjectKind {
@@ -286,6 +299,7 @@ impl SubjectKind {
         Self::Deal,
         Self::Payout,
         Self::PayoutRun,
+        Self::Integration,
     ];
 }
 
@@ -381,6 +395,7 @@ mod tests {
             Actor::admin("ops@acme.com"),
             Actor::admin(""),
             Actor::Partner(CustomerId::parse("c", "auth0|abc123").unwrap()),
+            Actor::Stripe,
             Actor::System,
         ];
         for actor in actors {

@@ -10,6 +10,7 @@ pub mod referrals;
 pub mod revenue;
 pub mod review;
 pub mod settings;
+pub mod stripe;
 pub mod track;
 pub mod webhooks;
 

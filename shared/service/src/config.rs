@@ -14,7 +14,7 @@
 //! | `OUTBOX_RELAY_GRACE_SECONDS` | how long the relay leaves an event to its publisher | `30` |
 //! | `SESSION_SECRET` | HS256 secret of customer session tokens and portal links | — (partnerctl keeps one in the data dir) |
 //! | `SESSION_SECRET_PREVIOUS` | the session secret before a rotation; its tokens verify until they expire | — |
-//! | `PUBLIC_BASE_URL` | the public address portal links point to | — (partnerctl serve: its own address) |
+//! | `PUBLIC_BASE_URL` | the public address portal links and the Stripe endpoint URL point to | — (partnerctl serve: its own address) |
 //! | `WEBHOOK_QUEUE_URL` / `WEBHOOK_DLQ_URL` | the webhook queue and its dead-letter queue | — |
 //! | `WEBHOOK_SLOW_QUEUE_URL` | the webhook slow lane's queue (the dispatcher) | the main queue |
 //! | `WEBHOOK_RETRY_SCHEDULE` | seconds between attempts, comma-separated | `5,300,1800,7200,18000,36000,36000` |

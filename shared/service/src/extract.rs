@@ -111,6 +111,18 @@ where
     <Option<T> as serde::Deserialize>::deserialize(deserializer).map(Some)
 }
 
+/// For `#[serde(default, deserialize_with = "not_null")]` on an `Option<T>`: a
+/// field that may be left out (`None`) but not sent as `null`, which is refused as
+/// the wrong type (`null` means nothing there, so accepting it would hide a bug in
+/// the caller).
+pub fn not_null<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    T::deserialize(deserializer).map(Some)
+}
+
 /// Query-string parameters; a rejection is `400 invalid_request`.
 #[derive(Debug, Clone)]
 pub struct QueryParams<T>(pub T);

@@ -40,6 +40,11 @@
 //! | `APP#<app>#EVT#<evtId>`            | `EVENT`       | `event`             | `OUTBOX#<shard>` / `<evtId>` while unpublished |               |
 //! | `APP#<app>#AUDIT#<audId>`          | `AUDIT`       | `audit_entry`       | `APP#<app>#AUDIT` / `<audId>`        | `APP#<app>#AUDITBY#<actor>` / `<audId>` (TTL: 400 days) |
 //! | `RATE#<subject>#<window>`          | `RATE`        | `rate_counter`      | (requests in one minute: a rate limit's counter; TTL) |        |
+//! | `APP#<app>`                        | `INTEGRATION#STRIPE` | `stripe_integration` | (the Stripe connection: signing secret, mode) |          |
+//! | `APP#<app>#STRIPEEVT#<evtId>`      | `STRIPE_EVENT` | `stripe_event`     | `APP#<app>#STRIPEEVTS` / `<receivedMs>#<evtId>` | (TTL: 90 days; each event handled once) |
+//! | `APP#<app>#STRIPECUS#<cusId>`      | `STRIPE_CUSTOMER` | `stripe_customer` | (Stripe's customer → the app's customer id) |             |
+//! | `APP#<app>#STRIPEPROMO#<promoId>`  | `STRIPE_PROMOTION_CODE` | `stripe_promotion_code` | (a promotion code linked to a partner's code) |  |
+//! | `APP#<app>#STRIPECHARGE#<chId>`    | `STRIPE_CHARGE` | `stripe_charge`   | (what of a charge was refunded so far)   |                     |
 //!
 //! Marker items (`APLEMAIL`, `CUSTEMAIL`, `CODE`) enforce uniqueness: they are written
 //! with a not-exists condition in the same transaction as the entity they guard.
@@ -59,6 +64,7 @@ use partner_domain::audit::{Actor, AuditId};
 use partner_domain::deals::DealId;
 use partner_domain::ledger::{ClickId, CommissionId, PayoutId, PayoutRunId};
 use partner_domain::records::ApplicationStatus;
+use partner_domain::stripe::StripeId;
 use partner_domain::{
     AffiliateId, AppId, ApplicationId, CustomerId, DeliveryId, Email, EventId, ReferralCode,
     WebhookEndpointId,
@@ -137,6 +143,11 @@ pub mod entity {
     pub const OPEN_DEALS: &str = "open_deals";
     pub const AUDIT_ENTRY: &str = "audit_entry";
     pub const RATE_COUNTER: &str = "rate_counter";
+    pub const STRIPE_INTEGRATION: &str = "stripe_integration";
+    pub const STRIPE_EVENT: &str = "stripe_event";
+    pub const STRIPE_CUSTOMER: &str = "stripe_customer";
+    pub const STRIPE_PROMOTION_CODE: &str = "stripe_promotion_code";
+    pub const STRIPE_CHARGE: &str = "stripe_charge";
 }
 
 /// The GSI1 partition listing every app (apps are few and rarely written).
@@ -383,6 +394,35 @@ pub fn audit_log_of_actor(app: &AppId, actor: &Actor) -> String {
     format!("APP#{app}#AUDITBY#{actor}")
 }
 
+pub fn stripe_integration(app: &AppId) -> Key {
+    Key::new(format!("APP#{app}"), "INTEGRATION#STRIPE")
+}
+
+/// A received Stripe event: its log entry, and the marker that it was handled.
+pub fn stripe_event(app: &AppId, id: &StripeId) -> Key {
+    Key::new(format!("APP#{app}#STRIPEEVT#{id}"), "STRIPE_EVENT")
+}
+
+/// The app's received Stripe events, sorted by when they arrived.
+pub fn stripe_events_of_app(app: &AppId) -> String {
+    format!("APP#{app}#STRIPEEVTS")
+}
+
+pub fn stripe_customer(app: &AppId, id: &StripeId) -> Key {
+    Key::new(format!("APP#{app}#STRIPECUS#{id}"), "STRIPE_CUSTOMER")
+}
+
+pub fn stripe_promotion_code(app: &AppId, id: &StripeId) -> Key {
+    Key::new(
+        format!("APP#{app}#STRIPEPROMO#{id}"),
+        "STRIPE_PROMOTION_CODE",
+    )
+}
+
+pub fn stripe_charge(app: &AppId, id: &StripeId) -> Key {
+    Key::new(format!("APP#{app}#STRIPECHARGE#{id}"), "STRIPE_CHARGE")
+}
+
 pub fn referral_code(app: &AppId, code: &ReferralCode) -> Key {
     Key::new(format!("APP#{app}#CODE#{}", code.canonical()), "CODE")
 }
@@ -412,6 +452,7 @@ mod tests {
             affiliate_of_customer(&app, &CustomerId::generate()),
             webhook_endpoint(&app, &WebhookEndpointId::generate()),
             webhook_endpoint_count(&app),
+            stripe_integration(&app),
         ];
         for key in keys {
             assert!(key.pk.starts_with(&format!("APP#{app}")), "{key:?}");

@@ -1,5 +1,5 @@
-// `client.admin.webhooks` and `.apiKeys`: webhook endpoints and their delivery
-// log, and the app's API keys (admin token).
+// `client.admin.webhooks`, `.apiKeys` and `.stripe`: webhook endpoints and their
+// delivery log, the app's API keys, and the Stripe integration (admin token).
 
 import type { Transport } from "../http.js";
 import { everyItem } from "../pagination.js";
@@ -10,6 +10,10 @@ import type {
   Delivery,
   DeliveryPage,
   ReplayResult,
+  StripeConnectRequest,
+  StripeConnection,
+  StripeEvent,
+  StripeEventPage,
   WebhookCreate,
   WebhookEndpoint,
   WebhookEndpointList,
@@ -78,5 +82,32 @@ export class ApiKeys {
 
   revoke(keyId: string): Promise<void> {
     return this.http.call("revokeApiKey", { params: { keyId } });
+  }
+}
+
+export class Stripe {
+  constructor(private readonly http: Transport) {}
+
+  /** Connects Stripe with its endpoint's signing secret (or replaces the secret and mode). */
+  connect(request: StripeConnectRequest): Promise<StripeConnection> {
+    return this.http.call("connectStripe", { body: request });
+  }
+
+  /** The connection, with its endpoint URL and when the last event arrived. */
+  get(): Promise<StripeConnection> {
+    return this.http.call("getStripeConnection");
+  }
+
+  disconnect(): Promise<void> {
+    return this.http.call("disconnectStripe");
+  }
+
+  /** One page of the events Stripe sent, newest first, with what each did. */
+  events(params: PageParams = {}): Promise<StripeEventPage> {
+    return this.http.call("listStripeEvents", { query: params });
+  }
+
+  allEvents(params: Omit<PageParams, "cursor"> = {}): AsyncGenerator<StripeEvent, void, undefined> {
+    return everyItem((cursor) => this.events({ ...params, cursor }));
   }
 }

@@ -3,7 +3,7 @@
 
 import type { Transport } from "../http.js";
 import { AuditLog } from "./admin-audit.js";
-import { ApiKeys, Webhooks } from "./admin-integrations.js";
+import { ApiKeys, Stripe, Webhooks } from "./admin-integrations.js";
 import { Commissions, Payouts } from "./admin-money.js";
 import { Applications, Deals, Partners, ProgramSettings } from "./admin-program.js";
 
@@ -17,6 +17,7 @@ export class Admin {
   readonly webhooks: Webhooks;
   readonly apiKeys: ApiKeys;
   readonly auditLog: AuditLog;
+  readonly stripe: Stripe;
 
   constructor(http: Transport) {
     this.applications = new Applications(http);
@@ -28,5 +29,6 @@ export class Admin {
     this.webhooks = new Webhooks(http);
     this.apiKeys = new ApiKeys(http);
     this.auditLog = new AuditLog(http);
+    this.stripe = new Stripe(http);
   }
 }

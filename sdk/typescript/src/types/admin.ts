@@ -347,7 +347,9 @@ export type AuditAction =
   | "payout_run.completed"
   | "payout_run.failed"
   | "payout.created"
-  | "payout.paid";
+  | "payout.paid"
+  | "integration.connected"
+  | "integration.disconnected";
 
 export type AuditSubjectKind =
   | "application"
@@ -360,7 +362,8 @@ export type AuditSubjectKind =
   | "webhook_endpoint"
   | "deal"
   | "payout"
-  | "payout_run";
+  | "payout_run"
+  | "integration";
 
 /** What a change was made to. */
 export interface AuditSubject {
@@ -373,7 +376,7 @@ export interface AuditSubject {
 export interface AuditEntry {
   id: string;
   at: DateTime;
-  /** `apiKey:<keyId>`, `admin:<sub>`, `partner:<customerId>` or `system`. */
+  /** `apiKey:<keyId>`, `admin:<sub>`, `partner:<customerId>`, `stripe` or `system`. */
   actor: string;
   action: AuditAction;
   subject: AuditSubject;
@@ -385,7 +388,57 @@ export type AuditLogPage = Page<AuditEntry>;
 
 /** Filters of the audit log: one actor's entries, those made at or after `since`. */
 export interface AuditLogQuery extends PageParams {
-  /** `apiKey:<keyId>`, `admin:<sub>`, `partner:<customerId>` or `system`. */
+  /** `apiKey:<keyId>`, `admin:<sub>`, `partner:<customerId>`, `stripe` or `system`. */
   actor?: string;
   since?: DateTime;
 }
+
+/** `PUT /v1/apps/{appId}/integrations/stripe`. */
+export interface StripeConnectRequest {
+  /** The signing secret of the app's webhook endpoint in Stripe (`whsec_…`). */
+  webhookSecret: string;
+  /** Live-mode events count (default), or test-mode ones. */
+  livemode?: boolean;
+}
+
+/** The app's Stripe connection (never its secret). */
+export interface StripeConnection {
+  connected: boolean;
+  /** The URL to give Stripe's webhook endpoint; null without `PUBLIC_BASE_URL`. */
+  endpointUrl: string | null;
+  livemode: boolean;
+  connectedAt: DateTime;
+  lastEventAt: DateTime | null;
+}
+
+/** What became of a received Stripe event. */
+export type StripeOutcome =
+  | "attributed"
+  | "commission_created"
+  | "revenue_recorded"
+  | "refund_recorded"
+  | "promotion_code_linked"
+  | "ignored"
+  | "failed";
+
+/** One event Stripe sent, and what it did. */
+export interface StripeEvent {
+  /** Stripe's event id (`evt_…`). */
+  id: string;
+  /** Stripe's event type (`invoice.paid`). */
+  type: string;
+  livemode: boolean;
+  receivedAt: DateTime;
+  outcome: StripeOutcome;
+  /** Why it was ignored or failed, or why a payment earned nothing. */
+  reason: string | null;
+  /** The ids of what it created. */
+  created: {
+    customerId?: string;
+    revenueEventId?: string;
+    commissionId?: string;
+    promotionCode?: string;
+  };
+}
+
+export type StripeEventPage = Page<StripeEvent>;

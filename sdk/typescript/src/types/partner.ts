@@ -147,7 +147,7 @@ export interface RevenueResult {
   currency: string;
   occurredAt?: string | null;
   commission: Commission | null;
-  reason?: "not_referred" | "partner_suspended" | "nothing_to_earn" | null;
+  reason?: "not_referred" | "partner_suspended" | "nothing_to_earn" | "other_currency" | null;
 }
 
 /** `POST /v1/sessions`. */

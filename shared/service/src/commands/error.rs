@@ -1,10 +1,10 @@
 //! Why a command refused, in the program's words. Commands know nothing of HTTP:
 //! `problem.rs` maps each variant to its status, code and field, once.
 
+use partner_domain::AppId;
 use partner_domain::deals::DealStatus;
 use partner_domain::ledger::PayoutRunId;
 use partner_domain::rate_limit::Exceeded;
-use partner_domain::{AppId, Currency};
 use partner_store::StoreError;
 use partner_store::repo::applications::ReviewError;
 use partner_store::repo::clicks::ClickError;
@@ -27,6 +27,8 @@ pub enum Missing {
     /// The customer is not a partner of the app.
     Partner,
     PayoutRun,
+    /// The app has not connected Stripe.
+    StripeIntegration,
 }
 
 /// The field of the request a self-referral was recognised by.
@@ -48,10 +50,12 @@ pub enum CommandError {
     SelfReferral(SelfReferralBy),
     #[error("the customer is already attributed to a partner")]
     AlreadyReferred,
-    #[error("revenue must be in the program's currency, {}", .0.as_str())]
-    WrongCurrency(Currency),
     #[error("concurrent revenue events of the customer kept colliding")]
     RevenueCollided,
+    /// A write the caller added to the command's transaction found its condition
+    /// false: another call did the same thing first, and this one changed nothing.
+    #[error("another call did this first")]
+    DoneMeanwhile,
     #[error("the payout is already marked paid")]
     PayoutAlreadyPaid,
     #[error("the partner is suspended")]
@@ -84,6 +88,12 @@ pub enum CommandError {
     /// The client is over one of its rate limits; nothing was written.
     #[error("over the {} rate limit", .0.policy.as_str())]
     RateLimited(Exceeded),
+    /// A delivery to the Stripe endpoint whose signature does not hold.
+    #[error("the Stripe signature does not hold: {0}")]
+    BadSignature(partner_domain::stripe::SignatureError),
+    /// A signed Stripe event that is not one (only Stripe can send it).
+    #[error("invalid Stripe event: {0}")]
+    InvalidEvent(partner_domain::FieldError),
     #[error(transparent)]
     Store(#[from] StoreError),
     /// A rule of the store broken in a way no caller can cause: our bug.

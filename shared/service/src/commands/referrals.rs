@@ -1,9 +1,10 @@
 //! Attributing a customer to the partner who referred it.
 
-use partner_domain::audit::{AuditAction, AuditEntry, AuditSubject, SubjectKind};
+use partner_domain::audit::{Actor, AuditAction, AuditEntry, AuditSubject, SubjectKind};
 use partner_domain::ledger::{ClickId, Referral};
 use partner_domain::records::AffiliateStatus;
-use partner_domain::{CustomerId, Email, Money, ReferralCode};
+use partner_domain::{AppId, CustomerId, Email, Money, ReferralCode};
+use partner_store::WriteOp;
 use partner_store::repo::clicks::CodeTarget;
 use partner_store::repo::ledger::EarningsError;
 
@@ -27,7 +28,29 @@ pub async fn refer(
     via: Via,
     email: Option<Email>,
 ) -> Result<Referral, CommandError> {
-    let app = &tenant.app_id;
+    attribute(
+        state,
+        &tenant.app_id,
+        &tenant.actor(),
+        customer,
+        via,
+        email,
+        Vec::new(),
+    )
+    .await
+}
+
+/// [`refer`] for `actor`, with `also` written in the attribution's transaction (a
+/// failed condition of one of them is [`CommandError::DoneMeanwhile`]).
+pub async fn attribute(
+    state: &AppState,
+    app: &AppId,
+    actor: &Actor,
+    customer: CustomerId,
+    via: Via,
+    email: Option<Email>,
+    also: Vec<WriteOp>,
+) -> Result<Referral, CommandError> {
     let clicks = state.store().clicks();
     let now = partner_domain::now();
     let code_not_found = || CommandError::NotFound(Missing::Code);
@@ -88,7 +111,7 @@ pub async fn refer(
     };
     let audit = AuditEntry::new(
         app.clone(),
-        tenant.actor(),
+        actor.clone(),
         AuditAction::ReferralRecorded,
         AuditSubject::new(SubjectKind::Referral, &referral.customer_id),
     )
@@ -96,9 +119,15 @@ pub async fn refer(
         Some(click) => format!("to partner {} by click {click}", referral.affiliate_id),
         None => format!("to partner {} by code", referral.affiliate_id),
     });
-    match state.store().referrals().refer(&referral, &audit).await {
+    match state
+        .store()
+        .referrals()
+        .refer(&referral, also, &audit)
+        .await
+    {
         Ok(()) => Ok(referral),
         Err(EarningsError::AlreadyReferred) => Err(CommandError::AlreadyReferred),
+        Err(EarningsError::Changed) => Err(CommandError::DoneMeanwhile),
         Err(other) => Err(other.into()),
     }
 }

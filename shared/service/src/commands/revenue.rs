@@ -1,12 +1,13 @@
 //! Turning the app's revenue into ledger entries: a commission for a payment, a
 //! reversal for a refund.
 
-use partner_domain::audit::{AuditAction, AuditEntry, AuditSubject, SubjectKind};
+use partner_domain::audit::{Actor, AuditAction, AuditEntry, AuditSubject, SubjectKind};
 use partner_domain::events::{Event, EventType};
 use partner_domain::ledger::{CommissionId, Entry, EntryKind, EntryStatus, Referral, commission};
 use partner_domain::records::{AffiliateStatus, ProgramSettings};
 use partner_domain::{Amount, AppId, Currency, CustomerId, Money, Timestamp};
 use partner_store::repo::ledger::{EarningsError, NewEntry};
+use partner_store::{StoreError, WriteOp};
 use serde_json::Value;
 
 use super::{CommandError, Missing};
@@ -51,7 +52,39 @@ pub async fn revenue(
     tenant: &Tenant,
     request: RevenueRequest,
 ) -> Result<(Value, bool), CommandError> {
-    let app = &tenant.app_id;
+    let recorded = record(state, &tenant.app_id, &tenant.actor(), request, &|_| {
+        Ok(Vec::new())
+    })
+    .await?;
+    Ok((recorded.result, recorded.fresh))
+}
+
+/// What recording revenue did.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    /// The result as the revenue API answers it (the first one, for a repeat).
+    pub result: Value,
+    /// This call recorded it (`false`: the event id was recorded before).
+    pub fresh: bool,
+    /// The entry it made, or why it made none (both `None` for a repeat).
+    pub entry: Option<Entry>,
+    pub reason: Option<NoCommission>,
+}
+
+/// Writes that must land with the revenue record or not at all, given the entry it
+/// makes or why it makes none (the Stripe integration logs its event with them).
+pub type AlsoWrite<'a> =
+    dyn Fn(Result<&Entry, NoCommission>) -> Result<Vec<WriteOp>, StoreError> + Sync + 'a;
+
+/// Records revenue reported by `actor`, idempotent by `eventId`, with what `also`
+/// adds to its transaction.
+pub async fn record(
+    state: &AppState,
+    app: &AppId,
+    actor: &Actor,
+    request: RevenueRequest,
+    also: &AlsoWrite<'_>,
+) -> Result<Recorded, CommandError> {
     let ledger = state.store().ledger();
     for attempt in 0..REVENUE_ATTEMPTS {
         if attempt > 0 {
@@ -61,29 +94,52 @@ pub async fn revenue(
             .revenue_context(app, &request.event_id, &request.customer)
             .await?;
         if let Some(result) = earlier {
-            return Ok((result, false));
+            return Ok(Recorded {
+                result,
+                fresh: false,
+                entry: None,
+                reason: None,
+            });
         }
         let settings =
             settings.ok_or_else(|| CommandError::NotFound(Missing::Settings(app.clone())))?;
-        if request.currency != settings.currency {
-            return Err(CommandError::WrongCurrency(settings.currency));
-        }
         let entry = match referral {
+            // Recorded, never converted: the program pays in its own currency only.
+            _ if request.currency != settings.currency => Err(NoCommission::OtherCurrency),
             None => Err(NoCommission::NotReferred),
             Some(referral) => entry_for(state, app, &request, &referral, &settings).await?,
         };
         let result = revenue_result(&request, &entry);
-        let audit = revenue_audit(tenant, &request, &entry);
-        let entry = entry.ok();
+        let audit = revenue_audit(app, actor, &request, &entry);
+        let extra = also(entry.as_ref().map(|new| &new.entry).map_err(|why| *why))?;
+        let (entry, reason) = match entry {
+            Ok(new) => (Some(new), None),
+            Err(why) => (None, Some(why)),
+        };
         match ledger
-            .record_revenue(app, &request.event_id, &result, entry.as_ref(), &audit)
+            .record_revenue(
+                app,
+                &request.event_id,
+                &result,
+                entry.as_ref(),
+                extra,
+                &audit,
+            )
             .await
         {
             Ok(()) => {
-                if let Some(new) = entry {
-                    state.publisher().publish(state.store(), &[new.event]).await;
+                if let Some(new) = &entry {
+                    state
+                        .publisher()
+                        .publish(state.store(), std::slice::from_ref(&new.event))
+                        .await;
                 }
-                return Ok((result, true));
+                return Ok(Recorded {
+                    result,
+                    fresh: true,
+                    entry: entry.map(|new| new.entry),
+                    reason,
+                });
             }
             // Another call recorded the same event id first, or a concurrent refund
             // changed what this one may reverse: read again and decide again.
@@ -114,6 +170,9 @@ pub enum NoCommission {
     PartnerSuspended,
     /// The payment earns nothing at the rate, or the refund finds nothing to reverse.
     NothingToEarn,
+    /// The revenue is in another currency than the program's: recorded, never
+    /// converted.
+    OtherCurrency,
 }
 
 impl NoCommission {
@@ -122,6 +181,7 @@ impl NoCommission {
             Self::NotReferred => "not_referred",
             Self::PartnerSuspended => "partner_suspended",
             Self::NothingToEarn => "nothing_to_earn",
+            Self::OtherCurrency => "other_currency",
         }
     }
 }
@@ -217,7 +277,8 @@ async fn entry_for(
 /// The audit entry of recorded revenue: by the key that reported it (so revenue
 /// forged with a leaked key can be found by the key), with what it earned.
 fn revenue_audit(
-    tenant: &Tenant,
+    app: &AppId,
+    actor: &Actor,
     request: &RevenueRequest,
     entry: &Result<NewEntry, NoCommission>,
 ) -> AuditEntry {
@@ -236,8 +297,8 @@ fn revenue_audit(
         Err(why) => format!("no commission ({})", why.as_str()),
     };
     AuditEntry::new(
-        tenant.app_id.clone(),
-        tenant.actor(),
+        app.clone(),
+        actor.clone(),
         action,
         AuditSubject::new(SubjectKind::Revenue, &request.event_id),
     )

@@ -2,7 +2,6 @@
 //! words, in one place.
 
 use axum::http::StatusCode;
-use partner_domain::FieldError;
 
 use super::ApiError;
 use crate::commands::{ApplyError, CommandError, Missing, SelfReferralBy};
@@ -61,13 +60,13 @@ impl From<CommandError> for ApiError {
                 "This customer is already attributed to a partner.",
             )
             .with_field("customerId"),
-            E::WrongCurrency(currency) => Self::invalid_field(FieldError::new(
-                "currency",
-                format!("must be the program's currency, {}", currency.as_str()),
-            )),
             E::RevenueCollided => Self::conflict(
                 "revenue_conflict",
                 "Concurrent revenue events collided; try again.",
+            ),
+            E::DoneMeanwhile => Self::conflict(
+                "conflict",
+                "A concurrent request did the same first; nothing was changed.",
             ),
             E::PayoutAlreadyPaid => {
                 Self::conflict("payout_already_paid", "The payout is already marked paid.")
@@ -131,6 +130,13 @@ impl From<CommandError> for ApiError {
                 },
             ),
             E::RateLimited(exceeded) => Self::rate_limited(exceeded),
+            E::BadSignature(why) => Self::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_signature",
+                format!("The Stripe-Signature does not hold: {why}."),
+            )
+            .with_field("Stripe-Signature"),
+            E::InvalidEvent(field) => Self::invalid_field(field),
             E::Store(err) => err.into(),
             internal @ E::Internal(_) => Self::internal(internal),
         }
@@ -182,6 +188,11 @@ fn not_found(missing: Missing) -> ApiError {
         Missing::PayoutRun => (
             "payout_run_not_found",
             "No payout run with this id in this app.".to_owned(),
+            None,
+        ),
+        Missing::StripeIntegration => (
+            "integration_not_found",
+            "This app has not connected Stripe.".to_owned(),
             None,
         ),
     };

@@ -228,14 +228,16 @@ impl Ledger<'_> {
     }
 
     /// Records a revenue event and, if it earns or reverses something, the entry with
-    /// everything that moves with it, and `audit` — all in one transaction, guarded
-    /// by the event id so a repeat changes nothing.
+    /// everything that moves with it, the caller's `extra` writes and `audit` — all
+    /// in one transaction, guarded by the event id so a repeat changes nothing (a
+    /// failed condition of an `extra` write is `Changed`).
     pub async fn record_revenue(
         &self,
         app: &AppId,
         event_id: &str,
         result: &Value,
         entry: Option<&NewEntry>,
+        extra: Vec<WriteOp>,
         audit: &AuditEntry,
     ) -> Result<(), EarningsError> {
         let mut record = Item::new();
@@ -299,6 +301,7 @@ impl Ledger<'_> {
             }
             ops.push(super::outbox::put_event(&new.event)?);
         }
+        ops.extend(extra);
         ops.push(super::audit::put_entry(audit)?);
         match self.store.transact(ops).await {
             Ok(()) => Ok(()),

@@ -17,6 +17,7 @@ pub mod payout_runs;
 pub mod payouts;
 pub mod rate_limits;
 pub mod referrals;
+pub mod stripe;
 pub mod webhooks;
 
 use serde::Serialize;

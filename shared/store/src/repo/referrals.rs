@@ -22,10 +22,13 @@ impl Store {
 }
 
 impl Referrals<'_> {
-    /// Attributes a customer to a partner, with `audit`; the first attribution wins.
+    /// Attributes a customer to a partner, with the caller's `extra` writes and
+    /// `audit`; the first attribution wins (a failed condition of an `extra` write
+    /// is `Changed`).
     pub async fn refer(
         &self,
         referral: &Referral,
+        extra: Vec<WriteOp>,
         audit: &AuditEntry,
     ) -> Result<(), EarningsError> {
         let item = to_item(
@@ -33,24 +36,23 @@ impl Referrals<'_> {
             entity::REFERRAL,
             referral,
         )?;
-        let result = self
-            .store
-            .transact(vec![
-                WriteOp::Put {
-                    item,
-                    condition: Some(Condition::NotExists),
-                },
-                bump_stats(
-                    &referral.app_id,
-                    &referral.affiliate_id,
-                    &[("referrals", 1)],
-                ),
-                super::audit::put_entry(audit)?,
-            ])
-            .await;
-        match result {
+        let mut ops = vec![
+            WriteOp::Put {
+                item,
+                condition: Some(Condition::NotExists),
+            },
+            bump_stats(
+                &referral.app_id,
+                &referral.affiliate_id,
+                &[("referrals", 1)],
+            ),
+        ];
+        ops.extend(extra);
+        ops.push(super::audit::put_entry(audit)?);
+        match self.store.transact(ops).await {
             Ok(()) => Ok(()),
             Err(StoreError::ConditionFailed { index: 0 }) => Err(EarningsError::AlreadyReferred),
+            Err(StoreError::ConditionFailed { .. }) => Err(EarningsError::Changed),
             Err(err) => Err(err.into()),
         }
     }
