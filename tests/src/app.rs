@@ -156,6 +156,23 @@ impl TestApp {
         }
     }
 
+    /// This app on a new instance: the same store, keys and router, with every
+    /// per-instance cache (API keys, settings) empty, as after a cold start.
+    pub fn cold(&self) -> Self {
+        let state = AppState::with_webhook_queue(
+            self.store.clone(),
+            self.state.config().clone(),
+            Some(Arc::new(self.bus.clone())),
+            None,
+        )
+        .expect("state");
+        Self {
+            router: partner_service::http::finish(partnerctl::all_routes(), state.clone()),
+            state,
+            ..self.clone()
+        }
+    }
+
     /// An admin token granting this app.
     pub fn admin_token(&self) -> String {
         admin_token_for(std::slice::from_ref(&self.app_id))

@@ -111,9 +111,15 @@ async fn affiliate(
     State(state): State<AppState>,
     Session(who): Session,
 ) -> Result<axum::Json<PartnerInfo>, ApiError> {
-    Ok(axum::Json(
-        commands::partner_of_customer(state.store(), &who.app_id, &who.customer_id).await?,
-    ))
+    Ok(axum::Json(commands::partner_info(
+        state
+            .store()
+            .read(&commands::partner_of_customer(
+                &who.app_id,
+                &who.customer_id,
+            ))
+            .await?,
+    )))
 }
 
 /// `GET /v1/affiliate/dashboard`.

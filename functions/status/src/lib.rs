@@ -4,8 +4,9 @@
 use axum::extract::State;
 use partner_domain::records::{Application, ApplicationStatus};
 use partner_domain::{AffiliateId, ApplicationId, CustomerId, Email, FieldError};
+use partner_service::auth::SecretKey;
 use partner_service::extract::QueryParams;
-use partner_service::{ApiError, AppState, Tenant, commands};
+use partner_service::{ApiError, AppState, commands};
 use serde::{Deserialize, Serialize};
 
 pub const STATUS: &str = "/v1/affiliate/apply/status";
@@ -63,16 +64,28 @@ impl From<Application> for AppliedStatus {
     }
 }
 
+/// One round trip, even on a cold start: the application is read in the key
+/// lookup's batch.
 async fn status(
     State(state): State<AppState>,
-    tenant: Tenant,
+    key: SecretKey,
     QueryParams(query): QueryParams<StatusQuery>,
 ) -> Result<axum::Json<StatusResponse>, ApiError> {
-    let raw = query
-        .email
-        .ok_or_else(|| FieldError::new("email", "is required as a query parameter"))?;
-    let email = Email::parse("email", &raw)?;
-    let response = match commands::application_status(state.store(), &tenant, &email).await? {
+    let email = match query.email.as_deref().map(|raw| Email::parse("email", raw)) {
+        Some(Ok(email)) => email,
+        refused => {
+            key.tenant(&state).await?;
+            return Err(match refused {
+                Some(Err(field)) => field,
+                _ => FieldError::new("email", "is required as a query parameter"),
+            }
+            .into());
+        }
+    };
+    let (_, application) = key
+        .with(&state, |app| commands::application_status(app, &email))
+        .await?;
+    let response = match application {
         Some(application) => StatusResponse::Applied(application.into()),
         None => StatusResponse::NotApplied { applied: false },
     };

@@ -8,12 +8,13 @@ use axum::routing::post;
 use partner_domain::ledger::ClickId;
 use partner_domain::text::optional_text;
 use partner_domain::{FieldError, ReferralCode};
+use partner_service::auth::PublicKey;
 use partner_service::client_ip::ClientIp;
 use partner_service::commands::track::{self, TrackRequest};
 use partner_service::extract::Json;
 use partner_service::http::Route;
 use partner_service::rate_limit;
-use partner_service::{ApiError, AppState, PublicTenant, cors};
+use partner_service::{ApiError, AppState, cors};
 use serde::{Deserialize, Serialize};
 
 pub const TRACK: &str = "/v1/affiliate/track";
@@ -93,14 +94,30 @@ struct Tracked {
     counted: bool,
 }
 
+/// One read (in the key lookup's batch, even on a cold start) and one write.
 async fn track(
     State(state): State<AppState>,
-    PublicTenant(tenant): PublicTenant,
+    key: PublicKey,
     ip: ClientIp,
-    Json(body): Json<TrackBody>,
+    body: Result<Json<TrackBody>, ApiError>,
 ) -> Result<(StatusCode, axum::Json<Tracked>), ApiError> {
+    let request = match body.and_then(|Json(body)| Ok(body.parse()?)) {
+        Ok(request) => request,
+        Err(refused) => {
+            // An unauthenticated caller learns only that.
+            key.tenant(&state).await?;
+            return Err(refused);
+        }
+    };
+    let (tenant, context) = key
+        .with(
+            &state,
+            |app| track::context(app, &request),
+            |(_, settings, _)| settings.as_ref(),
+        )
+        .await?;
     let client = rate_limit::browser_client(&tenant, ip);
-    let click = track::track(&state, &tenant, body.parse()?, client).await?;
+    let click = track::track_with(&state, &tenant, request, client, context).await?;
     Ok((
         StatusCode::CREATED,
         axum::Json(Tracked {

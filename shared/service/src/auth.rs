@@ -21,9 +21,11 @@ use std::time::{Duration, Instant};
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use partner_domain::api_key::{ApiKeyHash, KeyKind};
+use partner_domain::api_key::{ApiKeyHash, KeyKind, presented_app};
 use partner_domain::audit::Actor;
+use partner_domain::records::{ApiKeyRecord, ProgramSettings};
 use partner_domain::{ApiKeyId, AppId};
+use partner_store::repo::reads::Read;
 
 use crate::{ApiError, AppState};
 
@@ -131,16 +133,54 @@ impl ApiKeyCache {
         store: &partner_store::Store,
         presented: &str,
     ) -> Result<Tenant, ApiError> {
-        let Some(hash) = ApiKeyHash::of_presented(presented) else {
-            return Err(invalid_key());
-        };
+        let hash = ApiKeyHash::of_presented(presented).ok_or_else(invalid_key)?;
         if let Some(tenant) = self.cached(&hash) {
             return Ok(tenant);
         }
         if self.known_bad(&hash) {
             return Err(invalid_key());
         }
-        match store.apps().find_api_key(&hash).await? {
+        let record = store.apps().find_api_key(&hash).await?;
+        self.verify(hash, record)
+    }
+
+    /// The tenant of a presented key and `read` made for its app, in one round trip
+    /// whether or not the key is cached: a key that names its app
+    /// (`sk_live_<app>_…`) is looked up in the same batch as the read. The read's
+    /// records are returned only once the key has verified and is that app's
+    /// (nothing is answered from them before). A key made before keys named their
+    /// app costs a second round trip while it is not cached.
+    pub async fn authenticate_with<R: Read>(
+        &self,
+        store: &partner_store::Store,
+        presented: &str,
+        read: impl Fn(&AppId) -> R,
+    ) -> Result<(Tenant, R::Output), ApiError> {
+        let hash = ApiKeyHash::of_presented(presented).ok_or_else(invalid_key)?;
+        if let Some(tenant) = self.cached(&hash) {
+            let records = store.read(&read(&tenant.app_id)).await?;
+            return Ok((tenant, records));
+        }
+        if self.known_bad(&hash) {
+            return Err(invalid_key());
+        }
+        let Some(named) = presented_app(presented) else {
+            let tenant = self.authenticate(store, presented).await?;
+            let records = store.read(&read(&tenant.app_id)).await?;
+            return Ok((tenant, records));
+        };
+        let (record, records) = store.apps().api_key_with(&hash, &read(&named)).await?;
+        let tenant = self.verify(hash, record)?;
+        // A key we made names its own app; one that does not was not made by us.
+        if tenant.app_id != named {
+            return Err(invalid_key());
+        }
+        Ok((tenant, records))
+    }
+
+    /// The tenant of a looked-up key (remembered either way).
+    fn verify(&self, hash: ApiKeyHash, record: Option<ApiKeyRecord>) -> Result<Tenant, ApiError> {
+        match record {
             Some(record) if record.revoked_at.is_none() => {
                 let tenant = Tenant {
                     app_id: record.app_id,
@@ -162,22 +202,87 @@ fn invalid_key() -> ApiError {
     ApiError::unauthorized("The API key is not valid.")
 }
 
-/// The key's tenant, whatever its kind; a browser route's `Origin` is checked too.
-async fn any_key(parts: &Parts, state: &AppState) -> Result<Tenant, ApiError> {
+/// The presented key's text, or why there is none.
+fn presented(parts: &Parts) -> Result<&str, ApiError> {
     let Some(value) = parts.headers.get(API_KEY_HEADER) else {
         return Err(ApiError::unauthorized(
             "Send your app's API key in the x-api-key header.",
         ));
     };
-    let presented = value.to_str().map_err(|_| invalid_key())?;
+    value.to_str().map(str::trim).map_err(|_| invalid_key())
+}
+
+/// The key's tenant, whatever its kind; a browser route's `Origin` is checked too.
+async fn any_key(parts: &Parts, state: &AppState) -> Result<Tenant, ApiError> {
     let tenant = state
         .api_keys()
-        .authenticate(state.store(), presented.trim())
+        .authenticate(state.store(), presented(parts)?)
         .await?;
     crate::http::note_app(&parts.extensions, tenant.app_id.as_str());
     state.key_limits().admit(state, &tenant).await?;
     crate::cors::check_origin(parts, state, &tenant.app_id).await?;
     Ok(tenant)
+}
+
+/// A secret key as presented, not yet verified: what a server-side route takes
+/// in place of [`Tenant`] when it reads its data in the key lookup's round trip
+/// ([`SecretKey::with`]).
+#[derive(Debug, Clone)]
+pub struct SecretKey {
+    presented: String,
+    notes: crate::http::RequestNotes,
+}
+
+impl FromRequestParts<AppState> for SecretKey {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, ApiError> {
+        Ok(Self {
+            presented: presented(parts)?.to_owned(),
+            notes: parts
+                .extensions
+                .get::<crate::http::RequestNotes>()
+                .cloned()
+                .unwrap_or_default(),
+        })
+    }
+}
+
+impl SecretKey {
+    /// The tenant alone, as [`Tenant`] admits it: for a request refused before
+    /// its read (a bad parameter), so an unauthenticated caller still gets 401
+    /// first.
+    pub async fn tenant(&self, state: &AppState) -> Result<Tenant, ApiError> {
+        let tenant = state
+            .api_keys()
+            .authenticate(state.store(), &self.presented)
+            .await?;
+        self.notes.app(tenant.app_id.as_str());
+        if tenant.kind != KeyKind::Secret {
+            return Err(publishable_key_not_allowed());
+        }
+        state.key_limits().admit(state, &tenant).await?;
+        Ok(tenant)
+    }
+
+    /// The tenant, as [`Tenant`] admits it (a secret key, within its rate limit),
+    /// and `read` for its app: one round trip, cold or warm.
+    pub async fn with<R: Read>(
+        &self,
+        state: &AppState,
+        read: impl Fn(&AppId) -> R,
+    ) -> Result<(Tenant, R::Output), ApiError> {
+        let (tenant, records) = state
+            .api_keys()
+            .authenticate_with(state.store(), &self.presented, read)
+            .await?;
+        self.notes.app(tenant.app_id.as_str());
+        if tenant.kind != KeyKind::Secret {
+            return Err(publishable_key_not_allowed());
+        }
+        state.key_limits().admit(state, &tenant).await?;
+        Ok((tenant, records))
+    }
 }
 
 /// The refusal of a publishable key where only a secret key will do.
@@ -218,4 +323,67 @@ pub fn bearer_token(headers: &axum::http::HeaderMap) -> Option<&str> {
         .strip_prefix("Bearer ")
         .or_else(|| value.strip_prefix("bearer "))
         .map(str::trim)
+}
+
+/// A key of either kind as presented, not yet verified, and the request's browser
+/// origin: what a browser route takes in place of [`PublicTenant`] when it reads
+/// its data in the key lookup's round trip ([`PublicKey::with`]).
+#[derive(Debug, Clone)]
+pub struct PublicKey {
+    presented: String,
+    notes: crate::http::RequestNotes,
+    origin: crate::cors::BrowserOrigin,
+}
+
+impl FromRequestParts<AppState> for PublicKey {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, ApiError> {
+        Ok(Self {
+            presented: presented(parts)?.to_owned(),
+            notes: parts
+                .extensions
+                .get::<crate::http::RequestNotes>()
+                .cloned()
+                .unwrap_or_default(),
+            origin: crate::cors::BrowserOrigin::of(parts),
+        })
+    }
+}
+
+impl PublicKey {
+    /// The tenant alone, as [`PublicTenant`] admits it (for a request refused
+    /// before its read, so an unauthenticated caller still gets 401 first).
+    pub async fn tenant(&self, state: &AppState) -> Result<Tenant, ApiError> {
+        let tenant = state
+            .api_keys()
+            .authenticate(state.store(), &self.presented)
+            .await?;
+        self.notes.app(tenant.app_id.as_str());
+        state.key_limits().admit(state, &tenant).await?;
+        if !self.origin.is_none() {
+            let settings = state.settings().get(state.store(), &tenant.app_id).await?;
+            self.origin.check(settings.as_deref())?;
+        }
+        Ok(tenant)
+    }
+
+    /// The tenant, as [`PublicTenant`] admits it, and `read` for its app: one
+    /// round trip, cold or warm. The browser origin is checked against the
+    /// settings `settings_of` finds in the read (so the read must include them).
+    pub async fn with<R: Read>(
+        &self,
+        state: &AppState,
+        read: impl Fn(&AppId) -> R,
+        settings_of: impl FnOnce(&R::Output) -> Option<&ProgramSettings>,
+    ) -> Result<(Tenant, R::Output), ApiError> {
+        let (tenant, records) = state
+            .api_keys()
+            .authenticate_with(state.store(), &self.presented, read)
+            .await?;
+        self.notes.app(tenant.app_id.as_str());
+        state.key_limits().admit(state, &tenant).await?;
+        self.origin.check(settings_of(&records))?;
+        Ok((tenant, records))
+    }
 }

@@ -21,9 +21,11 @@ use partner_domain::events::Event;
 use partner_domain::rate_limit::Exceeded;
 use partner_domain::records::{Application, ApplicationForm, ApplicationStatus};
 use partner_domain::{AppId, CustomerId, Email, Timestamp};
+use partner_store::repo::affiliates::{OfCustomer, Partner};
+use partner_store::repo::applications::ByEmail;
 use partner_store::repo::applications::SubmitError;
 use partner_store::repo::rate_limits::Guard;
-use partner_store::{Store, StoreError, StoreResult};
+use partner_store::{Store, StoreError};
 
 use crate::views::PartnerInfo;
 use crate::{AppState, Tenant};
@@ -172,25 +174,23 @@ pub async fn revoke_api_key(
     }
 }
 
-/// The application of an email in the tenant's app, if any: one consistent read.
-pub async fn application_status(
-    store: &Store,
-    tenant: &Tenant,
-    email: &Email,
-) -> StoreResult<Option<Application>> {
-    store.applications().by_email(&tenant.app_id, email).await
+/// The read of an email's application in `app` (one consistent read, which can
+/// ride with the key's lookup).
+pub fn application_status(app: &AppId, email: &Email) -> ByEmail {
+    ByEmail::new(app, email)
 }
 
-/// Whether a customer is a partner, and its figures: one read.
-pub async fn partner_of_customer(
-    store: &Store,
-    app: &AppId,
-    customer: &CustomerId,
-) -> StoreResult<PartnerInfo> {
-    Ok(match store.affiliates().by_customer(app, customer).await? {
+/// The read behind [`partner_info`]: one batch, which can ride with the key's lookup.
+pub fn partner_of_customer(app: &AppId, customer: &CustomerId) -> OfCustomer {
+    OfCustomer::new(app, customer)
+}
+
+/// Whether a customer is a partner, and its figures, from [`partner_of_customer`].
+pub fn partner_info(partner: Option<Partner>) -> PartnerInfo {
+    match partner {
         Some((affiliate, settings, balances)) => {
             PartnerInfo::enrolled(affiliate, &settings, balances)
         }
         None => PartnerInfo::not_enrolled(),
-    })
+    }
 }

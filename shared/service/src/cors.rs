@@ -22,6 +22,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use partner_domain::AppId;
+use partner_domain::records::ProgramSettings;
 
 use crate::{ApiError, AppState};
 
@@ -87,18 +88,44 @@ fn origin_not_allowed() -> ApiError {
 /// (and marks an allowed one for the response). Elsewhere, and for requests without
 /// an `Origin`, it does nothing and costs nothing.
 pub async fn check_origin(parts: &Parts, state: &AppState, app: &AppId) -> Result<(), ApiError> {
-    let Some(slot) = parts.extensions.get::<AllowedOrigin>() else {
+    let origin = BrowserOrigin::of(parts);
+    if origin.is_none() {
         return Ok(());
-    };
-    let Some(origin) = parts.headers.get(header::ORIGIN) else {
-        return Ok(());
-    };
-    let text = origin.to_str().map_err(|_| origin_not_allowed())?;
+    }
     let settings = state.settings().get(state.store(), app).await?;
-    if settings.is_some_and(|settings| settings.allows_origin(text)) {
-        let _ = slot.0.set(origin.clone());
-        Ok(())
-    } else {
-        Err(origin_not_allowed())
+    origin.check(settings.as_deref())
+}
+
+/// A browser route's `Origin`, taken from the request to be checked once the app's
+/// settings are at hand (a route that reads them with its key does not read them
+/// again).
+#[derive(Debug, Clone, Default)]
+pub struct BrowserOrigin(Option<(AllowedOrigin, HeaderValue)>);
+
+impl BrowserOrigin {
+    /// The request's `Origin`, on a browser route; none elsewhere or without one.
+    pub fn of(parts: &Parts) -> Self {
+        let slot = parts.extensions.get::<AllowedOrigin>().cloned();
+        let origin = parts.headers.get(header::ORIGIN).cloned();
+        Self(slot.zip(origin))
+    }
+
+    /// Nothing to check: a server-side call, or not a browser route.
+    pub fn is_none(&self) -> bool {
+        self.0.is_none()
+    }
+
+    /// [`check_origin`] with the app's settings already read.
+    pub fn check(&self, settings: Option<&ProgramSettings>) -> Result<(), ApiError> {
+        let Some((slot, origin)) = &self.0 else {
+            return Ok(());
+        };
+        let text = origin.to_str().map_err(|_| origin_not_allowed())?;
+        if settings.is_some_and(|settings| settings.allows_origin(text)) {
+            let _ = slot.0.set(origin.clone());
+            Ok(())
+        } else {
+            Err(origin_not_allowed())
+        }
     }
 }

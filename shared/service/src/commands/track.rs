@@ -1,9 +1,11 @@
 //! Tracking a referral click.
 
+use partner_domain::AppId;
 use partner_domain::ReferralCode;
 use partner_domain::ledger::{Click, ClickId};
 use partner_domain::rate_limit::Policy;
 use partner_domain::records::AffiliateStatus;
+use partner_store::repo::clicks::{ClickContext, ClickContextRecords};
 use partner_store::repo::rate_limits::Guard;
 
 use super::{CommandError, Missing};
@@ -31,11 +33,29 @@ pub async fn track(
     request: TrackRequest,
     client: Option<String>,
 ) -> Result<Click, CommandError> {
+    let context = state
+        .store()
+        .read(&context(&tenant.app_id, &request))
+        .await?;
+    track_with(state, tenant, request, client, context).await
+}
+
+/// The read a click needs (the code's partner, the settings, the visitor's
+/// window): one batch, which can ride with the key's lookup.
+pub fn context(app: &AppId, request: &TrackRequest) -> ClickContext {
+    ClickContext::new(app, &request.code, request.visitor_id.as_deref())
+}
+
+/// [`track`] with its [`context`] already read: one write.
+pub async fn track_with(
+    state: &AppState,
+    tenant: &Tenant,
+    request: TrackRequest,
+    client: Option<String>,
+    (target, settings, visit): ClickContextRecords,
+) -> Result<Click, CommandError> {
     let app = &tenant.app_id;
     let clicks = state.store().clicks();
-    let (target, settings, visit) = clicks
-        .click_context(app, &request.code, request.visitor_id.as_deref())
-        .await?;
     let settings =
         settings.ok_or_else(|| CommandError::NotFound(Missing::Settings(app.clone())))?;
     let guard = client.map(|client| {

@@ -48,13 +48,7 @@ impl Affiliates<'_> {
         app: &AppId,
         customer: &CustomerId,
     ) -> StoreResult<Option<(Affiliate, ProgramSettings, Balances)>> {
-        let keys = [
-            keys::affiliate_of_customer(app, customer),
-            keys::settings(app),
-            keys::balance(app, customer),
-        ];
-        let items = self.store.get_many(&keys, false).await?;
-        Ok(partner_of(app, items)?.map(|(partner, _)| partner))
+        self.store.read(&OfCustomer::new(app, customer)).await
     }
 
     /// [`Affiliates::by_customer`] plus the app itself (its name brands the portal),
@@ -153,7 +147,8 @@ impl Affiliates<'_> {
     }
 }
 
-type Partner = (Affiliate, ProgramSettings, Balances);
+/// A partner record with the settings and balances it is read with.
+pub type Partner = (Affiliate, ProgramSettings, Balances);
 
 /// The partner, its settings and balances from a batch read of (partner, settings,
 /// balance, …), and the item after them if one was asked for.
@@ -177,4 +172,41 @@ fn partner_of(
         (from_item(affiliate)?, from_item(settings)?, balance.into()),
         extra,
     )))
+}
+
+/// A customer's partner record, the settings and its balances: by-customer's one
+/// read, which can ride with the API key's lookup.
+#[derive(Debug, Clone)]
+pub struct OfCustomer {
+    app: AppId,
+    customer: CustomerId,
+}
+
+impl OfCustomer {
+    pub fn new(app: &AppId, customer: &CustomerId) -> Self {
+        Self {
+            app: app.clone(),
+            customer: customer.clone(),
+        }
+    }
+}
+
+impl super::reads::Read for OfCustomer {
+    type Output = Option<Partner>;
+
+    fn keys(&self) -> Vec<crate::Key> {
+        vec![
+            keys::affiliate_of_customer(&self.app, &self.customer),
+            keys::settings(&self.app),
+            keys::balance(&self.app, &self.customer),
+        ]
+    }
+
+    fn consistent(&self) -> bool {
+        false
+    }
+
+    fn parse(&self, items: Vec<Option<crate::Item>>) -> StoreResult<Self::Output> {
+        Ok(partner_of(&self.app, items)?.map(|(partner, _)| partner))
+    }
 }

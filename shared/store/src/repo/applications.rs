@@ -199,7 +199,7 @@ impl Applications<'_> {
     /// The application for an email, read consistently so a status check right after
     /// applying sees the application.
     pub async fn by_email(&self, app: &AppId, email: &Email) -> StoreResult<Option<Application>> {
-        super::record(self.store, &keys::application_by_email(app, email), true).await
+        self.store.read(&ByEmail::new(app, email)).await
     }
 
     pub async fn get(&self, app: &AppId, id: &ApplicationId) -> StoreResult<Option<Application>> {
@@ -359,5 +359,42 @@ impl Applications<'_> {
             Err(StoreError::ConditionFailed { index: 0 }) => Err(ReviewError::NotPending),
             Err(err) => Err(err.into()),
         }
+    }
+}
+
+/// The application of an email (its marker carries a copy): the status check's one
+/// read, which can ride with the API key's lookup.
+#[derive(Debug, Clone)]
+pub struct ByEmail {
+    key: crate::Key,
+}
+
+impl ByEmail {
+    pub fn new(app: &AppId, email: &Email) -> Self {
+        Self {
+            key: keys::application_by_email(app, email),
+        }
+    }
+}
+
+impl super::reads::Read for ByEmail {
+    type Output = Option<Application>;
+
+    fn keys(&self) -> Vec<crate::Key> {
+        vec![self.key.clone()]
+    }
+
+    fn consistent(&self) -> bool {
+        // Status right after applying must see the application.
+        true
+    }
+
+    fn parse(&self, items: Vec<Option<crate::Item>>) -> StoreResult<Self::Output> {
+        items
+            .into_iter()
+            .next()
+            .flatten()
+            .map(from_item)
+            .transpose()
     }
 }

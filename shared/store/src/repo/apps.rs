@@ -181,6 +181,22 @@ impl Apps<'_> {
             .transpose()
     }
 
+    /// [`Apps::find_api_key`] and `read`, in one round trip (strongly consistent).
+    /// The caller must not use the read's records unless the key verifies and is
+    /// the app's the read was made for.
+    pub async fn api_key_with<R: super::reads::Read>(
+        &self,
+        hash: &ApiKeyHash,
+        read: &R,
+    ) -> StoreResult<(Option<ApiKeyRecord>, R::Output)> {
+        let mut wanted = vec![keys::api_key(hash.as_str())];
+        wanted.extend(read.keys());
+        let mut items = self.store.get_many(&wanted, true).await?;
+        let rest = items.split_off(1);
+        let record = items.pop().flatten().map(from_item).transpose()?;
+        Ok((record, read.parse(rest)?))
+    }
+
     pub async fn list_api_keys(&self, app: &AppId) -> StoreResult<Vec<ApiKeyRecord>> {
         super::all(
             self.store,

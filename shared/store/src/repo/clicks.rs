@@ -99,16 +99,10 @@ impl Clicks<'_> {
         app: &AppId,
         code: &ReferralCode,
         visitor: Option<&str>,
-    ) -> StoreResult<(Option<CodeTarget>, Option<ProgramSettings>, Option<Visit>)> {
-        let mut wanted = vec![keys::referral_code(app, code), keys::settings(app)];
-        if let Some(visitor) = visitor {
-            wanted.push(keys::visit(app, code, visitor));
-        }
-        let mut items = self.store.get_many(&wanted, false).await?.into_iter();
-        let target = items.next().flatten().map(from_item).transpose()?;
-        let settings = items.next().flatten().map(from_item).transpose()?;
-        let visit = items.next().flatten().map(from_item).transpose()?;
-        Ok((target, settings, visit))
+    ) -> StoreResult<ClickContextRecords> {
+        self.store
+            .read(&ClickContext::new(app, code, visitor))
+            .await
     }
 
     /// Stores a click. A counted click also renews the visitor's window and bumps the
@@ -226,5 +220,44 @@ impl Clicks<'_> {
             total.conversions += shard.conversions;
         }
         Ok(total)
+    }
+}
+
+/// The code's partner, the settings and the visitor's last counted click.
+pub type ClickContextRecords = (Option<CodeTarget>, Option<ProgramSettings>, Option<Visit>);
+
+/// What tracking a click reads: one batch, which can ride with the API key's lookup.
+#[derive(Debug, Clone)]
+pub struct ClickContext {
+    keys: Vec<crate::Key>,
+}
+
+impl ClickContext {
+    pub fn new(app: &AppId, code: &ReferralCode, visitor: Option<&str>) -> Self {
+        let mut keys = vec![keys::referral_code(app, code), keys::settings(app)];
+        if let Some(visitor) = visitor {
+            keys.push(keys::visit(app, code, visitor));
+        }
+        Self { keys }
+    }
+}
+
+impl super::reads::Read for ClickContext {
+    type Output = ClickContextRecords;
+
+    fn keys(&self) -> Vec<crate::Key> {
+        self.keys.clone()
+    }
+
+    fn consistent(&self) -> bool {
+        false
+    }
+
+    fn parse(&self, items: Vec<Option<crate::Item>>) -> StoreResult<Self::Output> {
+        let mut items = items.into_iter();
+        let target = items.next().flatten().map(from_item).transpose()?;
+        let settings = items.next().flatten().map(from_item).transpose()?;
+        let visit = items.next().flatten().map(from_item).transpose()?;
+        Ok((target, settings, visit))
     }
 }

@@ -16,6 +16,7 @@ pub mod outbox;
 pub mod payout_runs;
 pub mod payouts;
 pub mod rate_limits;
+pub mod reads;
 pub mod referrals;
 pub mod stripe;
 pub mod webhooks;
