@@ -230,7 +230,8 @@ async fn the_previous_api_versions_shapes_earn_the_same(app: TestApp) {
         .iter()
         .map(|e| e.amount.minor())
         .collect();
-    assert_eq!(amounts, vec![1980, 1980, -400], "tax earns nothing");
+    // 20.00 of a 108.90 charge with 9.90 tax: 18.18 of it had earned, so 3.64 goes back.
+    assert_eq!(amounts, vec![1980, 1980, -364], "tax earns nothing");
 }
 
 async fn a_one_off_checkout_payment_earns_on_its_total_without_tax(app: TestApp) {
@@ -667,7 +668,94 @@ async fn connecting_shows_the_endpoint_never_the_secret_and_disconnecting_stops_
     again.assert_problem(404, "integration_not_found");
 }
 
+async fn a_first_invoice_before_its_checkout_waits_for_the_attribution(app: TestApp) {
+    program(&app, json!({})).await;
+    let customer = fresh_id("cus");
+    let mut first = invoice(&customer, 9900, "usd");
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    set(&mut first, "/data/object/created", json!(now));
+    set(
+        &mut first,
+        "/data/object/billing_reason",
+        json!("subscription_create"),
+    );
+    let before = app.calls();
+    let early = app.send_stripe(&first).await;
+    early.assert_problem(409, "attribution_pending");
+    let calls = app.calls().since(before);
+    assert_eq!((calls.writes, calls.transactions), (0, 0), "{calls:?}");
+    // The checkout arrives; Stripe sends the invoice again.
+    expect(&app, &checkout(&customer, Some("JANE20")), "attributed").await;
+    expect(&app, &first, "commission_created").await;
+    // A renewal of a customer nobody referred is recorded at once.
+    let stranger = fresh_id("cus");
+    let renewal = expect(&app, &invoice(&stranger, 9900, "usd"), "revenue_recorded").await;
+    assert_eq!(renewal["reason"], "not_referred");
+}
+
+async fn refunds_reverse_only_what_earned_not_the_tax(app: TestApp) {
+    program(&app, json!({})).await;
+    let customer = fresh_id("cus");
+    expect(&app, &checkout(&customer, Some("JANE20")), "attributed").await;
+    let taxed = || {
+        let mut event = invoice(&customer, 10890, "usd");
+        set(
+            &mut event,
+            "/data/object/total_taxes",
+            json!([{"amount": 990, "tax_behavior": "exclusive", "taxability_reason": "standard_rated", "taxable_amount": 9900, "type": "tax_rate_details", "tax_rate_details": {"tax_rate": "txr_1"}}]),
+        );
+        event
+    };
+    expect(&app, &taxed(), "commission_created").await;
+    expect(&app, &taxed(), "commission_created").await;
+    // One charge refunded in full, tax included: its commission comes back, the
+    // other invoice's stays.
+    let charge = fresh_id("ch");
+    let mut refunded = refund(&customer, &charge, 10890);
+    set(&mut refunded, "/data/object/amount", json!(10890));
+    expect(&app, &refunded, "refund_recorded").await;
+    let amounts: Vec<i64> = entries_of(&app, &customer)
+        .await
+        .iter()
+        .map(|e| e.amount.minor())
+        .collect();
+    assert_eq!(amounts, vec![1980, 1980, -1980]);
+}
+
+async fn a_one_off_payment_without_a_stripe_customer_is_refunded_by_its_payment(app: TestApp) {
+    program(&app, json!({})).await;
+    let mut paid = stripe_event("checkout.session.completed.payment");
+    set(&mut paid, "/data/object/customer", Value::Null);
+    set(
+        &mut paid,
+        "/data/object/metadata",
+        json!({"customer_id": "buyer_9"}),
+    );
+    let intent = paid["data"]["object"]["payment_intent"].clone();
+    expect(&app, &paid, "commission_created").await;
+    let mut refunded = stripe_event("charge.refunded");
+    set(&mut refunded, "/data/object/customer", Value::Null);
+    set(&mut refunded, "/data/object/payment_intent", intent);
+    set(&mut refunded, "/data/object/amount", json!(10890));
+    set(&mut refunded, "/data/object/amount_refunded", json!(10890));
+    let answer = expect(&app, &refunded, "refund_recorded").await;
+    assert!(answer["reason"].is_null(), "{answer:#}");
+    let amounts: Vec<i64> = entries_of(&app, "buyer_9")
+        .await
+        .iter()
+        .map(|e| e.amount.minor())
+        .collect();
+    assert_eq!(
+        amounts,
+        vec![1980, -1980],
+        "108.90 with 9.90 tax, refunded in full"
+    );
+}
+
 on_both_backends!(
+    a_first_invoice_before_its_checkout_waits_for_the_attribution,
+    refunds_reverse_only_what_earned_not_the_tax,
+    a_one_off_payment_without_a_stripe_customer_is_refunded_by_its_payment,
     checkout_invoices_renewals_and_refunds_reach_the_ledger,
     the_previous_api_versions_shapes_earn_the_same,
     a_promotion_code_linked_to_a_partner_attributes_a_checkout_without_a_click,
@@ -676,6 +764,74 @@ on_both_backends!(
     invoice_paid_costs_the_revenue_paths_round_trips_plus_one_read,
     concurrent_deliveries_of_one_event_make_one_commission,
 );
+
+#[tokio::test]
+async fn a_subscriptions_metadata_attributes_its_invoices() {
+    let app = TestApp::memory().await;
+    program(&app, json!({})).await;
+    let customer = fresh_id("cus");
+    let mut event = invoice(&customer, 9900, "usd");
+    set(
+        &mut event,
+        "/data/object/parent/subscription_details/metadata",
+        json!({"referral_code": "JANE20", "customer_id": "user_5"}),
+    );
+    expect(&app, &event, "commission_created").await;
+    assert_eq!(entries_of(&app, "user_5").await.len(), 1);
+    // Its next invoice, without metadata, finds the customer through the link.
+    expect(&app, &invoice(&customer, 9900, "usd"), "commission_created").await;
+    assert_eq!(entries_of(&app, "user_5").await.len(), 2);
+}
+
+#[tokio::test]
+async fn an_apps_own_id_as_client_reference_id_falls_back_to_the_metadata() {
+    let app = TestApp::memory().await;
+    program(&app, json!({})).await;
+    let mut event = checkout(&fresh_id("cus"), Some("user_77"));
+    set(
+        &mut event,
+        "/data/object/metadata",
+        json!({"referral_code": "JANE20"}),
+    );
+    expect(&app, &event, "attributed").await;
+}
+
+#[tokio::test]
+async fn a_signed_event_that_cannot_be_read_is_logged_as_failed() {
+    let app = TestApp::memory().await;
+    program(&app, json!({})).await;
+    let mut event = invoice(&fresh_id("cus"), 9900, "usd");
+    event["data"]["object"]
+        .as_object_mut()
+        .unwrap()
+        .remove("amount_paid");
+    let answer = expect(&app, &event, "failed").await;
+    assert!(
+        answer["reason"].as_str().unwrap().contains("amount_paid"),
+        "{answer:#}"
+    );
+    assert_eq!(app.stripe_log().await[0]["outcome"], "failed");
+}
+
+#[tokio::test]
+async fn an_invoice_showing_a_linked_promotion_code_attributes_its_customer() {
+    let app = TestApp::memory().await;
+    program(&app, json!({})).await;
+    let promo = fresh_id("promo");
+    let mut created = stripe_event("promotion_code.created");
+    set(&mut created, "/data/object/id", json!(promo));
+    expect(&app, &created, "promotion_code_linked").await;
+    // Before basil an invoice carried its discount, with the promotion code.
+    let customer = fresh_id("cus");
+    let mut event = invoice_shaped("invoice.paid.previous", &customer, 9900, "usd");
+    set(
+        &mut event,
+        "/data/object/discount",
+        json!({"id": "di_1", "object": "discount", "coupon": {"id": "JANE20OFF"}, "customer": customer, "promotion_code": promo}),
+    );
+    expect(&app, &event, "commission_created").await;
+    assert_eq!(entries_of(&app, &customer).await.len(), 1);
+}
 
 #[tokio::test]
 async fn one_off_payments() {
@@ -708,9 +864,59 @@ async fn connection() {
 
 #[test]
 fn both_api_versions_read_to_the_same_actions() {
-    use partner_domain::stripe::StripeEvent;
+    use partner_domain::stripe::{Action, StripeEvent};
+    let read = |event: Value| {
+        StripeEvent::parse(event.to_string().as_bytes())
+            .unwrap()
+            .action
+    };
+    // 108.90 with 9.90 tax: `tax` before basil, `total_taxes[].amount` since.
+    let mut previous = stripe_event("invoice.paid.previous");
+    set(&mut previous, "/data/object/amount_paid", json!(10890));
+    set(&mut previous, "/data/object/total", json!(10890));
+    set(&mut previous, "/data/object/tax", json!(990));
+    let mut current = stripe_event("invoice.paid");
+    set(&mut current, "/data/object/amount_paid", json!(10890));
+    set(&mut current, "/data/object/total", json!(10890));
+    set(
+        &mut current,
+        "/data/object/total_taxes",
+        json!([{"amount": 990, "tax_behavior": "exclusive", "taxability_reason": "standard_rated", "taxable_amount": 9900, "type": "tax_rate_details", "tax_rate_details": {"tax_rate": "txr_1"}}]),
+    );
+    let (
+        Action::Invoice {
+            customer: a,
+            payment: pa,
+        },
+        Action::Invoice {
+            customer: b,
+            payment: pb,
+        },
+    ) = (read(previous), read(current))
+    else {
+        panic!("invoices");
+    };
+    assert_eq!(a, b);
+    assert_eq!((pa.amount.minor(), pa.gross.minor()), (9900, 10890));
+    assert_eq!(
+        (
+            &pa.revenue_id,
+            pa.amount,
+            pa.gross,
+            &pa.currency,
+            pa.occurred_at
+        ),
+        (
+            &pb.revenue_id,
+            pb.amount,
+            pb.gross,
+            &pb.currency,
+            pb.occurred_at
+        )
+    );
+    // Before basil an invoice names its PaymentIntent; since, it does not.
+    assert!(pa.payment_intent.is_some() && pb.payment_intent.is_none());
     for (current, previous) in [
-        ("invoice.paid", "invoice.paid.previous"),
         ("charge.refunded", "charge.refunded.previous"),
         ("promotion_code.created", "promotion_code.created.previous"),
         (
@@ -718,11 +924,10 @@ fn both_api_versions_read_to_the_same_actions() {
             "customer.discount.created.previous",
         ),
     ] {
-        let read = |name: &str| {
-            StripeEvent::parse(stripe_event(name).to_string().as_bytes())
-                .unwrap()
-                .action
-        };
-        assert_eq!(read(current), read(previous), "{current}");
+        assert_eq!(
+            read(stripe_event(current)),
+            read(stripe_event(previous)),
+            "{current}"
+        );
     }
 }

@@ -11,7 +11,7 @@ use partner_service::commands::stripe::{
     self,
     connection::{self, Connection},
 };
-use partner_service::extract::{self, QueryParams};
+use partner_service::extract::{self, QueryParams, not_null};
 use partner_service::views::ListPage;
 use partner_service::{ApiError, AppState};
 use serde::{Deserialize, Serialize};
@@ -19,11 +19,21 @@ use serde::{Deserialize, Serialize};
 use crate::Paging;
 
 /// `{webhookSecret: "whsec_…", livemode?: true}`.
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub(crate) struct ConnectBody {
     webhook_secret: String,
+    #[serde(default, deserialize_with = "not_null")]
     livemode: Option<bool>,
+}
+
+/// Never the secret.
+impl std::fmt::Debug for ConnectBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectBody")
+            .field("livemode", &self.livemode)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The connection as shown: never the secret.

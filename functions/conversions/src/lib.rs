@@ -100,6 +100,7 @@ impl RevenueBody {
                 _ => return Err(FieldError::new("type", "must be payment or refund")),
             },
             occurred_at: self.occurred_at,
+            await_referral_until: None,
         })
     }
 }

@@ -42,7 +42,7 @@
 //! | `RATE#<subject>#<window>`          | `RATE`        | `rate_counter`      | (requests in one minute: a rate limit's counter; TTL) |        |
 //! | `APP#<app>`                        | `INTEGRATION#STRIPE` | `stripe_integration` | (the Stripe connection: signing secret, mode) |          |
 //! | `APP#<app>#STRIPEEVT#<evtId>`      | `STRIPE_EVENT` | `stripe_event`     | `APP#<app>#STRIPEEVTS` / `<receivedMs>#<evtId>` | (TTL: 90 days; each event handled once) |
-//! | `APP#<app>#STRIPECUS#<cusId>`      | `STRIPE_CUSTOMER` | `stripe_customer` | (Stripe's customer → the app's customer id) |             |
+//! | `APP#<app>#STRIPELINK#<cus or pi>` | `STRIPE_LINK` | `stripe_link`       | (a Stripe customer or payment → the app's customer id, the untaxed share of its payment) | |
 //! | `APP#<app>#STRIPEPROMO#<promoId>`  | `STRIPE_PROMOTION_CODE` | `stripe_promotion_code` | (a promotion code linked to a partner's code) |  |
 //! | `APP#<app>#STRIPECHARGE#<chId>`    | `STRIPE_CHARGE` | `stripe_charge`   | (what of a charge was refunded so far)   |                     |
 //!
@@ -145,7 +145,7 @@ pub mod entity {
     pub const RATE_COUNTER: &str = "rate_counter";
     pub const STRIPE_INTEGRATION: &str = "stripe_integration";
     pub const STRIPE_EVENT: &str = "stripe_event";
-    pub const STRIPE_CUSTOMER: &str = "stripe_customer";
+    pub const STRIPE_LINK: &str = "stripe_link";
     pub const STRIPE_PROMOTION_CODE: &str = "stripe_promotion_code";
     pub const STRIPE_CHARGE: &str = "stripe_charge";
 }
@@ -408,8 +408,9 @@ pub fn stripe_events_of_app(app: &AppId) -> String {
     format!("APP#{app}#STRIPEEVTS")
 }
 
-pub fn stripe_customer(app: &AppId, id: &StripeId) -> Key {
-    Key::new(format!("APP#{app}#STRIPECUS#{id}"), "STRIPE_CUSTOMER")
+/// What a Stripe customer (`cus_…`) or PaymentIntent (`pi_…`) is linked to.
+pub fn stripe_link(app: &AppId, id: &StripeId) -> Key {
+    Key::new(format!("APP#{app}#STRIPELINK#{id}"), "STRIPE_LINK")
 }
 
 pub fn stripe_promotion_code(app: &AppId, id: &StripeId) -> Key {

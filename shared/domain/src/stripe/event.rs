@@ -92,6 +92,9 @@ pub enum Action {
     PromotionCode(PromotionCode),
     /// A type the program does not use.
     Unused,
+    /// A type the program uses, whose object lacks what it needs (why): answered
+    /// and logged as failed, since a redelivery would not read better.
+    Unreadable(String),
 }
 
 /// Who a customer is and what may say who referred it.
@@ -116,19 +119,22 @@ impl CustomerRef {
     }
 }
 
-/// What names the partner, strongest first: a click, a code, a promotion code.
+/// What may name the partner, strongest first: the `client_reference_id`, then the
+/// metadata's click id and referral code, then the promotion codes used. Each is
+/// tried in turn until one names an active partner (an app's own user id in
+/// `client_reference_id` then falls through to the metadata).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Referrer {
-    pub click: Option<ClickId>,
-    pub code: Option<ReferralCode>,
+    pub named: Vec<Named>,
     /// Promotion codes (`promo_…`) the checkout or invoice used.
     pub promotion_codes: Vec<StripeId>,
 }
 
-impl Referrer {
-    pub fn is_empty(&self) -> bool {
-        self.click.is_none() && self.code.is_none() && self.promotion_codes.is_empty()
-    }
+/// A click or a referral code an event names.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Named {
+    Click(ClickId),
+    Code(ReferralCode),
 }
 
 /// A payment to record as revenue, idempotent by `revenue_id` (the invoice or the
@@ -138,15 +144,30 @@ pub struct Payment {
     pub revenue_id: StripeId,
     /// Paid, excluding tax, in minor units of `currency`.
     pub amount: Money,
+    /// Paid, tax included: with `amount`, the share of a later refund that was not
+    /// tax.
+    pub gross: Money,
     pub currency: Currency,
     pub occurred_at: Option<Timestamp>,
+    /// The PaymentIntent that paid it, when the payload names it: its refunds are
+    /// found by it.
+    pub payment_intent: Option<StripeId>,
+    /// Until when an unattributed customer's payment waits for its attribution
+    /// (a subscription's first invoice can arrive before its checkout).
+    pub await_attribution_until: Option<Timestamp>,
 }
+
+/// How long a subscription's first invoice waits for its checkout's attribution
+/// (Stripe retries it meanwhile).
+pub const AWAIT_ATTRIBUTION: time::Duration = time::Duration::hours(1);
 
 /// A charge's refunds so far.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Refund {
     pub charge: StripeId,
     pub customer: CustomerRef,
+    /// The PaymentIntent the charge belongs to.
+    pub payment_intent: Option<StripeId>,
     /// Everything refunded of the charge so far (Stripe's `amount_refunded`).
     pub refunded_total: Money,
     pub currency: Currency,
@@ -170,16 +191,17 @@ impl StripeEvent {
         let id = StripeId::parse("id", &envelope.id)?;
         let object = &envelope.data.object;
         let action = match envelope.kind.as_str() {
-            "checkout.session.completed" => checkout(object)?,
-            "customer.created" | "customer.updated" => Action::Customer(customer(object)),
-            "customer.discount.created" => Action::Discount(discount(object)),
-            "invoice.paid" => invoice(object)?,
-            "charge.refunded" => Action::Refund(refund(object)?),
+            "checkout.session.completed" => checkout(object),
+            "customer.created" | "customer.updated" => Ok(Action::Customer(customer(object))),
+            "customer.discount.created" => Ok(Action::Discount(discount(object))),
+            "invoice.paid" => invoice(object),
+            "charge.refunded" => refund(object).map(Action::Refund),
             "promotion_code.created" | "promotion_code.updated" => {
-                Action::PromotionCode(promotion_code(object)?)
+                promotion_code(object).map(Action::PromotionCode)
             }
-            _ => Action::Unused,
-        };
+            _ => Ok(Action::Unused),
+        }
+        .unwrap_or_else(|why| Action::Unreadable(why.to_string()));
         Ok(Self {
             id,
             kind: envelope.kind,
@@ -222,24 +244,35 @@ fn unix_time(seconds: Option<i64>) -> Option<Timestamp> {
     Timestamp::from_unix_timestamp(seconds?).ok()
 }
 
-/// A click id or a referral code, from `client_reference_id` or metadata.
-fn referrer_from(object: &Value, reference: Option<&str>) -> Referrer {
-    let mut referrer = Referrer::default();
-    let metadata_click = text(object, "/metadata/click_id");
-    let metadata_code = text(object, "/metadata/referral_code");
-    if let Some(raw) = reference.map(str::trim) {
-        if raw.starts_with("clk_") {
-            referrer.click = ClickId::parse("client_reference_id", raw).ok();
+/// What a `client_reference_id` (when given) and `metadata` (`click_id`,
+/// `referral_code`) name, in that order.
+fn referrer_from(metadata: Option<&Value>, reference: Option<&str>) -> Referrer {
+    let mut named = Vec::new();
+    let mut add = |raw: Option<&str>, as_click: bool| {
+        let Some(raw) = raw.map(str::trim).filter(|r| !r.is_empty()) else {
+            return;
+        };
+        let found = if as_click || raw.starts_with("clk_") {
+            ClickId::parse("click_id", raw).ok().map(Named::Click)
         } else {
-            referrer.code = ReferralCode::parse("client_reference_id", raw).ok();
+            ReferralCode::parse("referral_code", raw)
+                .ok()
+                .map(Named::Code)
+        };
+        if let Some(found) = found
+            && !named.contains(&found)
+        {
+            named.push(found);
         }
+    };
+    let meta = |field: &str| metadata.and_then(|m| m.get(field)).and_then(Value::as_str);
+    add(reference, false);
+    add(meta("click_id"), true);
+    add(meta("referral_code"), false);
+    Referrer {
+        named,
+        promotion_codes: Vec::new(),
     }
-    if referrer.click.is_none() && referrer.code.is_none() {
-        referrer.click = metadata_click.and_then(|raw| ClickId::parse("click_id", raw).ok());
-        referrer.code =
-            metadata_code.and_then(|raw| ReferralCode::parse("referral_code", raw).ok());
-    }
-    referrer
 }
 
 /// Promotion codes in `discounts` entries (`{promotion_code}` on a Checkout
@@ -271,7 +304,10 @@ fn checkout(session: &Value) -> Result<Action, FieldError> {
         email: text(session, "/customer_details/email")
             .or_else(|| text(session, "/customer_email"))
             .and_then(|raw| Email::parse("email", raw).ok()),
-        referrer: referrer_from(session, text(session, "/client_reference_id")),
+        referrer: referrer_from(
+            session.get("metadata"),
+            text(session, "/client_reference_id"),
+        ),
     };
     customer.referrer.promotion_codes = promotion_codes(session);
     let one_off_paid = text(session, "/mode") == Some("payment")
@@ -283,8 +319,11 @@ fn checkout(session: &Value) -> Result<Action, FieldError> {
         Some(Payment {
             revenue_id: StripeId::parse("id", text(session, "/id").unwrap_or_default())?,
             amount: Money((total - tax).max(0)),
+            gross: Money(total.max(0)),
             currency: currency(session)?,
             occurred_at: unix_time(integer(session, "/created")),
+            payment_intent: expandable_id(session.get("payment_intent")),
+            await_attribution_until: None,
         })
     } else {
         None
@@ -298,7 +337,7 @@ fn customer(object: &Value) -> CustomerRef {
         own_id: text(object, "/metadata/customer_id")
             .and_then(|raw| CustomerId::parse("customer_id", raw).ok()),
         email: text(object, "/email").and_then(|raw| Email::parse("email", raw).ok()),
-        referrer: referrer_from(object, None),
+        referrer: referrer_from(object.get("metadata"), None),
     }
 }
 
@@ -337,22 +376,35 @@ fn invoice(invoice: &Value) -> Result<Action, FieldError> {
     } else {
         tax
     };
+    // A subscription's metadata (where Checkout's `subscription_data.metadata`
+    // lands) may name the customer and its partner: under
+    // `parent.subscription_details` since basil, `subscription_details` before.
+    let subscription_metadata = invoice
+        .pointer("/parent/subscription_details/metadata")
+        .or_else(|| invoice.pointer("/subscription_details/metadata"));
+    let mut referrer = referrer_from(subscription_metadata, None);
+    referrer.promotion_codes = promotion_codes(invoice);
     let customer = CustomerRef {
         stripe_customer: expandable_id(invoice.get("customer")),
-        own_id: None,
+        own_id: subscription_metadata
+            .and_then(|m| m.get("customer_id"))
+            .and_then(Value::as_str)
+            .and_then(|raw| CustomerId::parse("customer_id", raw).ok()),
         email: text(invoice, "/customer_email").and_then(|raw| Email::parse("email", raw).ok()),
-        referrer: Referrer {
-            promotion_codes: promotion_codes(invoice),
-            ..Referrer::default()
-        },
+        referrer,
     };
+    let created = unix_time(integer(invoice, "/created"));
     let payment = Payment {
         revenue_id: StripeId::parse("id", text(invoice, "/id").unwrap_or_default())?,
         amount: Money((paid - paid_tax).max(0)),
+        gross: Money(paid.max(0)),
         currency: currency(invoice)?,
-        occurred_at: unix_time(
-            integer(invoice, "/status_transitions/paid_at").or(integer(invoice, "/created")),
-        ),
+        occurred_at: unix_time(integer(invoice, "/status_transitions/paid_at")).or(created),
+        // Named on invoices before basil only.
+        payment_intent: expandable_id(invoice.get("payment_intent")),
+        await_attribution_until: created
+            .filter(|_| text(invoice, "/billing_reason") == Some("subscription_create"))
+            .map(|at| at + AWAIT_ATTRIBUTION),
     };
     Ok(Action::Invoice { customer, payment })
 }
@@ -362,8 +414,11 @@ fn refund(charge: &Value) -> Result<Refund, FieldError> {
         charge: StripeId::parse("id", text(charge, "/id").unwrap_or_default())?,
         customer: CustomerRef {
             stripe_customer: expandable_id(charge.get("customer")),
+            own_id: text(charge, "/metadata/customer_id")
+                .and_then(|raw| CustomerId::parse("customer_id", raw).ok()),
             ..CustomerRef::default()
         },
+        payment_intent: expandable_id(charge.get("payment_intent")),
         refunded_total: Money(required_integer(charge, "/amount_refunded")?.max(0)),
         currency: currency(charge)?,
     })

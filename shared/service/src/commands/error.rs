@@ -52,6 +52,10 @@ pub enum CommandError {
     AlreadyReferred,
     #[error("concurrent revenue events of the customer kept colliding")]
     RevenueCollided,
+    /// A payment of a customer not attributed yet, which waits for its attribution
+    /// (nothing was written; the sender retries).
+    #[error("the customer's attribution has not arrived yet")]
+    AttributionPending,
     /// A write the caller added to the command's transaction found its condition
     /// false: another call did the same thing first, and this one changed nothing.
     #[error("another call did this first")]

@@ -43,6 +43,11 @@ pub struct RevenueRequest {
     pub currency: Currency,
     pub kind: RevenueKind,
     pub occurred_at: Option<Timestamp>,
+    /// Until then, a payment of a customer nobody referred yet is not recorded but
+    /// refused with [`CommandError::AttributionPending`], so its sender retries
+    /// once the attribution may have arrived (Stripe's events come in any order).
+    /// `None` records it at once (the revenue API).
+    pub await_referral_until: Option<Timestamp>,
 }
 
 /// Records revenue: idempotent by `eventId` (a repeat returns the first result and
@@ -103,6 +108,13 @@ pub async fn record(
         }
         let settings =
             settings.ok_or_else(|| CommandError::NotFound(Missing::Settings(app.clone())))?;
+        if referral.is_none()
+            && request
+                .await_referral_until
+                .is_some_and(|until| partner_domain::now() < until)
+        {
+            return Err(CommandError::AttributionPending);
+        }
         let entry = match referral {
             // Recorded, never converted: the program pays in its own currency only.
             _ if request.currency != settings.currency => Err(NoCommission::OtherCurrency),

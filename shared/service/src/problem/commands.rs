@@ -64,6 +64,10 @@ impl From<CommandError> for ApiError {
                 "revenue_conflict",
                 "Concurrent revenue events collided; try again.",
             ),
+            E::AttributionPending => Self::conflict(
+                "attribution_pending",
+                "The customer's attribution has not arrived yet; nothing was recorded. Send it again later.",
+            ),
             E::DoneMeanwhile => Self::conflict(
                 "conflict",
                 "A concurrent request did the same first; nothing was changed.",

@@ -1,6 +1,7 @@
 //! The Stripe integration: its connection, the log of received events (which is
 //! also what makes each event id count once), and what later events need from
-//! earlier ones: Stripe customer → customer id, promotion code → referral code, and
+//! earlier ones: a Stripe customer's or payment's link (the customer id, and the
+//! share of what was paid that was not tax), promotion code → referral code, and
 //! how much of a charge was refunded so far.
 
 use partner_domain::audit::AuditEntry;
@@ -11,7 +12,7 @@ use serde_json::Value;
 
 use super::{from_item, to_item, with_index};
 use crate::keys::{self, attr, entity};
-use crate::{Condition, Index, Query, Store, StoreError, StoreResult, WriteOp};
+use crate::{Condition, Index, Query, Store, StoreError, StoreResult, Update, WriteOp};
 
 /// How long a received event stays in the log (and so how long a redelivery of
 /// it is recognised; Stripe stops retrying after three days).
@@ -20,10 +21,19 @@ pub const KEEP_EVENTS: time::Duration = time::Duration::days(90);
 /// At most this many promotion codes of one checkout or invoice are looked up.
 pub const MAX_PROMOTION_CODES: usize = 5;
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// What a Stripe customer (`cus_…`) or payment (`pi_…`) is linked to.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct CustomerLink {
-    customer_id: CustomerId,
+pub struct Link {
+    /// The app's customer id it belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_id: Option<CustomerId>,
+    /// Of its (latest) payment: paid without tax and with it, in minor units, so a
+    /// refund reverses only the part that earned a commission.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub net: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gross: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -46,8 +56,10 @@ pub struct StripeContext {
     pub integration: Option<StripeIntegration>,
     /// The event was handled before.
     pub seen: bool,
-    /// The customer id a Stripe customer maps to.
-    pub customer: Option<CustomerId>,
+    /// The Stripe customer's link.
+    pub customer: Option<Link>,
+    /// The payment's link (the PaymentIntent of a refunded charge).
+    pub payment: Option<Link>,
     /// How much of the charge was refunded before (minor units), when any was.
     pub refunded_before: Option<i64>,
     /// The referral codes the asked promotion codes are linked to, in their order.
@@ -59,6 +71,7 @@ pub struct StripeContext {
 pub struct Wanted<'a> {
     pub event: Option<&'a StripeId>,
     pub customer: Option<&'a StripeId>,
+    pub payment: Option<&'a StripeId>,
     pub charge: Option<&'a StripeId>,
     pub promotion_codes: &'a [StripeId],
 }
@@ -127,7 +140,8 @@ impl Stripe<'_> {
             &wanted.promotion_codes[..wanted.promotion_codes.len().min(MAX_PROMOTION_CODES)];
         let mut keys = vec![keys::stripe_integration(app)];
         keys.extend(wanted.event.map(|id| keys::stripe_event(app, id)));
-        keys.extend(wanted.customer.map(|id| keys::stripe_customer(app, id)));
+        keys.extend(wanted.customer.map(|id| keys::stripe_link(app, id)));
+        keys.extend(wanted.payment.map(|id| keys::stripe_link(app, id)));
         keys.extend(wanted.charge.map(|id| keys::stripe_charge(app, id)));
         keys.extend(
             promotions
@@ -139,10 +153,11 @@ impl Stripe<'_> {
         let integration = next().map(from_item).transpose()?;
         let seen = wanted.event.is_some() && next().is_some();
         let customer = match wanted.customer {
-            Some(_) => next()
-                .map(from_item::<CustomerLink>)
-                .transpose()?
-                .map(|link| link.customer_id),
+            Some(_) => next().map(from_item::<Link>).transpose()?,
+            None => None,
+        };
+        let payment = match wanted.payment {
+            Some(_) => next().map(from_item::<Link>).transpose()?,
             None => None,
         };
         let refunded_before = match wanted.charge {
@@ -162,6 +177,7 @@ impl Stripe<'_> {
             integration,
             seen,
             customer,
+            payment,
             refunded_before,
             promotion_codes,
         })
@@ -191,23 +207,61 @@ impl Stripe<'_> {
         })
     }
 
-    /// Stripe's customer is the app's `customer` from now on.
-    pub fn customer_op(
-        app: &AppId,
-        stripe: &StripeId,
-        customer: &CustomerId,
-    ) -> StoreResult<WriteOp> {
-        let link = CustomerLink {
-            customer_id: customer.clone(),
-        };
-        Ok(WriteOp::Put {
-            item: to_item(
-                &keys::stripe_customer(app, stripe),
-                entity::STRIPE_CUSTOMER,
-                &link,
-            )?,
+    /// The Stripe customer or payment `stripe` belongs to the app's `customer`
+    /// from now on (the latest event naming one wins).
+    pub fn link_customer_op(app: &AppId, stripe: &StripeId, customer: &CustomerId) -> WriteOp {
+        let mut update = Update::default();
+        update
+            .set
+            .insert(attr::TYPE.into(), Value::String(entity::STRIPE_LINK.into()));
+        update
+            .set
+            .insert("customerId".into(), Value::String(customer.to_string()));
+        WriteOp::Update {
+            key: keys::stripe_link(app, stripe),
+            update,
             condition: None,
-        })
+        }
+    }
+
+    /// Of `stripe`'s latest payment, `net` of `gross` was not tax.
+    pub fn link_share_op(app: &AppId, stripe: &StripeId, net: i64, gross: i64) -> WriteOp {
+        let mut update = Update::default();
+        update
+            .set
+            .insert(attr::TYPE.into(), Value::String(entity::STRIPE_LINK.into()));
+        update.set.insert("net".into(), Value::from(net));
+        update.set.insert("gross".into(), Value::from(gross));
+        WriteOp::Update {
+            key: keys::stripe_link(app, stripe),
+            update,
+            condition: None,
+        }
+    }
+
+    /// `ops` with the unconditional updates of one item (links of a customer or
+    /// payment made by different steps of one event) folded into one: a
+    /// transaction may touch an item only once.
+    pub fn merged(ops: Vec<WriteOp>) -> Vec<WriteOp> {
+        let mut out: Vec<WriteOp> = Vec::with_capacity(ops.len());
+        for op in ops {
+            if let WriteOp::Update {
+                key,
+                update,
+                condition: None,
+            } = &op
+                && let Some(WriteOp::Update { update: into, .. }) = out.iter_mut().find(
+                    |o| matches!(o, WriteOp::Update { key: k, condition: None, .. } if k == key),
+                )
+            {
+                into.set.extend(update.set.clone());
+                into.add.extend(update.add.iter().cloned());
+                into.remove.extend(update.remove.iter().copied());
+                continue;
+            }
+            out.push(op);
+        }
+        out
     }
 
     /// The promotion code names the partner with `code` from now on.

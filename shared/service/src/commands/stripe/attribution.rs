@@ -2,7 +2,7 @@
 
 use partner_domain::audit::Actor;
 use partner_domain::stripe::Outcome;
-use partner_domain::stripe::event::CustomerRef;
+use partner_domain::stripe::event::{CustomerRef, Named};
 use partner_domain::{AppId, CustomerId, ReferralCode};
 use partner_store::WriteOp;
 use partner_store::repo::stripe::Stripe;
@@ -12,45 +12,48 @@ use crate::commands::referrals::{self, Via};
 use crate::commands::{CommandError, Missing};
 
 /// The customer id revenue and attribution use: the app's own
-/// (`metadata.customer_id`), else the one Stripe's customer was mapped to before,
-/// else Stripe's `cus_…`.
+/// (`metadata.customer_id`), else the one the Stripe customer or payment was
+/// linked to before, else Stripe's `cus_…`.
 pub(super) fn customer_id(
     customer: &CustomerRef,
-    mapped: Option<&CustomerId>,
+    linked: Option<&CustomerId>,
 ) -> Option<CustomerId> {
     customer
         .own_id
         .clone()
-        .or_else(|| mapped.cloned())
+        .or_else(|| linked.cloned())
         .or_else(|| customer.customer_id())
 }
 
-/// The write that maps Stripe's customer to the app's own id, when the event names
-/// both and the mapping is not already so: later invoices of the customer then
-/// find it.
+/// The write that links Stripe's customer to the app's own id, when the event names
+/// both and the link is not already so: later invoices and refunds of the
+/// customer then find it.
 pub(super) fn remember(
     app: &AppId,
     customer: &CustomerRef,
-    mapped: Option<&CustomerId>,
-) -> Result<Vec<WriteOp>, CommandError> {
+    linked: Option<&CustomerId>,
+) -> Vec<WriteOp> {
     match (&customer.stripe_customer, &customer.own_id) {
-        (Some(stripe), Some(own)) if mapped != Some(own) => {
-            Ok(vec![Stripe::customer_op(app, stripe, own)?])
+        (Some(stripe), Some(own)) if linked != Some(own) => {
+            vec![Stripe::link_customer_op(app, stripe, own)]
         }
-        _ => Ok(Vec::new()),
+        _ => Vec::new(),
     }
 }
 
-/// What names the partner: a click, else a code, else the first of the event's
-/// promotion codes linked to a partner.
-pub(super) fn via(customer: &CustomerRef, linked: &[ReferralCode]) -> Option<Via> {
-    let referrer = &customer.referrer;
-    referrer
-        .click
-        .clone()
-        .map(Via::Click)
-        .or_else(|| referrer.code.clone().map(Via::Code))
-        .or_else(|| linked.first().cloned().map(Via::Code))
+/// What may name the partner, in the order to try: the event's clicks and codes,
+/// then the referral codes its linked promotion codes stand for.
+pub(super) fn candidates(customer: &CustomerRef, linked: &[ReferralCode]) -> Vec<Via> {
+    customer
+        .referrer
+        .named
+        .iter()
+        .map(|named| match named {
+            Named::Click(click) => Via::Click(click.clone()),
+            Named::Code(code) => Via::Code(code.clone()),
+        })
+        .chain(linked.iter().cloned().map(Via::Code))
+        .collect()
 }
 
 /// What an attribution did.
@@ -64,38 +67,59 @@ pub(super) enum Attributed {
     Not(Outcome, String),
 }
 
-/// Attributes `id` as the referral API does (first attribution wins, the click
-/// must be inside its window, no self-referral), by Stripe, with `also` in its
-/// transaction.
+/// Attributes `id` as the referral API does (first attribution wins, a click only
+/// inside its window, no self-referral), by Stripe, with `also` in its
+/// transaction. Each candidate is tried in turn while the last named no partner
+/// (an unknown code or click, an expired click).
 pub(super) async fn attribute(
     state: &AppState,
     app: &AppId,
     id: CustomerId,
-    via: Via,
+    candidates: Vec<Via>,
     customer: &CustomerRef,
     also: Vec<WriteOp>,
 ) -> Result<Attributed, CommandError> {
-    let email = customer.email.clone();
-    let refused = |outcome, reason: &str| Ok(Attributed::Not(outcome, reason.to_owned()));
-    match referrals::attribute(state, app, &Actor::Stripe, id, via, email, also).await {
-        Ok(_) => Ok(Attributed::Now),
-        Err(CommandError::DoneMeanwhile) => Ok(Attributed::Meanwhile),
-        Err(CommandError::AlreadyReferred) => refused(
-            Outcome::Ignored,
-            "the customer is already attributed to a partner",
-        ),
-        Err(CommandError::NotFound(Missing::Click)) => {
-            refused(Outcome::Failed, "no click has this click id")
-        }
-        Err(CommandError::NotFound(Missing::Code)) => {
-            refused(Outcome::Failed, "no active partner has this referral code")
-        }
-        Err(CommandError::AttributionExpired) => {
-            refused(Outcome::Failed, "the click's attribution window has passed")
-        }
-        Err(CommandError::SelfReferral(_)) => {
-            refused(Outcome::Failed, "a partner cannot refer itself")
-        }
-        Err(other) => Err(other),
+    let mut first_miss = None;
+    for via in candidates {
+        let result = referrals::attribute(
+            state,
+            app,
+            &Actor::Stripe,
+            id.clone(),
+            via,
+            customer.email.clone(),
+            also.clone(),
+        )
+        .await;
+        let miss = match result {
+            Ok(_) => return Ok(Attributed::Now),
+            Err(CommandError::DoneMeanwhile) => return Ok(Attributed::Meanwhile),
+            Err(CommandError::AlreadyReferred) => {
+                return Ok(Attributed::Not(
+                    Outcome::Ignored,
+                    "the customer is already attributed to a partner".into(),
+                ));
+            }
+            Err(CommandError::SelfReferral(_)) => {
+                return Ok(Attributed::Not(
+                    Outcome::Failed,
+                    "a partner cannot refer itself".into(),
+                ));
+            }
+            Err(CommandError::NotFound(Missing::Click)) => "no click has this click id",
+            Err(CommandError::NotFound(Missing::Code)) => {
+                "no active partner has this referral code"
+            }
+            Err(CommandError::AttributionExpired) => "the click's attribution window has passed",
+            Err(other) => return Err(other),
+        };
+        first_miss.get_or_insert(miss);
     }
+    Ok(match first_miss {
+        Some(why) => Attributed::Not(Outcome::Failed, why.into()),
+        None => Attributed::Not(
+            Outcome::Ignored,
+            "it names no click id, referral code or linked promotion code".into(),
+        ),
+    })
 }

@@ -71,17 +71,22 @@ pub async fn receive(
 
 /// The items an event's handling reads beside the integration.
 fn wanted(event: &StripeEvent) -> Wanted<'_> {
-    let (customer, charge) = match &event.action {
+    let (customer, charge, payment) = match &event.action {
         Action::Checkout { customer, .. }
         | Action::Invoice { customer, .. }
         | Action::Customer(customer)
-        | Action::Discount(customer) => (Some(customer), None),
-        Action::Refund(refund) => (Some(&refund.customer), Some(&refund.charge)),
-        Action::PromotionCode(_) | Action::Unused => (None, None),
+        | Action::Discount(customer) => (Some(customer), None, None),
+        Action::Refund(refund) => (
+            Some(&refund.customer),
+            Some(&refund.charge),
+            refund.payment_intent.as_ref(),
+        ),
+        Action::PromotionCode(_) | Action::Unused | Action::Unreadable(_) => (None, None, None),
     };
     Wanted {
         event: Some(&event.id),
         customer: customer.and_then(|c| c.stripe_customer.as_ref()),
+        payment,
         charge,
         promotion_codes: customer.map_or(&[], |c| c.referrer.promotion_codes.as_slice()),
     }
@@ -108,6 +113,12 @@ impl Handling<'_> {
                     .because("the program does not use this event type");
                 self.finish(logged, Vec::new()).await
             }
+            Action::Unreadable(why) => {
+                let logged = self
+                    .log(Outcome::Failed)
+                    .because(format!("the event cannot be read: {why}"));
+                self.finish(logged, Vec::new()).await
+            }
             Action::PromotionCode(promotion) => self.link(promotion).await,
             Action::Customer(customer) | Action::Discount(customer) => {
                 self.attribute_only(customer).await
@@ -116,14 +127,14 @@ impl Handling<'_> {
                 Some(payment) => self.attribute_and_pay(customer, payment).await,
                 None => self.attribute_only(customer).await,
             },
-            // An invoice attributes only through a linked promotion code; its
-            // customer's clicks and codes arrive with the checkout or the customer.
+            // An invoice attributes through its subscription's metadata or a linked
+            // promotion code; otherwise the checkout or the customer does.
             Action::Invoice { customer, payment } => {
-                if self.context.promotion_codes.is_empty() {
-                    let (id, mapping) = self.customer(customer)?;
+                if customer.referrer.named.is_empty() && self.context.promotion_codes.is_empty() {
+                    let (id, mapping) = self.customer(customer);
                     match id {
                         Some(id) => {
-                            self.pay(id, payment, RevenueKind::Payment, mapping, None)
+                            self.pay(id, customer, payment, RevenueKind::Payment, mapping, None)
                                 .await
                         }
                         None => self.no_customer(mapping).await,
@@ -136,14 +147,15 @@ impl Handling<'_> {
         }
     }
 
-    /// The customer id and the writes that remember Stripe's customer for it.
-    fn customer(
-        &self,
-        customer: &CustomerRef,
-    ) -> Result<(Option<CustomerId>, Vec<WriteOp>), CommandError> {
-        let id = attribution::customer_id(customer, self.context.customer.as_ref());
-        let mapping = attribution::remember(self.app, customer, self.context.customer.as_ref())?;
-        Ok((id, mapping))
+    /// The customer id and the writes that link Stripe's customer to it.
+    fn customer(&self, customer: &CustomerRef) -> (Option<CustomerId>, Vec<WriteOp>) {
+        let linked = self
+            .context
+            .customer
+            .as_ref()
+            .and_then(|link| link.customer_id.as_ref());
+        let id = attribution::customer_id(customer, linked);
+        (id, attribution::remember(self.app, customer, linked))
     }
 
     async fn no_customer(&self, mapping: Vec<WriteOp>) -> Result<Receipt, CommandError> {
@@ -155,21 +167,16 @@ impl Handling<'_> {
 
     /// A customer or discount event, or a checkout that paid nothing yet.
     async fn attribute_only(&self, customer: &CustomerRef) -> Result<Receipt, CommandError> {
-        let (id, mapping) = self.customer(customer)?;
+        let (id, mapping) = self.customer(customer);
         let Some(id) = id else {
             return self.no_customer(mapping).await;
         };
-        let Some(via) = attribution::via(customer, &self.context.promotion_codes) else {
-            let logged = self
-                .log(Outcome::Ignored)
-                .because("it names no click id, referral code or linked promotion code");
-            return self.finish(logged, mapping).await;
-        };
+        let candidates = attribution::candidates(customer, &self.context.promotion_codes);
         let mut logged = self.log(Outcome::Attributed);
         logged.created.customer_id = Some(id.clone());
         let mut also = mapping.clone();
         also.push(Stripe::log_op(&logged)?);
-        match attribution::attribute(self.state, self.app, id, via, customer, also).await? {
+        match attribution::attribute(self.state, self.app, id, candidates, customer, also).await? {
             Attributed::Now => Ok(Receipt::Handled(Box::new(logged))),
             Attributed::Meanwhile => Ok(Receipt::Duplicate),
             Attributed::Not(outcome, reason) => {
@@ -179,50 +186,70 @@ impl Handling<'_> {
         }
     }
 
-    /// A checkout that paid, or an invoice that used a linked promotion code.
+    /// A checkout that paid, or an invoice that names its partner (its
+    /// subscription's metadata, a linked promotion code).
     async fn attribute_and_pay(
         &self,
         customer: &CustomerRef,
         payment: &Payment,
     ) -> Result<Receipt, CommandError> {
-        let (id, mut mapping) = self.customer(customer)?;
+        let (id, mut mapping) = self.customer(customer);
         let Some(id) = id else {
             return self.no_customer(mapping).await;
         };
         let mut note = None;
-        if let Some(via) = attribution::via(customer, &self.context.promotion_codes) {
-            match attribution::attribute(
-                self.state,
-                self.app,
-                id.clone(),
-                via,
-                customer,
-                mapping.clone(),
-            )
-            .await?
-            {
-                // The mapping went with the attribution.
-                Attributed::Now => mapping.clear(),
-                Attributed::Meanwhile => return Ok(Receipt::Duplicate),
-                // First attribution wins: nothing to say.
-                Attributed::Not(Outcome::Ignored, _) => {}
-                Attributed::Not(_, reason) => note = Some(reason),
-            }
+        let candidates = attribution::candidates(customer, &self.context.promotion_codes);
+        match attribution::attribute(
+            self.state,
+            self.app,
+            id.clone(),
+            candidates,
+            customer,
+            mapping.clone(),
+        )
+        .await?
+        {
+            // The link went with the attribution.
+            Attributed::Now => mapping.clear(),
+            Attributed::Meanwhile => return Ok(Receipt::Duplicate),
+            // First attribution wins, or nothing named: nothing to say.
+            Attributed::Not(Outcome::Ignored, _) => {}
+            Attributed::Not(_, reason) => note = Some(reason),
         }
-        self.pay(id, payment, RevenueKind::Payment, mapping, note)
+        self.pay(id, customer, payment, RevenueKind::Payment, mapping, note)
             .await
     }
 
     /// Records a payment or a refund as revenue, with `extra` writes and the log
-    /// entry in its transaction.
+    /// entry in its transaction. A payment also links its Stripe customer and
+    /// PaymentIntent to the share of it that was not tax (and the PaymentIntent to
+    /// the customer id), so its refunds reverse only what earned and find the
+    /// customer without a Stripe customer.
     async fn pay(
         &self,
         customer: CustomerId,
+        stripe: &CustomerRef,
         payment: &Payment,
         kind: RevenueKind,
-        extra: Vec<WriteOp>,
+        mut extra: Vec<WriteOp>,
         note: Option<String>,
     ) -> Result<Receipt, CommandError> {
+        if kind == RevenueKind::Payment && payment.gross > Money::ZERO {
+            let (net, gross) = (payment.amount.minor(), payment.gross.minor());
+            for linked in [
+                stripe.stripe_customer.as_ref(),
+                payment.payment_intent.as_ref(),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                extra.push(Stripe::link_share_op(self.app, linked, net, gross));
+            }
+            if let Some(intent) = &payment.payment_intent {
+                extra.push(Stripe::link_customer_op(self.app, intent, &customer));
+            }
+        }
+        let extra = Stripe::merged(extra);
         if payment.amount <= Money::ZERO {
             let logged = self.log(Outcome::Ignored).because("nothing was paid");
             return self.finish(logged, extra).await;
@@ -241,6 +268,7 @@ impl Handling<'_> {
             currency: payment.currency.clone(),
             kind,
             occurred_at: payment.occurred_at,
+            await_referral_until: payment.await_attribution_until,
         };
         let also = |entry: Result<&Entry, NoCommission>| {
             let mut ops = extra.clone();
@@ -276,9 +304,19 @@ impl Handling<'_> {
     }
 
     /// `charge.refunded`: Stripe sends what was refunded of the charge so far, so
-    /// only the part beyond what was recorded before is new.
+    /// only the part beyond what was recorded before is new. Of that, the share
+    /// its payment paid without tax is reversed (the charge itself does not say
+    /// what was tax): the PaymentIntent's, else the customer's latest payment's.
     async fn refund(&self, refund: &Refund) -> Result<Receipt, CommandError> {
-        let (id, mapping) = self.customer(&refund.customer)?;
+        let (payment, customer) = (
+            self.context.payment.as_ref(),
+            self.context.customer.as_ref(),
+        );
+        let linked = payment
+            .and_then(|link| link.customer_id.as_ref())
+            .or_else(|| customer.and_then(|link| link.customer_id.as_ref()));
+        let id = attribution::customer_id(&refund.customer, linked);
+        let mapping = attribution::remember(self.app, &refund.customer, linked);
         let Some(id) = id else {
             return self.no_customer(mapping).await;
         };
@@ -292,15 +330,26 @@ impl Handling<'_> {
             ));
             return self.finish(logged, mapping).await;
         }
+        let share = [payment, customer]
+            .into_iter()
+            .flatten()
+            .find_map(|link| link.net.zip(link.gross).filter(|(_, gross)| *gross > 0));
+        let untaxed = match share {
+            Some((net, gross)) => scale(newly, net, gross),
+            None => newly,
+        };
         let step = Payment {
             revenue_id: StripeId::parse(
                 "id",
                 &format!("{}_refunded_{}", refund.charge, total.minor()),
             )
             .map_err(CommandError::InvalidEvent)?,
-            amount: Money(newly),
+            amount: Money(untaxed),
+            gross: Money(newly),
             currency: refund.currency.clone(),
             occurred_at: None,
+            payment_intent: refund.payment_intent.clone(),
+            await_attribution_until: None,
         };
         let mut extra = mapping;
         extra.push(Stripe::charge_refunds_op(
@@ -309,7 +358,15 @@ impl Handling<'_> {
             before,
             total.minor(),
         )?);
-        self.pay(id, &step, RevenueKind::Refund, extra, None).await
+        self.pay(
+            id,
+            &refund.customer,
+            &step,
+            RevenueKind::Refund,
+            extra,
+            None,
+        )
+        .await
     }
 
     /// `promotion_code.created` / `.updated`: links the promotion code to the
@@ -341,8 +398,9 @@ impl Handling<'_> {
     async fn finish(
         &self,
         logged: ReceivedEvent,
-        mut also: Vec<WriteOp>,
+        also: Vec<WriteOp>,
     ) -> Result<Receipt, CommandError> {
+        let mut also = Stripe::merged(also);
         let log_index = also.len();
         also.push(Stripe::log_op(&logged)?);
         match self.state.store().stripe().apply(also).await {
@@ -379,4 +437,11 @@ fn outcome(
         });
     }
     logged
+}
+
+/// `amount × net / gross`, rounded half up: what of a refund was not tax.
+fn scale(amount: i64, net: i64, gross: i64) -> i64 {
+    let scaled =
+        (2 * i128::from(amount) * i128::from(net) + i128::from(gross)) / (2 * i128::from(gross));
+    i64::try_from(scaled).unwrap_or(amount).clamp(0, amount)
 }
