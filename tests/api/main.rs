@@ -13,6 +13,7 @@ mod currencies;
 mod earnings;
 mod events;
 mod faults;
+mod hot_keys;
 mod isolation;
 mod ledger_property;
 mod logs;
