@@ -7,6 +7,7 @@ mod admin;
 mod apply;
 mod audit;
 mod by_customer;
+mod capacity;
 mod cold;
 mod consistency;
 mod currencies;

@@ -5,6 +5,7 @@
 //! round trip so tests can hold each endpoint to its budget; the typed repositories
 //! in [`repo`] are written once on top. The table layout lives in [`keys`].
 
+pub mod capacity;
 pub mod cursor;
 pub mod dynamo;
 pub mod keys;
@@ -67,6 +68,7 @@ const CONFLICT_RETRIES: u32 = 3;
 pub struct Store {
     table: Arc<dyn Table>,
     calls: Arc<CallCounter>,
+    meter: Arc<capacity::Meter>,
 }
 
 impl Store {
@@ -78,6 +80,7 @@ impl Store {
         Self {
             table,
             calls: Arc::default(),
+            meter: Arc::default(),
         }
     }
 
@@ -115,9 +118,24 @@ impl Store {
         }
     }
 
+    /// Starts counting capacity units (see [`capacity`]); for tests, since it
+    /// reads updated items back.
+    pub fn meter(&self) {
+        self.meter.start();
+    }
+
+    /// The capacity units counted since [`Store::meter`].
+    pub fn units(&self) -> capacity::Units {
+        self.meter.units()
+    }
+
     pub async fn get(&self, key: &Key, consistent: bool) -> StoreResult<Option<Item>> {
         self.calls.gets.fetch_add(1, Ordering::Relaxed);
-        self.table.get(key, consistent).await
+        let item = self.table.get(key, consistent).await?;
+        if self.meter.on() {
+            self.meter.read(item.as_ref(), consistent);
+        }
+        Ok(item)
     }
 
     /// Several items in one round trip (counted as one get).
@@ -131,13 +149,23 @@ impl Store {
             ));
         }
         self.calls.gets.fetch_add(1, Ordering::Relaxed);
-        self.table.get_many(keys, consistent).await
+        let items = self.table.get_many(keys, consistent).await?;
+        if self.meter.on() {
+            for item in &items {
+                self.meter.read(item.as_ref(), consistent);
+            }
+        }
+        Ok(items)
     }
 
     pub async fn write(&self, op: WriteOp) -> StoreResult<Option<Item>> {
         limits::check_write(&op)?;
         self.calls.writes.fetch_add(1, Ordering::Relaxed);
-        self.table.write(op).await
+        let after = self.table.write(op).await?;
+        if self.meter.on() {
+            self.meter.write(after.as_ref(), 1, false);
+        }
+        Ok(after)
     }
 
     /// An all-or-nothing write. A transaction that collided with a concurrent one on
@@ -149,7 +177,11 @@ impl Store {
         let mut attempt = 0;
         loop {
             self.calls.transactions.fetch_add(1, Ordering::Relaxed);
-            match self.table.transact(ops.clone()).await {
+            let result = self.table.transact(ops.clone()).await;
+            if result.is_ok() && self.meter.on() {
+                self.meter_transaction(&ops).await;
+            }
+            match result {
                 Err(StoreError::Conflict) if attempt < CONFLICT_RETRIES => {
                     attempt += 1;
                     let mut jitter = [0u8; 1];
@@ -164,6 +196,31 @@ impl Store {
 
     pub async fn query(&self, query: &Query) -> StoreResult<Page> {
         self.calls.queries.fetch_add(1, Ordering::Relaxed);
-        self.table.query(query).await
+        let page = self.table.query(query).await?;
+        if self.meter.on() {
+            self.meter.query(&page.items);
+        }
+        Ok(page)
+    }
+
+    /// Counts a transaction's items as written: puts as sent, the others as they
+    /// are now (read back without counting; only while metering).
+    async fn meter_transaction(&self, ops: &[WriteOp]) {
+        for op in ops {
+            let after = match capacity::put_item(op) {
+                Some(item) => Some(item.clone()),
+                None => {
+                    let key = match op {
+                        WriteOp::Update { key, .. }
+                        | WriteOp::Delete { key, .. }
+                        | WriteOp::Check { key, .. } => key,
+                        WriteOp::Put { .. } => continue,
+                    };
+                    self.table.get(key, true).await.ok().flatten()
+                }
+            };
+            self.meter
+                .write(after.as_ref(), 2, matches!(op, WriteOp::Check { .. }));
+        }
     }
 }
