@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 # shellcheck source=scripts/lib.sh
 source scripts/lib.sh
 
-FUNCTIONS=(apply status by-customer track conversions partner admin commission-approver payout-runner outbox-relay webhook-dispatcher)
+FUNCTIONS=(apply status by-customer track conversions integrations partner admin commission-approver payout-runner outbox-relay webhook-dispatcher)
 RUNS=${BENCH_RUNS:-20}
 SECONDS_PER_RUN=${BENCH_SECONDS:-10}
 OUT=target/bench
@@ -65,11 +65,14 @@ fi
   echo
 } >> "$REPORT"
 
+step "the Node.js baseline: npm ci in bench/node (the AWS SDK v3)"
+(cd bench/node && npm ci --no-audit --no-fund --prefer-offline --loglevel=error)
+
 step "cold starts ($RUNS per binary, against the local Runtime API)"
 {
   echo "## Cold start ($RUNS runs per binary, interleaved; DynamoDB on moto over loopback)"
   echo
-  "$BENCH" cold-start --bin-dir target/release --events events --moto "$MOTO_ENDPOINT" --runs "$RUNS" --log "$OUT/functions.log"
+  "$BENCH" cold-start --bin-dir target/release --events events --moto "$MOTO_ENDPOINT" --runs "$RUNS" --log "$OUT/functions.log" --node bench/node/bootstrap
 } >> "$REPORT"
 
 step "warm cost per request (embedded store)"

@@ -14,6 +14,11 @@ use axum::body::Bytes;
 use crate::runtime_api::{RuntimeApi, Signal};
 use crate::stats::{Sample, ms};
 
+/// The Node.js baseline's row: the status endpoint as a Node.js Lambda with the
+/// AWS SDK v3 (`bench/node`), whose first response each function's is compared
+/// with.
+pub const NODE_BASELINE: &str = "status (Node.js, AWS SDK v3)";
+
 /// A binary, the event it is sent, and its environment (on top of Lambda's own).
 #[derive(Debug, Clone)]
 pub struct Target {
@@ -147,26 +152,41 @@ pub async fn measure(
     Ok(results)
 }
 
-/// The report table: medians and spread, and init as a multiple of the baseline's.
+/// The report table: medians and spread, init as a multiple of the baseline's,
+/// and, with the Node.js row, how many times faster than Node's each first
+/// response is.
 pub fn table(targets: &[Target], results: &[Vec<Run>]) -> String {
     let baseline = Sample::new(results[0].iter().map(|r| r.init).collect()).median();
+    let node_first = targets
+        .iter()
+        .zip(results)
+        .find(|(target, _)| target.name == NODE_BASELINE)
+        .map(|(_, runs)| Sample::new(runs.iter().map(|r| r.first_response).collect()).median());
     let mut out = String::from(
-        "| Binary | Init median (ms) | Init min–max (ms) | × baseline | First response median (ms) | Peak RSS (MiB) | Answer |\n|---|---|---|---|---|---|---|\n",
+        "| Binary | Init median (ms) | Init min–max (ms) | × baseline | First response median (ms) | Node's first response ÷ this | Peak RSS (MiB) | Answer |\n|---|---|---|---|---|---|---|---|\n",
     );
     for (target, runs) in targets.iter().zip(results) {
         let init = Sample::new(runs.iter().map(|r| r.init).collect());
         let first = Sample::new(runs.iter().map(|r| r.first_response).collect());
         let rss = runs.iter().map(|r| r.peak_rss_kib).max().unwrap_or(0);
         let ratio = init.median().as_secs_f64() / baseline.as_secs_f64().max(1e-9);
+        let versus_node = match node_first {
+            Some(node) if target.name != NODE_BASELINE => format!(
+                "{:.1}",
+                node.as_secs_f64() / first.median().as_secs_f64().max(1e-9)
+            ),
+            _ => "—".to_owned(),
+        };
         let answer = runs.first().map(|r| r.answer.as_str()).unwrap_or("");
         out.push_str(&format!(
-            "| {} | {} | {}–{} | {:.2} | {} | {:.1} | {} |\n",
+            "| {} | {} | {}–{} | {:.2} | {} | {} | {:.1} | {} |\n",
             target.name,
             ms(init.median()),
             ms(init.min()),
             ms(init.max()),
             ratio,
             ms(first.median()),
+            versus_node,
             rss as f64 / 1024.0,
             answer,
         ));

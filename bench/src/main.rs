@@ -36,6 +36,10 @@ enum Command {
         /// Where the functions' own output goes.
         #[arg(long)]
         log: PathBuf,
+        /// The Node.js baseline's bootstrap (`bench/node/bootstrap`, after `npm ci`
+        /// there): the status endpoint with the AWS SDK v3.
+        #[arg(long)]
+        node: Option<PathBuf>,
     },
     /// Per-request time through the routers on the embedded store.
     Warm {
@@ -108,8 +112,9 @@ async fn main() -> Result<(), String> {
             moto,
             runs,
             log,
+            node,
         } => {
-            let targets = cold_targets(&bin_dir, &events, &moto).await?;
+            let targets = cold_targets(&bin_dir, &events, &moto, node.as_deref()).await?;
             let log = std::fs::File::create(&log).map_err(|e| e.to_string())?;
             let results = cold::measure(&targets, runs, &log).await?;
             println!("{}", cold::table(&targets, &results));
@@ -171,6 +176,7 @@ async fn cold_targets(
     bin_dir: &std::path::Path,
     events: &std::path::Path,
     moto: &str,
+    node: Option<&std::path::Path>,
 ) -> Result<Vec<cold::Target>, String> {
     let client = partner_store::testing::moto_client(moto);
     let table = format!("bench-{}", std::process::id());
@@ -184,6 +190,8 @@ async fn cold_targets(
         .await
         .map_err(|e| e.to_string())?;
     let app_id = created.app.id.to_string();
+    // The application `status.json` asks about, so status answers a real one.
+    partner_tests::seed_application(&store, &created, "existing@example.com").await;
     let admin_token = partner_tests::admin_token_for(std::slice::from_ref(&created.app.id));
     let queue = format!("{moto}/123456789012/bench-webhooks");
     let dead_letters = format!("{moto}/123456789012/bench-webhooks-dlq");
@@ -212,7 +220,7 @@ async fn cold_targets(
         ("PUBLIC_BASE_URL", "https://partners.example.com"),
     ];
     let admin_in_variable = ("ADMIN_JWT_SECRET", partner_tests::ADMIN_SECRET);
-    let functions: [(&str, &str, &str, Vec<Variable>); 14] = [
+    let functions: [(&str, &str, &str, Vec<Variable>); 15] = [
         ("hello-lambda", "hello-lambda", "status.json", vec![]),
         ("apply", "apply", "apply.json", vec![bus]),
         ("status", "status", "status.json", vec![]),
@@ -249,6 +257,12 @@ async fn cold_targets(
             [vec![bus, admin_in_variable], queues.to_vec()].concat(),
         ),
         (
+            "integrations",
+            "integrations",
+            "integrations-stripe-not-connected.json",
+            vec![bus],
+        ),
+        (
             "commission-approver",
             "commission-approver",
             "commission-approver.json",
@@ -274,6 +288,19 @@ async fn cold_targets(
         ),
     ];
     let mut targets = Vec::new();
+    let mut functions = functions.to_vec();
+    if let Some(node) = node {
+        functions.insert(
+            1,
+            (
+                cold::NODE_BASELINE,
+                node.to_str()
+                    .ok_or("the Node.js bootstrap's path is not UTF-8")?,
+                "status.json",
+                vec![],
+            ),
+        );
+    }
     for (name, binary, event, variables) in functions {
         let text = std::fs::read_to_string(events.join(event))
             .map_err(|e| format!("{event}: {e}"))?
@@ -285,15 +312,23 @@ async fn cold_targets(
             .replace("ADMIN_JWT_FROM_PARTNERCTL_TOKEN_ADMIN", &admin_token);
         targets.push(cold::Target {
             name: name.to_owned(),
-            binary: bin_dir.join(binary),
+            binary: if name == cold::NODE_BASELINE {
+                PathBuf::from(binary)
+            } else {
+                bin_dir.join(binary)
+            },
             event: Bytes::from(text),
             env: if name == "hello-lambda" {
                 Vec::new()
             } else {
+                // Node's bootstrap finds `node` on the PATH, as Lambda's image has it.
+                let path = (name == cold::NODE_BASELINE)
+                    .then(|| ("PATH".to_owned(), std::env::var("PATH").unwrap_or_default()));
                 [("TABLE_NAME", table.as_str()), ("AWS_ENDPOINT_URL", moto)]
                     .into_iter()
                     .chain(variables)
                     .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                    .chain(path)
                     .collect()
             },
         });

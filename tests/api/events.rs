@@ -164,25 +164,8 @@ async fn every_sample_event_runs_through_its_handler() {
         let created = store.apps().create("Events").await.unwrap();
         // So status and duplicate samples have something to find.
         let state = AppState::new(store.clone(), partner_tests::test_config(), None).unwrap();
-        let existing = partner_service::commands::apply(
-            &state,
-            &partner_service::Tenant {
-                app_id: created.app.id.clone(),
-                key_id: created.key.id.clone(),
-                kind: partner_domain::api_key::KeyKind::Secret,
-            },
-            partner_domain::records::ApplicationForm {
-                email: partner_domain::Email::parse("email", "existing@example.com").unwrap(),
-                name: "Existing".into(),
-                company: None,
-                website: None,
-                reason: None,
-            },
-            None,
-            None,
-        )
-        .await
-        .unwrap();
+        let existing =
+            partner_tests::seed_application(&store, &created, "existing@example.com").await;
         // Samples name a placeholder app, application and admin token; use real ones.
         let text = std::fs::read_to_string(&path)
             .unwrap()

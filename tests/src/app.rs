@@ -330,6 +330,36 @@ pub fn test_config() -> Config {
     config
 }
 
+/// An application from `email` (named "Existing") in the app `created` made,
+/// submitted as its secret key would: what the sample events and the benchmarks
+/// expect to find.
+pub async fn seed_application(
+    store: &Store,
+    created: &partner_store::repo::apps::CreatedApp,
+    email: &str,
+) -> partner_domain::records::Application {
+    let state = AppState::new(store.clone(), test_config(), None).expect("state");
+    partner_service::commands::apply(
+        &state,
+        &partner_service::Tenant {
+            app_id: created.app.id.clone(),
+            key_id: created.key.id.clone(),
+            kind: partner_domain::api_key::KeyKind::Secret,
+        },
+        partner_domain::records::ApplicationForm {
+            email: partner_domain::Email::parse("email", email).expect("an email"),
+            name: "Existing".into(),
+            company: None,
+            website: None,
+            reason: None,
+        },
+        None,
+        None,
+    )
+    .await
+    .expect("the application is accepted")
+}
+
 /// An admin token for `apps`, valid for an hour.
 pub fn admin_token_for(apps: &[AppId]) -> String {
     partner_service::admin_auth::mint(

@@ -3,8 +3,8 @@
 
 use axum::extract::State;
 use partner_domain::CustomerId;
-use partner_service::auth::SecretKey;
 use partner_service::extract::PathParam;
+use partner_service::presented_key::SecretKey;
 use partner_service::views::PartnerInfo;
 use partner_service::{ApiError, AppState, commands};
 

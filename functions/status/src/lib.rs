@@ -4,8 +4,8 @@
 use axum::extract::State;
 use partner_domain::records::{Application, ApplicationStatus};
 use partner_domain::{AffiliateId, ApplicationId, CustomerId, Email, FieldError};
-use partner_service::auth::SecretKey;
 use partner_service::extract::QueryParams;
+use partner_service::presented_key::SecretKey;
 use partner_service::{ApiError, AppState, commands};
 use serde::{Deserialize, Serialize};
 

@@ -7,6 +7,9 @@
 //! apply and track). A publishable key anywhere else is `403
 //! publishable_key_not_allowed`.
 //!
+//! Routes that read their data in the key lookup's round trip take the
+//! unverified key instead ([`crate::presented_key`]).
+//!
 //! A verified key is remembered for a short time (`API_KEY_CACHE_SECONDS`, default
 //! 60 s) so a warm function spends no store round trip on it; the price is that a
 //! key revoked on another instance keeps working there until its entry expires (on
@@ -23,7 +26,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use partner_domain::api_key::{ApiKeyHash, KeyKind, presented_app};
 use partner_domain::audit::Actor;
-use partner_domain::records::{ApiKeyRecord, ProgramSettings};
+use partner_domain::records::ApiKeyRecord;
 use partner_domain::{ApiKeyId, AppId};
 use partner_store::repo::reads::Read;
 
@@ -203,7 +206,7 @@ fn invalid_key() -> ApiError {
 }
 
 /// The presented key's text, or why there is none.
-fn presented(parts: &Parts) -> Result<&str, ApiError> {
+pub(crate) fn presented(parts: &Parts) -> Result<&str, ApiError> {
     let Some(value) = parts.headers.get(API_KEY_HEADER) else {
         return Err(ApiError::unauthorized(
             "Send your app's API key in the x-api-key header.",
@@ -222,67 +225,6 @@ async fn any_key(parts: &Parts, state: &AppState) -> Result<Tenant, ApiError> {
     state.key_limits().admit(state, &tenant).await?;
     crate::cors::check_origin(parts, state, &tenant.app_id).await?;
     Ok(tenant)
-}
-
-/// A secret key as presented, not yet verified: what a server-side route takes
-/// in place of [`Tenant`] when it reads its data in the key lookup's round trip
-/// ([`SecretKey::with`]).
-#[derive(Debug, Clone)]
-pub struct SecretKey {
-    presented: String,
-    notes: crate::http::RequestNotes,
-}
-
-impl FromRequestParts<AppState> for SecretKey {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, ApiError> {
-        Ok(Self {
-            presented: presented(parts)?.to_owned(),
-            notes: parts
-                .extensions
-                .get::<crate::http::RequestNotes>()
-                .cloned()
-                .unwrap_or_default(),
-        })
-    }
-}
-
-impl SecretKey {
-    /// The tenant alone, as [`Tenant`] admits it: for a request refused before
-    /// its read (a bad parameter), so an unauthenticated caller still gets 401
-    /// first.
-    pub async fn tenant(&self, state: &AppState) -> Result<Tenant, ApiError> {
-        let tenant = state
-            .api_keys()
-            .authenticate(state.store(), &self.presented)
-            .await?;
-        self.notes.app(tenant.app_id.as_str());
-        if tenant.kind != KeyKind::Secret {
-            return Err(publishable_key_not_allowed());
-        }
-        state.key_limits().admit(state, &tenant).await?;
-        Ok(tenant)
-    }
-
-    /// The tenant, as [`Tenant`] admits it (a secret key, within its rate limit),
-    /// and `read` for its app: one round trip, cold or warm.
-    pub async fn with<R: Read>(
-        &self,
-        state: &AppState,
-        read: impl Fn(&AppId) -> R,
-    ) -> Result<(Tenant, R::Output), ApiError> {
-        let (tenant, records) = state
-            .api_keys()
-            .authenticate_with(state.store(), &self.presented, read)
-            .await?;
-        self.notes.app(tenant.app_id.as_str());
-        if tenant.kind != KeyKind::Secret {
-            return Err(publishable_key_not_allowed());
-        }
-        state.key_limits().admit(state, &tenant).await?;
-        Ok((tenant, records))
-    }
 }
 
 /// The refusal of a publishable key where only a secret key will do.
@@ -323,67 +265,4 @@ pub fn bearer_token(headers: &axum::http::HeaderMap) -> Option<&str> {
         .strip_prefix("Bearer ")
         .or_else(|| value.strip_prefix("bearer "))
         .map(str::trim)
-}
-
-/// A key of either kind as presented, not yet verified, and the request's browser
-/// origin: what a browser route takes in place of [`PublicTenant`] when it reads
-/// its data in the key lookup's round trip ([`PublicKey::with`]).
-#[derive(Debug, Clone)]
-pub struct PublicKey {
-    presented: String,
-    notes: crate::http::RequestNotes,
-    origin: crate::cors::BrowserOrigin,
-}
-
-impl FromRequestParts<AppState> for PublicKey {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, ApiError> {
-        Ok(Self {
-            presented: presented(parts)?.to_owned(),
-            notes: parts
-                .extensions
-                .get::<crate::http::RequestNotes>()
-                .cloned()
-                .unwrap_or_default(),
-            origin: crate::cors::BrowserOrigin::of(parts),
-        })
-    }
-}
-
-impl PublicKey {
-    /// The tenant alone, as [`PublicTenant`] admits it (for a request refused
-    /// before its read, so an unauthenticated caller still gets 401 first).
-    pub async fn tenant(&self, state: &AppState) -> Result<Tenant, ApiError> {
-        let tenant = state
-            .api_keys()
-            .authenticate(state.store(), &self.presented)
-            .await?;
-        self.notes.app(tenant.app_id.as_str());
-        state.key_limits().admit(state, &tenant).await?;
-        if !self.origin.is_none() {
-            let settings = state.settings().get(state.store(), &tenant.app_id).await?;
-            self.origin.check(settings.as_deref())?;
-        }
-        Ok(tenant)
-    }
-
-    /// The tenant, as [`PublicTenant`] admits it, and `read` for its app: one
-    /// round trip, cold or warm. The browser origin is checked against the
-    /// settings `settings_of` finds in the read (so the read must include them).
-    pub async fn with<R: Read>(
-        &self,
-        state: &AppState,
-        read: impl Fn(&AppId) -> R,
-        settings_of: impl FnOnce(&R::Output) -> Option<&ProgramSettings>,
-    ) -> Result<(Tenant, R::Output), ApiError> {
-        let (tenant, records) = state
-            .api_keys()
-            .authenticate_with(state.store(), &self.presented, read)
-            .await?;
-        self.notes.app(tenant.app_id.as_str());
-        state.key_limits().admit(state, &tenant).await?;
-        self.origin.check(settings_of(&records))?;
-        Ok((tenant, records))
-    }
 }

@@ -19,6 +19,7 @@ pub mod events;
 pub mod extract;
 pub mod http;
 pub mod logging;
+pub mod presented_key;
 pub mod problem;
 pub mod rate_limit;
 pub mod secrets;
