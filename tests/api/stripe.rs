@@ -834,6 +834,29 @@ async fn an_invoice_showing_a_linked_promotion_code_attributes_its_customer() {
 }
 
 #[tokio::test]
+async fn a_free_checkout_attributes_and_its_log_names_the_customer() {
+    let app = TestApp::memory().await;
+    program(&app, json!({})).await;
+    let customer = fresh_id("cus");
+    let mut event = stripe_event("checkout.session.completed.payment");
+    set(&mut event, "/data/object/customer", json!(customer));
+    set(&mut event, "/data/object/amount_total", json!(0));
+    set(
+        &mut event,
+        "/data/object/total_details/amount_tax",
+        json!(0),
+    );
+    let answer = expect(&app, &event, "ignored").await;
+    assert_eq!(answer["reason"], "nothing was paid");
+    assert_eq!(
+        app.stripe_log().await[0]["created"]["customerId"],
+        customer.as_str()
+    );
+    // The attribution stands: the customer's next payment earns.
+    expect(&app, &invoice(&customer, 9900, "usd"), "commission_created").await;
+}
+
+#[tokio::test]
 async fn one_off_payments() {
     a_one_off_checkout_payment_earns_on_its_total_without_tax(TestApp::memory().await).await;
 }

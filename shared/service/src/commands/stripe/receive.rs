@@ -250,20 +250,27 @@ impl Handling<'_> {
             }
         }
         let extra = Stripe::merged(extra);
+        // Whatever the outcome, the log names the customer (an attribution made
+        // just before, in its own transaction, is then visible here too).
+        let about = |outcome, why: Option<String>| {
+            let mut logged = self.log(outcome);
+            logged.created.customer_id = Some(customer.clone());
+            logged.reason = why;
+            logged
+        };
         if payment.amount <= Money::ZERO {
-            let logged = self.log(Outcome::Ignored).because("nothing was paid");
+            let logged = about(Outcome::Ignored, Some("nothing was paid".into()));
             return self.finish(logged, extra).await;
         }
         if payment.amount.minor() > MAX_MINOR_UNITS {
-            let logged = self.log(Outcome::Failed).because("the amount is too large");
+            let logged = about(Outcome::Failed, Some("the amount is too large".into()));
             return self.finish(logged, extra).await;
         }
-        let mut base = self.log(Outcome::RevenueRecorded);
-        base.created.customer_id = Some(customer.clone());
+        let mut base = about(Outcome::RevenueRecorded, None);
         base.created.revenue_event_id = Some(payment.revenue_id.to_string());
         let request = RevenueRequest {
             event_id: payment.revenue_id.to_string(),
-            customer,
+            customer: customer.clone(),
             amount: payment.amount,
             currency: payment.currency.clone(),
             kind,
@@ -296,10 +303,13 @@ impl Handling<'_> {
         }
         // Recorded before under the same revenue id (by the revenue API, or by
         // another event of the same invoice): this event changes nothing.
-        let logged = self.log(Outcome::Ignored).because(format!(
-            "revenue event {} was recorded before",
-            payment.revenue_id
-        ));
+        let logged = about(
+            Outcome::Ignored,
+            Some(format!(
+                "revenue event {} was recorded before",
+                payment.revenue_id
+            )),
+        );
         self.finish(logged, Vec::new()).await
     }
 
