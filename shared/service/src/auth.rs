@@ -46,6 +46,14 @@ pub struct Tenant {
 }
 
 impl Tenant {
+    /// This tenant, if its key is a secret key (server-side routes).
+    pub fn secret_only(self) -> Result<Self, ApiError> {
+        match self.kind {
+            KeyKind::Secret => Ok(self),
+            KeyKind::Publishable => Err(publishable_key_not_allowed()),
+        }
+    }
+
     /// Who the audit log says made a change with this key.
     pub fn actor(&self) -> Actor {
         Actor::ApiKey(self.key_id.clone())
@@ -239,11 +247,7 @@ impl FromRequestParts<AppState> for Tenant {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let tenant = any_key(parts, state).await?;
-        match tenant.kind {
-            KeyKind::Secret => Ok(tenant),
-            KeyKind::Publishable => Err(publishable_key_not_allowed()),
-        }
+        any_key(parts, state).await?.secret_only()
     }
 }
 

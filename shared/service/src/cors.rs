@@ -88,12 +88,7 @@ fn origin_not_allowed() -> ApiError {
 /// (and marks an allowed one for the response). Elsewhere, and for requests without
 /// an `Origin`, it does nothing and costs nothing.
 pub async fn check_origin(parts: &Parts, state: &AppState, app: &AppId) -> Result<(), ApiError> {
-    let origin = BrowserOrigin::of(parts);
-    if origin.is_none() {
-        return Ok(());
-    }
-    let settings = state.settings().get(state.store(), app).await?;
-    origin.check(settings.as_deref())
+    BrowserOrigin::of(parts).check_cached(state, app).await
 }
 
 /// A browser route's `Origin`, taken from the request to be checked once the app's
@@ -113,6 +108,16 @@ impl BrowserOrigin {
     /// Nothing to check: a server-side call, or not a browser route.
     pub fn is_none(&self) -> bool {
         self.0.is_none()
+    }
+
+    /// [`BrowserOrigin::check`] with the settings from the per-instance cache, read
+    /// only when there is an origin to check.
+    pub async fn check_cached(&self, state: &AppState, app: &AppId) -> Result<(), ApiError> {
+        if self.is_none() {
+            return Ok(());
+        }
+        let settings = state.settings().get(state.store(), app).await?;
+        self.check(settings.as_deref())
     }
 
     /// [`check_origin`] with the app's settings already read.

@@ -12,11 +12,10 @@
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use partner_domain::AppId;
-use partner_domain::api_key::KeyKind;
 use partner_domain::records::ProgramSettings;
 use partner_store::repo::reads::Read;
 
-use crate::auth::{Tenant, presented, publishable_key_not_allowed};
+use crate::auth::{Tenant, presented};
 use crate::cors::BrowserOrigin;
 use crate::http::RequestNotes;
 use crate::{ApiError, AppState};
@@ -82,19 +81,10 @@ impl FromRequestParts<AppState> for SecretKey {
     }
 }
 
-fn secret_only(tenant: &Tenant) -> Result<(), ApiError> {
-    match tenant.kind {
-        KeyKind::Secret => Ok(()),
-        KeyKind::Publishable => Err(publishable_key_not_allowed()),
-    }
-}
-
 impl SecretKey {
     /// The tenant alone, as [`Tenant`] admits it.
     pub async fn tenant(&self, state: &AppState) -> Result<Tenant, ApiError> {
-        let tenant = self.0.tenant(state).await?;
-        secret_only(&tenant)?;
-        Ok(tenant)
+        self.0.tenant(state).await?.secret_only()
     }
 
     /// The tenant, as [`Tenant`] admits it, and `read` for its app: one round
@@ -105,8 +95,7 @@ impl SecretKey {
         read: impl Fn(&AppId) -> R,
     ) -> Result<(Tenant, R::Output), ApiError> {
         let (tenant, records) = self.0.with(state, read).await?;
-        secret_only(&tenant)?;
-        Ok((tenant, records))
+        Ok((tenant.secret_only()?, records))
     }
 }
 
@@ -134,10 +123,7 @@ impl PublicKey {
     /// against the cached settings).
     pub async fn tenant(&self, state: &AppState) -> Result<Tenant, ApiError> {
         let tenant = self.presented.tenant(state).await?;
-        if !self.origin.is_none() {
-            let settings = state.settings().get(state.store(), &tenant.app_id).await?;
-            self.origin.check(settings.as_deref())?;
-        }
+        self.origin.check_cached(state, &tenant.app_id).await?;
         Ok(tenant)
     }
 

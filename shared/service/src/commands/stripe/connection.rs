@@ -49,15 +49,13 @@ pub async fn connect(
     Ok(integration)
 }
 
-/// The app's connection, if it has one: two reads (the integration, the newest
-/// logged event).
+/// The app's connection, if it has one: two reads at once (the integration, the
+/// newest logged event).
 pub async fn connection(state: &AppState, app: &AppId) -> Result<Connection, CommandError> {
     let stripe = state.store().stripe();
-    let integration = stripe
-        .integration(app)
-        .await?
-        .ok_or(CommandError::NotFound(Missing::StripeIntegration))?;
-    let last_event_at = stripe.last_event_at(app).await?;
+    let (integration, last_event_at) =
+        tokio::try_join!(stripe.integration(app), stripe.last_event_at(app))?;
+    let integration = integration.ok_or(CommandError::NotFound(Missing::StripeIntegration))?;
     Ok(Connection {
         integration,
         last_event_at,
