@@ -6,12 +6,22 @@ use axum::Router;
 use partner_service::AppState;
 use partner_service::http::Route;
 
-/// An HTTP function: its binary name, the routes it declares, and its router.
+/// An HTTP function: its binary name, the API routes it declares (what
+/// openapi.yaml describes), the HTML pages it serves besides (the admin console),
+/// and its router, which serves both.
 #[derive(Debug, Clone, Copy)]
 pub struct HttpFunction {
     pub name: &'static str,
     pub routes: &'static [Route],
+    pub pages: &'static [Route],
     pub router: fn() -> Router<AppState>,
+}
+
+impl HttpFunction {
+    /// The API routes and the pages: what the function is deployed with.
+    pub fn every_route(&self) -> impl Iterator<Item = &'static Route> {
+        self.routes.iter().chain(self.pages.iter())
+    }
 }
 
 /// Every HTTP function, as deployed by `template.yaml`.
@@ -19,42 +29,50 @@ pub const FUNCTIONS: &[HttpFunction] = &[
     HttpFunction {
         name: "apply",
         routes: apply::ROUTES,
+        pages: &[],
         router: apply::routes,
     },
     HttpFunction {
         name: "status",
         routes: status::ROUTES,
+        pages: &[],
         router: status::routes,
     },
     HttpFunction {
         name: "by-customer",
         routes: by_customer::ROUTES,
+        pages: &[],
         router: by_customer::routes,
     },
     HttpFunction {
         name: "track",
         routes: track::ROUTES,
+        pages: &[],
         router: track::routes,
     },
     HttpFunction {
         name: "conversions",
         routes: conversions::ROUTES,
+        pages: &[],
         router: conversions::routes,
     },
     HttpFunction {
         name: "integrations",
         routes: integrations::ROUTES,
+        pages: &[],
         router: integrations::routes,
     },
     HttpFunction {
         name: "partner",
         routes: partner::ROUTES,
+        pages: &[],
         router: partner::routes,
     },
     HttpFunction {
         name: "admin",
         routes: admin::ROUTES,
-        router: admin::routes,
+        pages: admin::console::ROUTES,
+        router: admin::router,
     },
 ];
 

@@ -92,6 +92,45 @@ enum Command {
     /// Run payouts.
     #[command(subcommand)]
     Payouts(ops::PayoutsCommand),
+    /// Print a login link to the admin console: it opens one session, once, and
+    /// expires after `--ttl`.
+    Console {
+        #[arg(long)]
+        app: String,
+        /// How long the link stays valid: `10m`, `90s`, `1h` (at most an hour).
+        #[arg(long, default_value = "10m", value_parser = parse_ttl)]
+        ttl: Duration,
+        /// The deployment's public address (default: `PUBLIC_BASE_URL`, else the
+        /// local server's).
+        #[arg(long, env = "PUBLIC_BASE_URL", default_value = "http://127.0.0.1:3000")]
+        url: String,
+    },
+}
+
+/// The longest a console login link may live: it is a bearer secret in a URL.
+const MAX_LOGIN_TTL: Duration = Duration::from_secs(3600);
+
+/// `10m`, `90s`, `1h` or plain seconds, from a second up to an hour.
+fn parse_ttl(raw: &str) -> Result<Duration, String> {
+    let raw = raw.trim();
+    let (number, unit) = match raw.find(|c: char| !c.is_ascii_digit()) {
+        Some(at) => raw.split_at(at),
+        None => (raw, "s"),
+    };
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("{raw} is not a duration such as 10m"))?;
+    let seconds = match unit {
+        "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        _ => return Err(format!("{raw}: use s, m or h")),
+    };
+    let ttl = Duration::from_secs(seconds);
+    if ttl.is_zero() || ttl > MAX_LOGIN_TTL {
+        return Err("a login link lives from 1s to 1h".into());
+    }
+    Ok(ttl)
 }
 
 #[derive(Debug, Subcommand)]
@@ -334,6 +373,25 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             print(json_output, json!({"token": token}), token.clone());
             Ok(())
         }
+        Command::Console { app, ttl, url } => {
+            let app = parse_app(&app)?;
+            let config = admin_jwt_config(&cli.target)?;
+            let token = partner_service::admin_auth::mint(&config, ops::OPERATOR, &[app], ttl)?;
+            let link = format!(
+                "{}{}?token={token}",
+                url.trim_end_matches('/'),
+                admin::console::LOGIN
+            );
+            print(
+                json_output,
+                json!({"url": link, "expiresInSeconds": ttl.as_secs()}),
+                format!(
+                    "{link}\n(opens one console session; expires in {} s)",
+                    ttl.as_secs()
+                ),
+            );
+            Ok(())
+        }
         Command::Applications(command) => {
             ops::applications(command, &store_config, json_output).await
         }
@@ -402,4 +460,21 @@ fn admin_jwt_config(target: &Target) -> Result<AdminJwtConfig, CliError> {
         config.secret = Some(admin_secret::load_or_create(&target.data)?);
     }
     Ok(config)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn login_link_lifetimes_read_as_people_write_them_and_stay_short() {
+        assert_eq!(parse_ttl("10m"), Ok(Duration::from_secs(600)));
+        assert_eq!(parse_ttl("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_ttl("1h"), Ok(Duration::from_secs(3600)));
+        assert_eq!(parse_ttl("120"), Ok(Duration::from_secs(120)));
+        assert!(parse_ttl("2h").is_err());
+        assert!(parse_ttl("0m").is_err());
+        assert!(parse_ttl("10d").is_err());
+        assert!(parse_ttl("soon").is_err());
+    }
 }

@@ -109,8 +109,7 @@ fn the_template_deploys_every_function_with_exactly_its_routes() {
             continue;
         };
         let expected: BTreeSet<_> = function
-            .routes
-            .iter()
+            .every_route()
             .map(|r| (r.method.as_method().to_string(), r.path.to_owned()))
             .collect();
         assert_eq!(routes, expected, "routes of {binary}");
@@ -312,7 +311,7 @@ fn served(function: &partnerctl::HttpFunction) -> axum::Router {
 async fn every_declared_route_is_served_by_its_function() {
     for function in partnerctl::FUNCTIONS {
         let router = served(function);
-        for route in function.routes {
+        for route in function.every_route() {
             let path = route.path.replace("{id}", "cust_1");
             let request = axum::http::Request::builder()
                 .method(route.method.as_method())
@@ -350,11 +349,10 @@ async fn a_function_serves_no_method_it_does_not_declare() {
     ];
     for function in partnerctl::FUNCTIONS {
         let router = served(function);
-        let paths: BTreeSet<&str> = function.routes.iter().map(|r| r.path).collect();
+        let paths: BTreeSet<&str> = function.every_route().map(|r| r.path).collect();
         for path in paths {
             let declared: Vec<Method> = function
-                .routes
-                .iter()
+                .every_route()
                 .filter(|r| r.path == path)
                 .map(|r| r.method.as_method())
                 .collect();

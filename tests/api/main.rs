@@ -10,6 +10,7 @@ mod by_customer;
 mod capacity;
 mod cold;
 mod consistency;
+mod console;
 mod currencies;
 mod earnings;
 mod events;

@@ -6,8 +6,11 @@ and a commission, opens a fresh portal link, checks the app's name, the code and
 the balances, registers a deal through the form and sees it listed, checks the page
 fits a phone screen, and that a tampered link shows the error page. Then browser
 access (CORS): pages served from two loopback origins call the API with fetch(),
-and only the origin in the app's allowedOrigins gets through. Screenshots go to
-.test-artifacts/. Usage: browser.py PATH_TO_PARTNERCTL
+and only the origin in the app's allowedOrigins gets through. Then the admin
+console: a login link, approving with a code, a bulk rejection, the partner under
+Partners, a reused link, forms without the CSRF token or from another origin, a
+phone-sized screen and a webhook replay reaching a local receiver. Screenshots go
+to .test-artifacts/. Usage: browser.py PATH_TO_PARTNERCTL
 """
 
 import http.server
@@ -182,6 +185,130 @@ def cors(env):
                 other.close()
 
 
+def console(env):
+    """The admin console end to end in the browser."""
+    label = "console"
+    print(f"\n{label}")
+    env = dict(env, WEBHOOK_ALLOW_PRIVATE_TARGETS="true")
+    with tempfile.TemporaryDirectory() as data_dir:
+        target = ["--data", data_dir]
+        app = check.partnerctl([*target, "--json", "apps", "create", "--name", "Console"], env)
+        app_id, key = app["appId"], app["apiKey"]
+        token = check.partnerctl([*target, "--json", "token", "admin", "--app", app_id], env)["token"]
+        receiver = check.Receiver()
+        with check.Server(target, env) as server:
+            base = server.base
+            call = check.call
+            call(base, "PUT", f"/v1/apps/{app_id}/affiliates/settings", token=token,
+                 body={"branding": {"name": "Acme Analytics", "color": "#0f766e"}})
+            ids = {}
+            for email, name in [("jane@example.com", "Jane Smith"), ("bob@example.com", "Bob Stone"),
+                                ("carol@example.com", "Carol King"), ("x@example.com", "<script>alert(1)</script>")]:
+                ids[email] = call(base, "POST", "/v1/affiliate/apply", key, {"email": email, "name": name})[2]["id"]
+            link = check.partnerctl([*target, "--json", "console", "--app", app_id, "--url", base], env)["url"]
+            check.check(f"{label}: partnerctl console prints a login link", link.startswith(base + "/admin/login?token="), link)
+
+            driver = browser()
+            try:
+                driver.get(link)
+                WebDriverWait(driver, 15).until(expected_conditions.url_to_be(base + "/admin/applications"))
+                check.check(f"{label}: the login link lands on the applications, without the token in the URL",
+                      "token" not in driver.current_url, driver.current_url)
+                check.check(f"{label}: the header shows the app's branding",
+                      driver.find_element(By.ID, "brand-name").text == "Acme Analytics")
+                table = driver.find_element(By.ID, "applications").text
+                check.check(f"{label}: the pending tab lists the applications", "Jane Smith" in table and "Bob Stone" in table, table)
+                check.check(f"{label}: a name with markup shows as text", "<script>alert(1)</script>" in table, table)
+
+                driver.get(base + "/admin/webhooks")
+                driver.find_element(By.NAME, "url").send_keys(receiver.url)
+                driver.find_element(By.XPATH, "//button[text()='Add endpoint']").click()
+                secret = WebDriverWait(driver, 15).until(
+                    expected_conditions.presence_of_element_located((By.ID, "secret"))).text
+                check.check(f"{label}: a new endpoint's secret is shown once", secret.startswith("whsec_"), secret)
+
+                driver.get(base + "/admin/applications")
+                driver.find_element(By.LINK_TEXT, "Jane Smith").click()
+                driver.find_element(By.NAME, "code").send_keys("JANE20")
+                driver.find_element(By.XPATH, "//button[text()='Approve']").click()
+                WebDriverWait(driver, 15).until(expected_conditions.url_contains("done=approved"))
+                check.check(f"{label}: approving with a code says so", "Application approved." in driver.page_source)
+
+                driver.get(base + "/admin/applications")
+                for email in ["bob@example.com", "carol@example.com"]:
+                    driver.find_element(By.CSS_SELECTOR, f"input[name=ids][value='{ids[email]}']").click()
+                driver.find_element(By.XPATH, "//button[text()='Reject selected']").click()
+                results = WebDriverWait(driver, 15).until(
+                    expected_conditions.presence_of_element_located((By.ID, "bulk-results"))).text
+                check.check(f"{label}: bulk-rejecting two rejects both", results.count("rejected") == 2, results)
+                for email in ["bob@example.com", "carol@example.com"]:
+                    status = call(base, "GET", "/v1/affiliate/apply/status?email=" + email, key)[2]["status"]
+                    check.check(f"{label}: {email} is rejected", status == "rejected", status)
+
+                driver.get(base + "/admin/partners")
+                partners = driver.find_element(By.ID, "partners").text
+                check.check(f"{label}: the approved partner appears under Partners with its code", "JANE20" in partners, partners)
+                driver.get(base + "/admin/applications?status=all")
+                driver.save_screenshot(os.path.join(ARTIFACTS, "console.png"))
+
+                # A replay from the delivery log reaches the receiver again.
+                delivered = receiver.wait_for(3)
+                check.check(f"{label}: the approval and both rejections were delivered", len(delivered) == 3, len(delivered))
+                driver.get(base + "/admin/webhooks")
+                driver.find_element(By.CSS_SELECTOR, "#endpoints a").click()
+                driver.find_element(By.XPATH, "//button[text()='Replay']").click()
+                WebDriverWait(driver, 15).until(expected_conditions.url_contains("done=replayed"))
+                received = receiver.wait_for(4)
+                earlier = {h.get("webhook-id") for h, _ in received[:3]}
+                check.check(f"{label}: a replay from the delivery log reaches the receiver",
+                            len(received) == 4 and received[-1][0].get("webhook-id") in earlier,
+                            [h.get("webhook-id") for h, _ in received])
+
+                # A form without the CSRF token, and one from another origin, change nothing.
+                pending = ids["x@example.com"]
+                driver.execute_script(
+                    "var f=document.createElement('form');f.method='post';f.action=arguments[0];"
+                    "var a=document.createElement('input');a.name='action';a.value='approve';f.appendChild(a);"
+                    "document.body.appendChild(f);f.submit();",
+                    f"/admin/applications/{pending}/review")
+                WebDriverWait(driver, 15).until(lambda d: "refused" in d.page_source)
+                check.check(f"{label}: a form without the CSRF token is refused", "This form was refused" in driver.page_source)
+                csrf = None
+                driver.get(base + "/admin/applications")
+                csrf = driver.find_element(By.NAME, "csrf").get_attribute("value")
+                hostile = Site(f"""<!doctype html><html><body><form id="f" method="post"
+                    action="{base}/admin/applications/{pending}/review"><input name="csrf" value="{csrf}">
+                    <input name="action" value="approve"></form><script>document.getElementById('f').submit()</script></body></html>""")
+                try:
+                    driver.get(hostile.origin + "/")
+                    WebDriverWait(driver, 15).until(lambda d: d.current_url.startswith(base))
+                    check.check(f"{label}: a form posted from another origin is refused, even with the token",
+                          "This form was refused" in driver.page_source, driver.page_source[:300])
+                finally:
+                    hostile.close()
+                status = call(base, "GET", "/v1/affiliate/apply/status?email=x@example.com", key)[2]["status"]
+                check.check(f"{label}: the application those forms aimed at is still pending", status == "pending", status)
+
+                driver.set_window_size(390, 844)
+                for path in ["/admin/applications?status=all", "/admin/partners", "/admin/settings", "/admin/webhooks"]:
+                    driver.get(base + path)
+                    overflow = driver.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
+                    check.check(f"{label}: {path} fits a phone screen", overflow <= 0, overflow)
+                driver.get(base + "/admin/applications?status=all")
+                driver.save_screenshot(os.path.join(ARTIFACTS, "console-phone.png"))
+                driver.set_window_size(1280, 900)
+
+                # The used link, in a browser with no session, opens nothing.
+                driver.delete_all_cookies()
+                driver.get(link)
+                text = driver.find_element(By.TAG_NAME, "body").text
+                check.check(f"{label}: the reused login link shows an error and no data",
+                      "not valid" in text and "JANE20" not in driver.page_source and "jane@" not in driver.page_source, text)
+            finally:
+                driver.quit()
+                receiver.close()
+
+
 def main():
     os.makedirs(ARTIFACTS, exist_ok=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PARTNER_", "TABLE_NAME"))}
@@ -251,6 +378,7 @@ def main():
                 driver.quit()
 
     cors(env)
+    console(env)
 
     passed = sum(1 for _, ok in RESULTS if ok)
     failed = len(RESULTS) - passed

@@ -1,10 +1,12 @@
 //! The admin function: application review, program settings and partner
 //! management, the audit log and the Stripe integration, behind admin JWTs whose
-//! `app_ids` claim grants the app in the path.
+//! `app_ids` claim grants the app in the path; and the admin console, the same
+//! operations as HTML pages for a browser ([`console`]).
 
 mod api_keys;
 mod applications;
 mod audit;
+pub mod console;
 mod deals;
 mod earnings;
 mod integrations;
@@ -69,6 +71,11 @@ partner_service::declare_routes! {
     get STRIPE => integrations::get,
     delete STRIPE => integrations::delete,
     get STRIPE_EVENTS => integrations::events,
+}
+
+/// The function's whole router: the API and the console.
+pub fn router() -> axum::Router<partner_service::AppState> {
+    routes().merge(console::routes())
 }
 
 /// `limit` and `cursor` of a listing.

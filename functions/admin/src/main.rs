@@ -4,5 +4,5 @@
 async fn main() -> Result<(), lambda_http::Error> {
     partner_service::logging::init();
     let state = partner_service::AppState::from_env().await?;
-    lambda_http::run(partner_service::http::finish(admin::routes(), state)).await
+    lambda_http::run(partner_service::http::finish(admin::router(), state)).await
 }

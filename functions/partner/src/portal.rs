@@ -4,16 +4,16 @@
 //! through a plain HTML form (post, then redirect back), so it works without script.
 
 use axum::extract::{Query, State};
-use axum::http::header::{
-    CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, LOCATION, REFERRER_POLICY,
-    X_CONTENT_TYPE_OPTIONS,
-};
+use axum::http::header::LOCATION;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use partner_domain::{Amount, Currency, Money};
+use partner_domain::Money;
 use partner_service::AppState;
 use partner_service::commands::CommandError;
 use partner_service::commands::partner::{self, Dashboard};
+use partner_service::html::{
+    self, DEFAULT_COLOUR, error_page, esc, money, nonce, text_on, urlencode,
+};
 use partner_service::http::RequestNotes;
 use partner_service::session::{self, Subject};
 use serde::Deserialize;
@@ -25,60 +25,6 @@ pub(crate) struct PortalQuery {
     token: Option<String>,
     notice: Option<String>,
     error: Option<String>,
-}
-
-/// Escapes text for HTML element content and quoted attribute values.
-fn esc(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            other => out.push(other),
-        }
-    }
-    out
-}
-
-fn nonce() -> String {
-    partner_domain::api_key::random_base62(22)
-}
-
-/// An HTML response with the portal's security headers.
-fn html(status: StatusCode, nonce: &str, body: String) -> Response {
-    let mut response = (status, body).into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
-    let csp = format!(
-        "default-src 'none'; style-src 'nonce-{nonce}'; script-src 'nonce-{nonce}'; img-src https: data:; \
-         form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
-    );
-    if let Ok(value) = HeaderValue::from_str(&csp) {
-        headers.insert(CONTENT_SECURITY_POLICY, value);
-    }
-    // The link carries its token: never send it to another site as a referrer.
-    headers.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
-    headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
-}
-
-fn error_page(status: StatusCode, title: &str, message: &str) -> Response {
-    let n = nonce();
-    let body = format!(
-        r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title}</title><style nonce="{n}">body{{font:16px/1.5 system-ui,sans-serif;margin:0;display:grid;place-items:center;min-height:100vh;background:#f6f7f9;color:#1f2933}}main{{max-width:28rem;padding:2rem;background:#fff;border-radius:12px;box-shadow:0 1px 3px rgba(0,0,0,.1)}}h1{{font-size:1.4rem}}</style></head>
-<body><main role="alert"><h1>{title}</h1><p>{message}</p></main></body></html>"#,
-        title = esc(title),
-        message = esc(message),
-    );
-    html(status, &n, body)
 }
 
 fn link_problem() -> Response {
@@ -94,34 +40,6 @@ async fn holder(state: &AppState, notes: &RequestNotes, token: Option<&str>) -> 
     let who = session::verify_portal_token(state, token?).await.ok()?;
     notes.app(who.app_id.as_str());
     Some(who)
-}
-
-/// Every decimal the currency has: `19.80 USD`, `1000 JPY`, `0.247 KWD`.
-fn money(amount: Money, currency: &Currency) -> String {
-    format!(
-        "{} {}",
-        Amount::new(amount, currency).fixed(),
-        currency.as_str().to_uppercase()
-    )
-}
-
-/// Black or white text, whichever reads better on `hex` (WCAG relative luminance).
-fn text_on(hex: &str) -> &'static str {
-    let channel = |i: usize| {
-        let v = f64::from(u8::from_str_radix(hex.get(i..i + 2).unwrap_or("00"), 16).unwrap_or(0))
-            / 255.0;
-        if v <= 0.03928 {
-            v / 12.92
-        } else {
-            ((v + 0.055) / 1.055).powf(2.4)
-        }
-    };
-    let luminance = 0.2126 * channel(1) + 0.7152 * channel(3) + 0.0722 * channel(5);
-    if luminance > 0.179 {
-        "#111111"
-    } else {
-        "#ffffff"
-    }
 }
 
 /// Cumulative earnings over the recent commissions, as an inline SVG line.
@@ -175,7 +93,7 @@ fn render(d: &Dashboard, token: &str, notice: Option<&str>, error: Option<&str>)
         .branding
         .color
         .clone()
-        .unwrap_or_else(|| "#2563eb".to_owned());
+        .unwrap_or_else(|| DEFAULT_COLOUR.to_owned());
     let ink = text_on(&colour);
     let logo = d
         .settings
@@ -300,7 +218,7 @@ var b=document.getElementById('copy');if(b){{b.addEventListener('click',function
         deals = empty(&deals, "deals"),
         deal_form = deal_form(d, token),
     );
-    html(StatusCode::OK, &n, body)
+    html::page(StatusCode::OK, &n, body)
 }
 
 /// The deal registration form; none for a suspended partner.
@@ -371,18 +289,6 @@ fn back_to_portal(token: &str, outcome: &str) -> Response {
     response
 }
 
-fn urlencode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 /// `POST /portal/deals?token=…` (the portal's form): registers, then back to the
 /// portal. The form is parsed here rather than by an extractor, so whatever arrives
 /// the answer is the redirect (or the error page for a bad link), never a bare 4xx.
@@ -425,35 +331,5 @@ pub(crate) async fn register_deal(
             tracing::warn!(error = %err, "portal deal registration failed");
             back_to_portal(&token, "error=failed")
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn html_is_escaped() {
-        assert_eq!(
-            esc(r#"<script>"x" & 'y'</script>"#),
-            "&lt;script&gt;&quot;x&quot; &amp; &#39;y&#39;&lt;/script&gt;"
-        );
-    }
-
-    #[test]
-    fn button_text_keeps_contrast_on_the_brand_colour() {
-        assert_eq!(text_on("#ffffff"), "#111111");
-        assert_eq!(text_on("#1a1a1a"), "#ffffff");
-        assert_eq!(text_on("#2563eb"), "#ffffff");
-        assert_eq!(text_on("#facc15"), "#111111");
-    }
-
-    #[test]
-    fn money_shows_the_currency_s_decimals() {
-        let currency = |code: &str| Currency::parse("currency", code).unwrap();
-        assert_eq!(money(Money(1980), &currency("usd")), "19.80 USD");
-        assert_eq!(money(Money(-5), &currency("usd")), "-0.05 USD");
-        assert_eq!(money(Money(1000), &currency("jpy")), "1000 JPY");
-        assert_eq!(money(Money(247), &currency("kwd")), "0.247 KWD");
     }
 }

@@ -36,6 +36,10 @@ pub struct AdminClaims {
     /// The apps this token may administer.
     #[serde(default)]
     pub app_ids: Vec<String>,
+    /// A unique id, so no two minted tokens are alike (a console login token
+    /// is used once, recognised by its hash).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jti: Option<String>,
 }
 
 impl AdminClaims {
@@ -89,6 +93,7 @@ pub fn mint(
         exp: now + ttl.as_secs(),
         nbf: None,
         app_ids: apps.iter().map(|a| a.to_string()).collect(),
+        jti: Some(partner_domain::api_key::random_base62(16)),
     };
     Ok(jsonwebtoken::encode(
         &Header::new(Algorithm::HS256),

@@ -17,6 +17,7 @@ pub mod cors;
 pub mod csv;
 pub mod events;
 pub mod extract;
+pub mod html;
 pub mod http;
 pub mod logging;
 pub mod presented_key;

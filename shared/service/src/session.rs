@@ -1,13 +1,14 @@
-//! Partner session tokens and portal links.
+//! Partner session tokens, portal links and admin console sessions.
 //!
 //! A session token (`POST /v1/sessions`, minted with the app's API key) identifies
 //! one customer of one app for an hour; a portal token identifies a partner for the
-//! 24 hours of a portal link. Both are HS256 JWTs signed with the deployment's
+//! 24 hours of a portal link; a console session (the admin console's cookie) an
+//! admin and one app for 8 hours. All are HS256 JWTs signed with the deployment's
 //! `SESSION_SECRET` and named by its fingerprint (`kid`), so during a rotation
-//! tokens signed with `SESSION_SECRET_PREVIOUS` still verify until they expire
-//! (an hour for sessions, a day for portal links); with distinct audiences so neither can stand in for the other,
-//! and neither for an admin token (another secret, another audience). The expiry is
-//! inside the signature, so a link cannot be extended.
+//! tokens signed with `SESSION_SECRET_PREVIOUS` still verify until they expire;
+//! with distinct audiences so none can stand in for another, and none for an admin
+//! token (another secret, another audience). The expiry is inside the signature,
+//! so a link or a cookie cannot be extended.
 
 use std::time::Duration;
 
@@ -22,6 +23,7 @@ use crate::{ApiError, AppState};
 const ISSUER: &str = "partner-program";
 const SESSION_AUDIENCE: &str = "partner-session";
 const PORTAL_AUDIENCE: &str = "partner-portal";
+const CONSOLE_AUDIENCE: &str = "partner-console";
 
 pub const SESSION_TTL: Duration = Duration::from_secs(3600);
 pub const PORTAL_TTL: Duration = Duration::from_secs(24 * 3600);
@@ -60,7 +62,6 @@ fn mint(
     subject: &Subject,
     ttl: Duration,
 ) -> Result<(String, Timestamp), SessionError> {
-    let secret = secret.ok_or(SessionError::NoSecret)?;
     let now = partner_domain::now();
     let expires = now + ttl;
     let claims = Claims {
@@ -71,14 +72,19 @@ fn mint(
         iat: now.unix_timestamp(),
         exp: expires.unix_timestamp(),
     };
+    Ok((sign(secret, &claims)?, expires))
+}
+
+/// Signs `claims` (HS256) with the current secret, named by its fingerprint.
+fn sign<T: Serialize>(secret: Option<&str>, claims: &T) -> Result<String, SessionError> {
+    let secret = secret.ok_or(SessionError::NoSecret)?;
     let mut header = Header::new(Algorithm::HS256);
     header.kid = Some(fingerprint(secret));
-    let token = jsonwebtoken::encode(
+    Ok(jsonwebtoken::encode(
         &header,
-        &claims,
+        claims,
         &EncodingKey::from_secret(secret.as_bytes()),
-    )?;
-    Ok((token, expires))
+    )?)
 }
 
 /// Names a secret without revealing it: the start of its SHA-256.
@@ -92,6 +98,21 @@ fn verify(
     audience: &str,
     token: &str,
 ) -> Result<Subject, SessionError> {
+    let claims: Claims = decode(secret, previous, audience, token)?;
+    Ok(Subject {
+        app_id: AppId::parse("app_id", &claims.app_id).map_err(|_| SessionError::Subject)?,
+        customer_id: CustomerId::parse("sub", &claims.sub).map_err(|_| SessionError::Subject)?,
+    })
+}
+
+/// The claims of a token for `audience`, signed with the current secret or (during a
+/// rotation) the previous one.
+fn decode<T: serde::de::DeserializeOwned>(
+    secret: Option<&str>,
+    previous: Option<&str>,
+    audience: &str,
+    token: &str,
+) -> Result<T, SessionError> {
     let current = secret.ok_or(SessionError::NoSecret)?;
     let kid = jsonwebtoken::decode_header(token)?.kid;
     // The secret the token names; a token without a name tries both.
@@ -108,24 +129,20 @@ fn verify(
     validation.leeway = 5;
     let mut result = Err(SessionError::Subject);
     for candidate in candidates {
-        result = jsonwebtoken::decode::<Claims>(
+        result = jsonwebtoken::decode::<T>(
             token,
             &DecodingKey::from_secret(candidate.as_bytes()),
             &validation,
         )
+        .map(|data| data.claims)
         .map_err(SessionError::from);
         if result.is_ok() {
             break;
         }
     }
-    let claims = result?.claims;
-    Ok(Subject {
-        app_id: AppId::parse("app_id", &claims.app_id).map_err(|_| SessionError::Subject)?,
-        customer_id: CustomerId::parse("sub", &claims.sub).map_err(|_| SessionError::Subject)?,
-    })
+    result
 }
 
-/// A session token for a customer, valid for [`SESSION_TTL`].
 pub fn mint_session(
     secret: Option<&str>,
     subject: &Subject,
@@ -171,6 +188,68 @@ async fn verify_with_refresh(
 }
 
 /// The customer a request acts for, proven by a session token.
+/// How long an admin console session lasts.
+pub const CONSOLE_TTL: Duration = Duration::from_secs(8 * 3600);
+
+/// An admin console session: who signed in (the admin token's `sub`), the one app
+/// it administers, and the token its forms must carry (CSRF).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsoleClaims {
+    iss: String,
+    aud: String,
+    pub sub: String,
+    pub app_id: String,
+    /// The app's name, for the console's header without a read.
+    pub app_name: String,
+    pub csrf: String,
+    iat: i64,
+    pub exp: i64,
+}
+
+/// A console session cookie's value for `subject` on `app`, valid for
+/// [`CONSOLE_TTL`], with a fresh CSRF token.
+pub fn mint_console(
+    secret: Option<&str>,
+    subject: &str,
+    app: &AppId,
+    app_name: &str,
+) -> Result<String, SessionError> {
+    let now = partner_domain::now();
+    let claims = ConsoleClaims {
+        iss: ISSUER.into(),
+        aud: CONSOLE_AUDIENCE.into(),
+        sub: subject.to_owned(),
+        app_id: app.to_string(),
+        app_name: app_name.to_owned(),
+        csrf: partner_domain::api_key::random_base62(32),
+        iat: now.unix_timestamp(),
+        exp: (now + CONSOLE_TTL).unix_timestamp(),
+    };
+    sign(secret, &claims)
+}
+
+/// The console session a cookie value stands for, if it verifies.
+pub async fn verify_console(state: &AppState, token: &str) -> Result<ConsoleClaims, SessionError> {
+    let keys = state.keys().await;
+    match decode(
+        keys.session(),
+        keys.session_previous(),
+        CONSOLE_AUDIENCE,
+        token,
+    ) {
+        Err(err) => match state.keys_after_refusal().await {
+            Some(keys) => decode(
+                keys.session(),
+                keys.session_previous(),
+                CONSOLE_AUDIENCE,
+                token,
+            ),
+            None => Err(err),
+        },
+        verified => verified,
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session(pub Subject);
 

@@ -148,6 +148,7 @@ pub mod entity {
     pub const STRIPE_LINK: &str = "stripe_link";
     pub const STRIPE_PROMOTION_CODE: &str = "stripe_promotion_code";
     pub const STRIPE_CHARGE: &str = "stripe_charge";
+    pub const CONSOLE_LOGIN: &str = "console_login";
 }
 
 /// The GSI1 partition listing every app (apps are few and rarely written).
@@ -159,6 +160,12 @@ pub fn app(app: &AppId) -> Key {
 
 pub fn settings(app: &AppId) -> Key {
     Key::new(format!("APP#{app}"), "SETTINGS")
+}
+
+/// A login token that has opened a console session (its SHA-256), so it opens no
+/// other; kept until the token expires.
+pub fn console_login(app: &AppId, token_hash: &str) -> Key {
+    Key::new(format!("APP#{app}#LOGIN#{token_hash}"), "LOGIN")
 }
 
 /// API keys are found by the hash of the presented secret, with no app in hand yet.

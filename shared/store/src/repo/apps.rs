@@ -102,6 +102,50 @@ impl Apps<'_> {
         super::all(self.store, Query::partition(Index::Gsi1, keys::ALL_APPS)).await
     }
 
+    /// The app and its settings, in one read (the console's header and defaults).
+    pub async fn with_settings(&self, app: &AppId) -> StoreResult<Option<(App, ProgramSettings)>> {
+        let mut items = self
+            .store
+            .get_many(&[keys::app(app), keys::settings(app)], true)
+            .await?
+            .into_iter();
+        match (items.next().flatten(), items.next().flatten()) {
+            (Some(app), Some(settings)) => Ok(Some((from_item(app)?, from_item(settings)?))),
+            _ => Ok(None),
+        }
+    }
+
+    /// Marks a console login token (by its hash) as used until `expires` (Unix
+    /// seconds): `false` if it was used before, so each token opens one session.
+    pub async fn use_login_token(
+        &self,
+        app: &AppId,
+        token_hash: &str,
+        expires: i64,
+    ) -> StoreResult<bool> {
+        let key = keys::console_login(app, token_hash);
+        let mut item = serde_json::Map::new();
+        item.insert(attr::PK.into(), Value::String(key.pk));
+        item.insert(attr::SK.into(), Value::String(key.sk));
+        item.insert(
+            attr::TYPE.into(),
+            Value::String(entity::CONSOLE_LOGIN.into()),
+        );
+        item.insert(attr::TTL.into(), Value::from(expires));
+        match self
+            .store
+            .write(WriteOp::Put {
+                item,
+                condition: Some(Condition::NotExists),
+            })
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(StoreError::ConditionFailed { .. }) => Ok(false),
+            Err(err) => Err(err),
+        }
+    }
+
     pub async fn settings(&self, app: &AppId) -> StoreResult<Option<ProgramSettings>> {
         super::record(self.store, &keys::settings(app), true).await
     }
