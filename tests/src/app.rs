@@ -394,15 +394,7 @@ pub fn request(
 
 /// Percent-encodes a query-string value.
 pub fn encode_query(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    partner_service::html::urlencode(value)
 }
 
 /// A finished payout run: the run as `GET …/payouts/runs/{runId}` shows it, and the

@@ -34,6 +34,14 @@ impl Reply {
         }
     }
 
+    /// The `data` of a listing (empty when the call failed).
+    pub fn data(&self) -> &[Value] {
+        self.body["data"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+    }
+
     /// A refusal made here, before any handler ran (a form that does not parse).
     pub fn refused(detail: impl Into<String>) -> Self {
         Self {
@@ -59,6 +67,19 @@ pub(super) async fn reply(answer: impl IntoResponse) -> Reply {
 /// deserialisation the API applies to a request.
 pub(super) fn input<T: DeserializeOwned>(value: Value) -> Result<T, Reply> {
     serde_json::from_value(value).map_err(|err| Reply::refused(err.to_string()))
+}
+
+/// Calls `handler` with the input `value` becomes (see [`input`]), or answers the
+/// refusal when it does not parse.
+pub(super) async fn call<T, R>(value: Value, handler: impl FnOnce(T) -> R) -> Reply
+where
+    T: DeserializeOwned,
+    R: std::future::IntoFuture<Output: IntoResponse>,
+{
+    match input(value) {
+        Ok(parsed) => reply(handler(parsed).await).await,
+        Err(refused) => refused,
+    }
 }
 
 /// Drops `null` members, so an empty form field reads as an absent one.

@@ -13,7 +13,7 @@ use partner_service::views::applications::ApplicationView;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::api::{Reply, input, reply, strip_nulls};
+use super::api::{Reply, call, input, reply, strip_nulls};
 use super::layout::{self, Banner, Brand, next_page, problem_page, table, text, when};
 use super::session::{Console, Form, csrf_field};
 use super::{APPLICATIONS, path};
@@ -197,7 +197,7 @@ pub(crate) async fn detail(
     Path(id): Path<String>,
     Query(query): Query<DetailQuery>,
 ) -> Response {
-    let (brand, answer) = tokio::join!(Brand::load(&state, &console), async {
+    let (brand, answer) = layout::with_brand(&state, &console, async {
         reply(
             api::get(
                 State(state.clone()),
@@ -207,7 +207,8 @@ pub(crate) async fn detail(
             .await,
         )
         .await
-    });
+    })
+    .await;
     if !answer.ok() {
         return layout::render_with_status(
             answer.status,
@@ -297,21 +298,15 @@ pub(crate) async fn review(
         "approve" => json!({"action": "approve", "code": form.get("code")}),
         _ => json!({"action": action, "rejectionReason": form.get("rejectionReason")}),
     };
-    let answer = match input(strip_nulls(body)) {
-        Ok(body) => {
-            reply(
-                api::review(
-                    State(state.clone()),
-                    form.console.admin.clone(),
-                    PathParam((form.console.admin.app_id.to_string(), id.clone())),
-                    Json(body),
-                )
-                .await,
-            )
-            .await
-        }
-        Err(refused) => refused,
-    };
+    let answer = call(strip_nulls(body), |body| {
+        api::review(
+            State(state.clone()),
+            form.console.admin.clone(),
+            PathParam((form.console.admin.app_id.to_string(), id.clone())),
+            Json(body),
+        )
+    })
+    .await;
     if answer.ok() {
         let done = if action == "approve" {
             "approved"
@@ -341,13 +336,10 @@ pub(crate) async fn bulk_review(State(state): State<AppState>, form: Form) -> Re
         "action": form.get("action").unwrap_or_default(),
         "rejectionReason": form.get("rejectionReason"),
     }));
-    let answer = match input(body) {
-        Ok(body) => {
-            reply(api::bulk_review(State(state.clone()), console.admin.clone(), Json(body)).await)
-                .await
-        }
-        Err(refused) => refused,
-    };
+    let answer = call(body, |body| {
+        api::bulk_review(State(state.clone()), console.admin.clone(), Json(body))
+    })
+    .await;
     if !answer.ok() {
         return problem_page(&state, console, &answer).await;
     }

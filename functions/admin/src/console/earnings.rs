@@ -10,8 +10,8 @@ use partner_service::html::esc;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::api::{input, reply, strip_nulls};
-use super::layout::{self, Banner, Brand, amount, next_page, problem_page, table, text, when};
+use super::api::{call, input, reply, strip_nulls};
+use super::layout::{self, Banner, amount, next_page, problem_page, table, text, when};
 use super::session::{Console, Form, csrf_field};
 use super::{COMMISSIONS, PAYOUTS, path};
 use crate::earnings as api;
@@ -36,35 +36,24 @@ pub(crate) async fn commissions(
 ) -> Response {
     let status = blank_to_none(query.status.as_deref());
     let affiliate = blank_to_none(query.affiliate_id.as_deref());
-    let (brand, answer) = tokio::join!(Brand::load(&state, &console), async {
+    let (brand, answer) = layout::with_brand(&state, &console, async {
         let filters = strip_nulls(json!({
             "status": status, "affiliateId": affiliate, "limit": "50", "cursor": query.cursor,
         }));
-        match input(filters) {
-            Ok(filters) => {
-                reply(
-                    api::commissions(
-                        State(state.clone()),
-                        console.admin.clone(),
-                        HeaderMap::new(),
-                        QueryParams(filters),
-                    )
-                    .await,
-                )
-                .await
-            }
-            Err(refused) => refused,
-        }
-    });
-    let banner = if answer.ok() {
-        Banner::None
-    } else {
-        Banner::Problem(answer.message())
-    };
-    let rows: Vec<String> = answer.body["data"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default()
+        call(filters, |filters| {
+            api::commissions(
+                State(state.clone()),
+                console.admin.clone(),
+                HeaderMap::new(),
+                QueryParams(filters),
+            )
+        })
+        .await
+    })
+    .await;
+    let banner = Banner::None.unless_failed(&answer);
+    let rows: Vec<String> = answer
+        .data()
         .iter()
         .map(|e| {
             format!(
@@ -160,7 +149,7 @@ pub(crate) async fn payouts(
             Err(refused) => problem_page(&state, &console, &refused).await,
         };
     }
-    let (brand, answer) = tokio::join!(Brand::load(&state, &console), async {
+    let (brand, answer) = layout::with_brand(&state, &console, async {
         match listing("json") {
             Ok(paging) => {
                 reply(
@@ -176,16 +165,12 @@ pub(crate) async fn payouts(
             }
             Err(refused) => refused,
         }
-    });
-    let mut banner = Banner::from_code(query.done.as_deref());
-    if !answer.ok() {
-        banner = Banner::Problem(answer.message());
-    }
+    })
+    .await;
+    let banner = Banner::from_code(query.done.as_deref()).unless_failed(&answer);
     let csrf = csrf_field(&console);
-    let rows: Vec<String> = answer.body["data"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default()
+    let rows: Vec<String> = answer
+        .data()
         .iter()
         .map(|p| {
             let id = p["id"].as_str().unwrap_or_default();
@@ -234,10 +219,7 @@ pub(crate) async fn payouts(
 pub(crate) async fn run(State(state): State<AppState>, form: Form) -> Response {
     let answer =
         reply(api::start_run(State(state.clone()), form.console.admin.clone()).await).await;
-    if !answer.ok() {
-        return problem_page(&state, &form.console, &answer).await;
-    }
-    layout::done(PAYOUTS, "run")
+    layout::after(&state, &form.console, answer, PAYOUTS, "run").await
 }
 
 /// `POST /admin/payouts/{id}/mark-paid`.
@@ -257,8 +239,5 @@ pub(crate) async fn mark_paid(
         .await,
     )
     .await;
-    if !answer.ok() {
-        return problem_page(&state, &form.console, &answer).await;
-    }
-    layout::done(PAYOUTS, "paid")
+    layout::after(&state, &form.console, answer, PAYOUTS, "paid").await
 }

@@ -37,6 +37,15 @@ pub(super) enum Banner {
 }
 
 impl Banner {
+    /// This banner, or the API's problem when `answer` failed.
+    pub fn unless_failed(self, answer: &Reply) -> Self {
+        if answer.ok() {
+            self
+        } else {
+            Self::Problem(answer.message())
+        }
+    }
+
     /// The banner a redirect after a change asks for (`?done=…`): only these
     /// fixed messages, so a crafted link cannot make the console say anything else.
     pub fn from_code(code: Option<&str>) -> Self {
@@ -360,4 +369,29 @@ pub(super) async fn problem_page(state: &AppState, console: &Console, answer: &R
         "<p>Nothing was changed. Use the navigation above to go on.</p>",
         "",
     )
+}
+
+/// The header's branding and a handler's answer, read together.
+pub(super) async fn with_brand(
+    state: &AppState,
+    console: &Console,
+    answer: impl std::future::Future<Output = Reply>,
+) -> (Brand, Reply) {
+    tokio::join!(Brand::load(state, console), answer)
+}
+
+/// After a form's change: back to `to` with the banner `code` names, or the
+/// refusal's page.
+pub(super) async fn after(
+    state: &AppState,
+    console: &Console,
+    answer: Reply,
+    to: &str,
+    code: &str,
+) -> Response {
+    if answer.ok() {
+        done(to, code)
+    } else {
+        problem_page(state, console, &answer).await
+    }
 }

@@ -12,7 +12,7 @@ use partner_service::html::{esc, money};
 use serde::Deserialize;
 use serde_json::{Number, Value, json};
 
-use super::api::{Reply, input, reply};
+use super::api::{Reply, call};
 use super::layout::{self, Banner, Brand, at, next_page, problem_page, table, text, when};
 use super::session::{Console, Form, csrf_field};
 use super::{PARTNERS, path};
@@ -50,31 +50,20 @@ pub(crate) async fn list(
             }
         };
     }
-    let (brand, answer) = tokio::join!(Brand::load(&state, &console), async {
-        match input(json!({"limit": "25", "cursor": query.cursor})) {
-            Ok(paging) => {
-                reply(
-                    api::list(
-                        State(state.clone()),
-                        console.admin.clone(),
-                        QueryParams(paging),
-                    )
-                    .await,
-                )
-                .await
-            }
-            Err(refused) => refused,
-        }
-    });
-    let banner = if answer.ok() {
-        Banner::None
-    } else {
-        Banner::Problem(answer.message())
-    };
-    let rows: Vec<String> = answer.body["data"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default()
+    let (brand, answer) = layout::with_brand(&state, &console, async {
+        call(json!({"limit": "25", "cursor": query.cursor}), |paging| {
+            api::list(
+                State(state.clone()),
+                console.admin.clone(),
+                QueryParams(paging),
+            )
+        })
+        .await
+    })
+    .await;
+    let banner = Banner::None.unless_failed(&answer);
+    let rows: Vec<String> = answer
+        .data()
         .iter()
         .map(|p| {
             let rate = if p["commissionRate"].is_null() {
@@ -302,23 +291,21 @@ pub(crate) async fn change(
         };
         body.insert("commissionRate".into(), rate);
     }
-    let answer = match input(Value::Object(body)) {
-        Ok(change) => {
-            reply(
-                api::patch(
-                    State(state.clone()),
-                    form.console.admin.clone(),
-                    PathParam((form.console.admin.app_id.to_string(), affiliate)),
-                    Json(change),
-                )
-                .await,
-            )
-            .await
-        }
-        Err(refused) => refused,
-    };
-    if !answer.ok() {
-        return problem_page(&state, &form.console, &answer).await;
-    }
-    layout::done(&path(super::PARTNER, &[&customer]), "saved")
+    let answer = call(Value::Object(body), |change| {
+        api::patch(
+            State(state.clone()),
+            form.console.admin.clone(),
+            PathParam((form.console.admin.app_id.to_string(), affiliate)),
+            Json(change),
+        )
+    })
+    .await;
+    layout::after(
+        &state,
+        &form.console,
+        answer,
+        &path(super::PARTNER, &[&customer]),
+        "saved",
+    )
+    .await
 }

@@ -10,7 +10,7 @@ use partner_service::html::esc;
 use serde::Deserialize;
 use serde_json::{Map, Number, Value, json};
 
-use super::api::{Reply, input, reply, strip_nulls};
+use super::api::{Reply, call, input, reply, strip_nulls};
 use super::layout::{self, Banner, Brand, next_page, problem_page, table, text, when};
 use super::session::{Console, Form, csrf_field};
 use super::{API_KEYS, DEALS, SETTINGS, path};
@@ -36,31 +36,21 @@ pub(crate) async fn deals(
     console: Console,
     Query(query): Query<DealsQuery>,
 ) -> Response {
-    let (brand, answer) = tokio::join!(Brand::load(&state, &console), async {
-        match input(json!({"limit": "25", "cursor": query.cursor})) {
-            Ok(paging) => {
-                reply(
-                    crate::deals::list(
-                        State(state.clone()),
-                        console.admin.clone(),
-                        QueryParams(paging),
-                    )
-                    .await,
-                )
-                .await
-            }
-            Err(refused) => refused,
-        }
-    });
-    let mut banner = Banner::from_code(query.done.as_deref());
-    if !answer.ok() {
-        banner = Banner::Problem(answer.message());
-    }
+    let (brand, answer) = layout::with_brand(&state, &console, async {
+        call(json!({"limit": "25", "cursor": query.cursor}), |paging| {
+            crate::deals::list(
+                State(state.clone()),
+                console.admin.clone(),
+                QueryParams(paging),
+            )
+        })
+        .await
+    })
+    .await;
+    let banner = Banner::from_code(query.done.as_deref()).unless_failed(&answer);
     let csrf = csrf_field(&console);
-    let rows: Vec<String> = answer.body["data"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default()
+    let rows: Vec<String> = answer
+        .data()
         .iter()
         .map(|d| {
             let status = d["status"].as_str().unwrap_or_default();
@@ -106,25 +96,19 @@ pub(crate) async fn move_deal(
     form: Form,
 ) -> Response {
     let console = &form.console;
-    let answer = match input(json!({"status": form.get("status").unwrap_or_default()})) {
-        Ok(body) => {
-            reply(
-                crate::deals::patch(
-                    State(state.clone()),
-                    console.admin.clone(),
-                    PathParam((console.admin.app_id.to_string(), id)),
-                    Json(body),
-                )
-                .await,
+    let answer = call(
+        json!({"status": form.get("status").unwrap_or_default()}),
+        |body| {
+            crate::deals::patch(
+                State(state.clone()),
+                console.admin.clone(),
+                PathParam((console.admin.app_id.to_string(), id)),
+                Json(body),
             )
-            .await
-        }
-        Err(refused) => refused,
-    };
-    if !answer.ok() {
-        return problem_page(&state, console, &answer).await;
-    }
-    layout::done(DEALS, "moved")
+        },
+    )
+    .await;
+    layout::after(&state, console, answer, DEALS, "moved").await
 }
 
 #[derive(Debug, Deserialize)]
@@ -331,10 +315,7 @@ pub(crate) async fn save_settings(State(state): State<AppState>, form: Form) -> 
         }
         Err(refused) => refused,
     };
-    if !answer.ok() {
-        return problem_page(&state, console, &answer).await;
-    }
-    layout::done(SETTINGS, "saved")
+    layout::after(&state, console, answer, SETTINGS, "saved").await
 }
 
 /// `GET /admin/api-keys`: the app's keys (never their secrets) and the form for
@@ -353,23 +334,15 @@ pub(crate) async fn api_keys(
     .await
 }
 
-async fn keys_page(
-    state: &AppState,
-    console: &Console,
-    mut banner: Banner,
-    created: &str,
-) -> Response {
-    let (brand, answer) = tokio::join!(Brand::load(state, console), async {
+async fn keys_page(state: &AppState, console: &Console, banner: Banner, created: &str) -> Response {
+    let (brand, answer) = layout::with_brand(state, console, async {
         reply(crate::api_keys::list(State(state.clone()), console.admin.clone()).await).await
-    });
-    if !answer.ok() {
-        banner = Banner::Problem(answer.message());
-    }
+    })
+    .await;
+    let banner = banner.unless_failed(&answer);
     let csrf = csrf_field(console);
-    let rows: Vec<String> = answer.body["data"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default()
+    let rows: Vec<String> = answer
+        .data()
         .iter()
         .map(|k| {
             let action = if k["revokedAt"].is_null() {
@@ -410,16 +383,10 @@ pub(crate) async fn create_key(State(state): State<AppState>, form: Form) -> Res
     let body = strip_nulls(
         json!({"kind": form.get("kind").unwrap_or_default(), "label": form.get("label")}),
     );
-    let answer = match input(body) {
-        Ok(body) => {
-            reply(
-                crate::api_keys::create(State(state.clone()), console.admin.clone(), Json(body))
-                    .await,
-            )
-            .await
-        }
-        Err(refused) => refused,
-    };
+    let answer = call(body, |body| {
+        crate::api_keys::create(State(state.clone()), console.admin.clone(), Json(body))
+    })
+    .await;
     if !answer.ok() {
         return problem_page(&state, console, &answer).await;
     }
@@ -453,8 +420,5 @@ pub(crate) async fn revoke_key(
         .await,
     )
     .await;
-    if !answer.ok() {
-        return problem_page(&state, console, &answer).await;
-    }
-    layout::done(API_KEYS, "revoked")
+    layout::after(&state, console, answer, API_KEYS, "revoked").await
 }

@@ -13,7 +13,7 @@ use partner_service::html::esc;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::api::{input, reply, strip_nulls};
+use super::api::{call, reply, strip_nulls};
 use super::layout::{self, Banner, Brand, next_page, problem_page, table, text, when};
 use super::session::{Console, Form, csrf_field};
 use super::{WEBHOOKS, path};
@@ -42,19 +42,16 @@ pub(crate) async fn list(
 async fn endpoints_page(
     state: &AppState,
     console: &Console,
-    mut banner: Banner,
+    banner: Banner,
     secret: &str,
 ) -> Response {
-    let (brand, answer) = tokio::join!(Brand::load(state, console), async {
+    let (brand, answer) = layout::with_brand(state, console, async {
         reply(api::list(State(state.clone()), console.admin.clone()).await).await
-    });
-    if !answer.ok() {
-        banner = Banner::Problem(answer.message());
-    }
-    let rows: Vec<String> = answer.body["data"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default()
+    })
+    .await;
+    let banner = banner.unless_failed(&answer);
+    let rows: Vec<String> = answer
+        .data()
         .iter()
         .map(|e| {
             let events: Vec<String> = e["events"]
@@ -120,13 +117,10 @@ pub(crate) async fn create(State(state): State<AppState>, form: Form) -> Respons
         "events": form.all("events"),
         "description": form.get("description"),
     }));
-    let answer = match input(body) {
-        Ok(body) => {
-            reply(api::create(State(state.clone()), form.console.admin.clone(), Json(body)).await)
-                .await
-        }
-        Err(refused) => refused,
-    };
+    let answer = call(body, |body| {
+        api::create(State(state.clone()), form.console.admin.clone(), Json(body))
+    })
+    .await;
     if !answer.ok() {
         return problem_page(&state, &form.console, &answer).await;
     }
