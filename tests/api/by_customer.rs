@@ -17,6 +17,7 @@ async fn enrol(app: &TestApp, code: &str, rate: Option<u32>) -> Affiliate {
         code: ReferralCode::parse("code", code).unwrap(),
         status: AffiliateStatus::Active,
         commission_rate: rate.map(RateBps),
+        group_id: None,
         created_at: partner_domain::now(),
     };
     let key = keys::affiliate_of_customer(&app.app_id, &affiliate.customer_id);

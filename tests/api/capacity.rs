@@ -102,9 +102,9 @@ async fn each_endpoint_costs_the_capacity_units_of_its_items(app: TestApp) {
         ("by-customer", 1.5, 0),
         ("track", 1.5, 6),
         ("referral", 0.5, 8),
-        ("revenue (commission)", 4.5, 22),
-        ("dashboard", 7.5, 0),
-        ("Stripe invoice.paid", 7.5, 27),
+        ("revenue (commission)", 5.0, 22),
+        ("dashboard", 8.0, 0),
+        ("Stripe invoice.paid", 8.0, 29),
     ];
     assert_eq!(measured, expected);
 }

@@ -465,6 +465,54 @@ async fn settings_saved_through_the_form_brand_the_console() {
     );
 }
 
+#[tokio::test]
+async fn a_partner_is_moved_to_a_group_from_its_page_and_shown_its_terms() {
+    let app = TestApp::memory().await;
+    let group = app
+        .admin(
+            Method::POST,
+            &format!("/v1/apps/{}/affiliates/groups", app.app_id),
+            Some(&app.admin_token()),
+            Some(&json!({"name": "Launch", "slug": "launch", "rules": [
+                {"kind": "percentage", "rate": 30, "appliesTo": "first_months", "months": 12}]})),
+        )
+        .await;
+    let group_id = group.body["id"].as_str().unwrap().to_owned();
+    let jane = app.applied("jane@example.com", "Jane Smith").await;
+    let approved = app
+        .review(&jane, &json!({"action": "approve", "code": "JANE20"}))
+        .await;
+    let customer = approved.body["affiliate"]["customer_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let affiliate = approved.body["affiliate"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let browser = sign_in(&app).await;
+    let path = format!("/admin/partners/{customer}");
+    let before = page(&app, Some(&browser), &path).await;
+    assert!(html(&before).contains(r#"<dd id="partner-terms">20% of every payment</dd>"#));
+    let moved = post(
+        &app,
+        &browser,
+        &path,
+        &[
+            ("csrf", &browser.csrf),
+            ("affiliateId", &affiliate),
+            ("groupId", &group_id),
+        ],
+        SAME_ORIGIN,
+    )
+    .await;
+    assert_eq!(moved.status, 303, "{}", html(&moved));
+    let after = page(&app, Some(&browser), &path).await;
+    assert!(html(&after).contains(r#"<dd id="partner-terms">30% of payments for 12 months</dd>"#));
+    let settings = page(&app, Some(&browser), "/admin/settings").await;
+    assert!(html(&settings).contains("30% of payments for 12 months"));
+}
+
 /// Store calls each page makes on a warm instance (the settings the header shows
 /// are cached per instance, as the API keys are): one listing per page, two for
 /// pages that show two things (read together). A partner's page reads what its
@@ -514,7 +562,7 @@ async fn every_page_renders_within_two_round_trips(app: TestApp) {
         ("/admin/deals".into(), 1),
         ("/admin/webhooks".into(), 1),
         (format!("/admin/webhooks/{endpoint}"), 2),
-        ("/admin/settings".into(), 1),
+        ("/admin/settings".into(), 2),
         ("/admin/api-keys".into(), 1),
     ];
     for (path, expected) in &pages {

@@ -1,7 +1,10 @@
-//! A property test over random sequences of payments (some repeated), refunds,
-//! approvals and payouts, through the API and commands: the stored balances always
-//! equal the sums of the entries, no payout exceeds the available balance, and a
-//! repeated revenue event is never counted twice.
+//! A property test over random sequences of payments (some repeated, some in two
+//! product lines), refunds (some naming their payment), approvals, payouts and
+//! moves of the partner between a group with reward rules and tiers and the
+//! default group, through the API and commands: the stored balances always equal
+//! the sums of the entries, no payout exceeds the available balance, a repeated
+//! revenue event is never counted twice, and no refund reverses more than its
+//! payment earned.
 
 use partner_domain::ledger::{Balances, Entry, EntryStatus};
 use partner_domain::{Amount, Currency, Money};
@@ -15,35 +18,57 @@ enum Step {
         customer: u8,
         cents: i64,
         repeat: bool,
+        /// Split in two product lines (a share in percent goes to `prod_a`).
+        split: Option<u8>,
     },
     Refund {
         customer: u8,
         cents: i64,
+        /// Names the customer's n-th payment so far (modulo), else none.
+        names: Option<u8>,
     },
     Approve,
     Payout,
+    /// Into the rewards group, or back to the default group.
+    Move,
 }
 
 fn step() -> impl Strategy<Value = Step> {
     prop_oneof![
-        (0u8..3, 1i64..100_000, any::<bool>()).prop_map(|(customer, cents, repeat)| {
-            Step::Payment {
+        (
+            0u8..3,
+            2i64..100_000,
+            any::<bool>(),
+            proptest::option::of(1u8..100)
+        )
+            .prop_map(|(customer, cents, repeat, split)| Step::Payment {
                 customer,
                 cents,
                 repeat,
+                split,
+            }),
+        (0u8..3, 1i64..100_000, proptest::option::of(any::<u8>())).prop_map(
+            |(customer, cents, names)| Step::Refund {
+                customer,
+                cents,
+                names
             }
-        }),
-        (0u8..3, 1i64..100_000).prop_map(|(customer, cents)| Step::Refund { customer, cents }),
+        ),
         Just(Step::Approve),
         Just(Step::Payout),
+        Just(Step::Move),
     ]
 }
 
-/// One partner with three referred customers.
+/// One partner with three referred customers, and a group of reward rules it can
+/// be moved into: a flat 5.00 on a first payment from 10.00, 10% of `prod_a`, 30%
+/// for two months, then 20%, raised to 25% from two paying customers.
 struct Ledger {
     app: TestApp,
     partner_customer: partner_domain::CustomerId,
     affiliate: partner_domain::AffiliateId,
+    group: String,
+    in_group: std::cell::Cell<bool>,
 }
 
 impl Ledger {
@@ -65,24 +90,55 @@ impl Ledger {
         }
         let customer = approved.body["affiliate"]["customer_id"].as_str().unwrap();
         let affiliate = approved.body["affiliate"]["id"].as_str().unwrap();
+        let group = app
+            .admin(
+                axum::http::Method::POST,
+                &format!("/v1/apps/{}/affiliates/groups", app.app_id),
+                Some(&app.admin_token()),
+                Some(&json!({"name": "Rules", "slug": "rules", "rules": [
+                    {"kind": "flat", "amount": 5, "appliesTo": "first_payment", "minAmount": 10},
+                    {"kind": "percentage", "rate": 10, "productIds": ["prod_a"]},
+                    {"kind": "percentage", "rate": 30, "appliesTo": "first_months", "months": 2},
+                    {"kind": "percentage", "rate": 20}],
+                    "tiers": [{"minCustomers": 2, "rate": 25}]})),
+            )
+            .await;
+        assert_eq!(group.status, 201, "{:#}", group.body);
         Self {
             partner_customer: partner_domain::CustomerId::parse("c", customer).unwrap(),
             affiliate: partner_domain::AffiliateId::parse("a", affiliate).unwrap(),
+            group: group.body["id"].as_str().unwrap().to_owned(),
+            in_group: std::cell::Cell::new(false),
             app,
         }
     }
 
-    async fn revenue(&self, event: &str, customer: u8, cents: i64, kind: &str) {
-        let amount = Amount::new(Money(cents), &Currency::usd());
-        let response = self
+    async fn toggle_group(&self) {
+        let to = if self.in_group.get() {
+            serde_json::Value::Null
+        } else {
+            json!(self.group)
+        };
+        let moved = self
             .app
-            .post_json(
-                "/v1/affiliate/revenue",
-                Some(&self.app.api_key),
-                &json!({"eventId": event, "customerId": format!("cust_{customer}"), "amount": amount, "currency": "usd", "type": kind}),
+            .admin(
+                axum::http::Method::PATCH,
+                &format!("/v1/apps/{}/affiliates/{}", self.app.app_id, self.affiliate),
+                Some(&self.app.admin_token()),
+                Some(&json!({"groupId": to})),
             )
             .await;
+        assert_eq!(moved.status, 200, "{:#}", moved.body);
+        self.in_group.set(!self.in_group.get());
+    }
+
+    async fn revenue(&self, body: serde_json::Value) -> serde_json::Value {
+        let response = self
+            .app
+            .post_json("/v1/affiliate/revenue", Some(&self.app.api_key), &body)
+            .await;
         assert!(response.status.is_success(), "{:#}", response.body);
+        response.body
     }
 
     async fn approve_all(&self) {
@@ -121,25 +177,60 @@ impl Ledger {
     }
 }
 
+fn usd(cents: i64) -> Amount {
+    Amount::new(Money(cents), &Currency::usd())
+}
+
 async fn run(steps: Vec<Step>) -> Result<(), TestCaseError> {
     let ledger = Ledger::new().await;
+    // Each customer's payments so far, and which refund named which payment.
+    let mut payments: Vec<Vec<String>> = vec![Vec::new(); 3];
+    let mut named: Vec<(String, String)> = Vec::new();
     for (n, step) in steps.iter().enumerate() {
         match step {
             Step::Payment {
                 customer,
                 cents,
                 repeat,
+                split,
             } => {
                 let event = format!("pay_{n}");
-                ledger.revenue(&event, *customer, *cents, "payment").await;
-                if *repeat {
-                    ledger.revenue(&event, *customer, *cents, "payment").await;
+                let mut body = json!({"eventId": event, "customerId": format!("cust_{customer}"),
+                    "amount": usd(*cents), "currency": "usd", "type": "payment",
+                    // A month apart, so first-months rules end within a sequence.
+                    "occurredAt": partner_domain::rfc3339(partner_domain::now() + time::Duration::days(30 * n as i64))});
+                if let Some(share) = split {
+                    let a = (*cents * i64::from(*share) / 100).clamp(1, cents - 1);
+                    body["lines"] = json!([{"productId": "prod_a", "amount": usd(a)},
+                                           {"productId": "prod_b", "amount": usd(cents - a)}]);
                 }
+                ledger.revenue(body.clone()).await;
+                if *repeat {
+                    let before = ledger.entries().await.len();
+                    ledger.revenue(body).await;
+                    prop_assert_eq!(
+                        ledger.entries().await.len(),
+                        before,
+                        "a repeat added an entry"
+                    );
+                }
+                payments[*customer as usize].push(event);
             }
-            Step::Refund { customer, cents } => {
-                ledger
-                    .revenue(&format!("ref_{n}"), *customer, *cents, "refund")
-                    .await
+            Step::Refund {
+                customer,
+                cents,
+                names,
+            } => {
+                let event = format!("ref_{n}");
+                let mut body = json!({"eventId": event, "customerId": format!("cust_{customer}"),
+                    "amount": usd(*cents), "currency": "usd", "type": "refund"});
+                let of = &payments[*customer as usize];
+                if let (Some(pick), false) = (names, of.is_empty()) {
+                    let payment = of[*pick as usize % of.len()].clone();
+                    body["paymentEventId"] = json!(payment);
+                    named.push((event, payment));
+                }
+                ledger.revenue(body).await;
             }
             Step::Approve => ledger.approve_all().await,
             Step::Payout => {
@@ -151,20 +242,43 @@ async fn run(steps: Vec<Step>) -> Result<(), TestCaseError> {
                     );
                 }
             }
+            Step::Move => ledger.toggle_group().await,
         }
         let entries = ledger.entries().await;
         let pairs: Vec<(Money, EntryStatus)> =
             entries.iter().map(|e| (e.amount, e.status)).collect();
         prop_assert_eq!(ledger.balances().await, Balances::of(&pairs));
-        let distinct: std::collections::HashSet<&str> = entries
+        // One entry per revenue event and product line at most.
+        let distinct: std::collections::HashSet<(&str, Option<&str>)> = entries
             .iter()
-            .map(|e| e.revenue_event_id.as_str())
+            .map(|e| (e.revenue_event_id.as_str(), e.product_id.as_deref()))
             .collect();
         prop_assert_eq!(
             distinct.len(),
             entries.len(),
             "a revenue event counted twice"
         );
+        // Refunds naming a payment never reverse more than it earned.
+        for (payment, _) in named.iter().map(|(_, p)| (p, ())) {
+            let earned: i64 = entries
+                .iter()
+                .filter(|e| &e.revenue_event_id == payment)
+                .map(|e| e.amount.minor())
+                .sum();
+            let reversed: i64 = entries
+                .iter()
+                .filter(|e| {
+                    named
+                        .iter()
+                        .any(|(refund, p)| p == payment && refund == &e.revenue_event_id)
+                })
+                .map(|e| -e.amount.minor())
+                .sum();
+            prop_assert!(
+                reversed <= earned,
+                "{payment}: reversed {reversed} of {earned}"
+            );
+        }
         prop_assert!(
             entries
                 .iter()

@@ -23,6 +23,7 @@ mod outbox;
 mod partner;
 mod payouts;
 mod rate_limits;
+mod rewards;
 mod secrets;
 mod status;
 mod stripe;

@@ -97,6 +97,9 @@ fn approved_entry(
         created_at: now,
         approves_at: now,
         payout_id: None,
+        rule_id: None,
+        tier: None,
+        product_id: None,
     }
 }
 
@@ -355,6 +358,7 @@ async fn a_run_over_five_thousand_partners_completes_through_the_job() {
             code: partner_domain::ReferralCode::parse("c", &format!("P{n:05}")).unwrap(),
             status: partner_domain::records::AffiliateStatus::Active,
             commission_rate: None,
+            group_id: None,
             created_at: partner_domain::now(),
         };
         partner_store::testing::seed_partner(&app.store, &affiliate)

@@ -117,6 +117,9 @@ fn entry() -> Entry {
         created_at: at(),
         approves_at: at(),
         payout_id: Some(PayoutId::generate()),
+        rule_id: None,
+        tier: None,
+        product_id: None,
     }
 }
 
@@ -160,6 +163,7 @@ fn affiliate() -> Affiliate {
         code: ReferralCode::parse("c", "JANE20").unwrap(),
         status: AffiliateStatus::Active,
         commission_rate: Some(RateBps(3000)),
+        group_id: None,
         created_at: at(),
     }
 }
@@ -192,6 +196,7 @@ fn ledger_views_write_what_the_description_says() {
         currency: Currency::usd(),
         occurred_at: Some(at()),
         commission: Some(EntryView::from(&entry())),
+        commissions: vec![EntryView::from(&entry())],
         reason: None,
     };
     assert_documented("RevenueResult", revenue);
@@ -220,6 +225,8 @@ fn partner_views_write_what_the_description_says() {
         recent_commissions: vec![entry()],
         payouts: vec![payout()],
         deals: vec![deal()],
+        terms: "20% of every payment".into(),
+        groups: Default::default(),
     };
     assert_documented("Dashboard", DashboardView::from(&dashboard));
     assert_documented(
@@ -250,6 +257,7 @@ fn an_application_writes_what_the_description_says() {
         rejection_reason: Some("not a fit".into()),
         affiliate_id: Some(AffiliateId::generate()),
         customer_id: Some(CustomerId::parse("c", "user_42").unwrap()),
+        group_id: None,
     };
     assert_documented("Application", ApplicationView::from(application));
 }

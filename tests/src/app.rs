@@ -355,6 +355,7 @@ pub async fn seed_application(
         },
         None,
         None,
+        None,
     )
     .await
     .expect("the application is accepted")

@@ -9,6 +9,7 @@ mod audit;
 pub mod console;
 mod deals;
 mod earnings;
+mod groups;
 mod integrations;
 mod partners;
 mod settings;
@@ -19,6 +20,8 @@ pub const APPLICATION: &str = "/v1/apps/{appId}/affiliates/applications/{id}";
 pub const BULK_REVIEW: &str = "/v1/apps/{appId}/affiliates/applications/bulk-review";
 pub const REVIEW: &str = "/v1/apps/{appId}/affiliates/applications/{id}/review";
 pub const SETTINGS: &str = "/v1/apps/{appId}/affiliates/settings";
+pub const GROUPS: &str = "/v1/apps/{appId}/affiliates/groups";
+pub const GROUP: &str = "/v1/apps/{appId}/affiliates/groups/{groupId}";
 pub const PARTNERS: &str = "/v1/apps/{appId}/affiliates";
 pub const PARTNER: &str = "/v1/apps/{appId}/affiliates/{affiliateId}";
 pub const DEALS: &str = "/v1/apps/{appId}/affiliates/deals";
@@ -45,6 +48,11 @@ partner_service::declare_routes! {
     post BULK_REVIEW => applications::bulk_review,
     get SETTINGS => settings::get,
     put SETTINGS => settings::put,
+    post GROUPS => groups::create,
+    get GROUPS => groups::list,
+    get GROUP => groups::get,
+    patch GROUP => groups::patch,
+    delete GROUP => groups::delete,
     get PARTNERS => partners::list,
     get PARTNER => partners::get,
     patch PARTNER => partners::patch,

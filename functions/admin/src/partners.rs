@@ -4,8 +4,10 @@ use axum::Json;
 use axum::extract::State;
 use partner_domain::audit::{AuditAction, AuditEntry, AuditSubject, SubjectKind};
 use partner_domain::records::{Affiliate, AffiliateStatus};
+use partner_domain::rewards::GroupId;
 use partner_domain::{AffiliateId, FieldError, RateBps};
 use partner_service::admin_auth::AdminApp;
+use partner_service::commands::groups;
 use partner_service::extract::present;
 use partner_service::extract::{self, PathParam, QueryParams};
 use partner_service::views::{AffiliateView, ListPage};
@@ -56,8 +58,9 @@ pub(crate) async fn get(
     Ok(Json(affiliate.into()))
 }
 
-/// `{"status"?: "active" | "suspended", "commissionRate"?: number | null}`; a null
-/// rate returns the partner to the program's default.
+/// `{"status"?: "active" | "suspended", "commissionRate"?: number | null,
+/// "groupId"?: string | null}`; a null rate returns the partner to the program's
+/// default, a null group to the default group.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub(crate) struct PartnerChange {
@@ -67,6 +70,9 @@ pub(crate) struct PartnerChange {
     /// `null` returns the partner to the program's default rate.
     #[serde(default, deserialize_with = "present")]
     commission_rate: Option<Option<Number>>,
+    /// `null` moves the partner to the default group (the program settings).
+    #[serde(default, deserialize_with = "present")]
+    group_id: Option<Option<String>>,
 }
 
 /// `PATCH …/affiliates/{affiliateId}`.
@@ -90,6 +96,18 @@ pub(crate) async fn patch(
                 .transpose()
         })
         .transpose()?;
+    if let Some(group) = change.group_id {
+        let group = group
+            .as_deref()
+            .map(|g| GroupId::parse("groupId", g))
+            .transpose()?;
+        let moved = groups::move_partner(&state, &admin.app_id, &id, group, &admin.actor())
+            .await?
+            .ok_or_else(not_found)?;
+        if status.is_none() && rate.is_none() {
+            return Ok(Json(moved.into()));
+        }
+    }
     let store = state.store();
     let before = store
         .affiliates()

@@ -8,11 +8,14 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use partner_domain::api_key::KeyKind;
+use partner_domain::audit::Actor;
 use partner_domain::records::{ApplicationForm, ApplicationStatus};
 use partner_domain::text::{optional_text, optional_website, required_text};
 use partner_domain::{ApplicationId, CustomerId, Email, FieldError};
 use partner_service::auth::publishable_key_not_allowed;
 use partner_service::client_ip::ClientIp;
+use partner_service::commands::review::{self, Decision};
+use partner_service::commands::{CommandError, Missing};
 use partner_service::extract::Json;
 use partner_service::http::Route;
 use partner_service::{ApiError, AppState, PublicTenant, commands, cors, rate_limit};
@@ -42,6 +45,8 @@ struct ApplyBody {
     reason: Option<String>,
     /// The app's own id of the signed-in user applying (secret key only).
     customer_id: Option<String>,
+    /// The slug of the partner group to join.
+    group: Option<String>,
 }
 
 impl ApplyBody {
@@ -78,20 +83,66 @@ async fn apply(
     ip: ClientIp,
     Json(body): Json<ApplyBody>,
 ) -> Result<(StatusCode, axum::Json<Applied>), ApiError> {
+    let body_group = body.group.clone();
     let (form, customer) = body.parse()?;
     // Only the app's server knows who is signed in; a web page could name anyone.
     if customer.is_some() && tenant.kind == KeyKind::Publishable {
         return Err(publishable_key_not_allowed().with_field("customerId"));
     }
+    let group = match body_group.as_deref() {
+        None => None,
+        Some(slug) => Some(group_by_slug(&state, &tenant.app_id, slug).await?),
+    };
     let guard = rate_limit::apply_guard(&state, &tenant, ip).await?;
-    let application = commands::apply(&state, &tenant, form, customer, guard).await?;
+    let mut application = commands::apply(
+        &state,
+        &tenant,
+        form,
+        customer,
+        group.as_ref().map(|g| g.id.clone()),
+        guard,
+    )
+    .await?;
+    // An auto-approve group approves at once, as an admin's approval would (the
+    // same transaction and event); if that fails the application waits, pending.
+    if group.as_ref().is_some_and(|g| g.auto_approve) {
+        match review::review(
+            &state,
+            &tenant.app_id,
+            &application.id,
+            Decision::Approve { code: None },
+            &Actor::System,
+        )
+        .await
+        {
+            Ok(reviewed) => application = reviewed.application,
+            Err(err) => tracing::warn!(error = %err, "auto-approval failed; the application waits"),
+        }
+    }
     Ok((
         StatusCode::CREATED,
         axum::Json(Applied {
             id: application.id,
             status: application.status,
-            message: "Application received. You will hear from us once it has been reviewed.",
+            message: if application.status == ApplicationStatus::Approved {
+                "Application approved."
+            } else {
+                "Application received. You will hear from us once it has been reviewed."
+            },
             submitted_at: application.submitted_at,
         }),
     ))
+}
+
+/// The app's group with this public slug (one read), or 404 `group_not_found`.
+async fn group_by_slug(
+    state: &AppState,
+    app: &partner_domain::AppId,
+    slug: &str,
+) -> Result<partner_domain::rewards::Group, ApiError> {
+    let set = state.store().groups().all(app).await?;
+    set.groups
+        .into_iter()
+        .find(|g| g.slug == slug)
+        .ok_or_else(|| ApiError::from(CommandError::NotFound(Missing::Group)).with_field("group"))
 }

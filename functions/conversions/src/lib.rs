@@ -5,6 +5,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use partner_aws::metrics::{Observation, Unit};
 use partner_domain::ledger::ClickId;
+use partner_domain::rewards::{Line, MAX_LINES};
+use partner_domain::text::required_text;
 use partner_domain::{Currency, CustomerId, Email, FieldError, Money, ReferralCode};
 use partner_service::commands::referrals::{self, Via};
 use partner_service::commands::revenue::{self, RevenueKind, RevenueRequest};
@@ -54,8 +56,10 @@ async fn refer(
     ))
 }
 
-/// `{eventId, customerId, amount, currency, type: "payment" | "refund", occurredAt?}`;
-/// `amount` in major units of `currency` (99.00 USD, 1000 JPY), positive for both types.
+/// `{eventId, customerId, amount, currency, type: "payment" | "refund", occurredAt?,
+/// lines?, paymentEventId?}`; `amount` in major units of `currency` (99.00 USD, 1000
+/// JPY), positive for both types. A payment's `lines` (`[{productId, amount}]`) sum
+/// to its amount; a refund's `paymentEventId` names the payment it refunds.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct RevenueBody {
@@ -67,40 +71,100 @@ struct RevenueBody {
     kind: String,
     #[serde(default, with = "time::serde::rfc3339::option")]
     occurred_at: Option<partner_domain::Timestamp>,
+    lines: Option<Vec<LineBody>>,
+    payment_event_id: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct LineBody {
+    product_id: String,
+    amount: Number,
+}
+
+/// An event id: 1 to 128 letters, digits or `- _ . :`.
+fn parse_event_id(field: &'static str, raw: &str) -> Result<String, FieldError> {
+    let id = raw.trim();
+    if id.is_empty()
+        || id.len() > 128
+        || !id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
+    {
+        return Err(FieldError::new(
+            field,
+            "must be 1 to 128 letters, digits or - _ . :",
+        ));
+    }
+    Ok(id.to_owned())
+}
+
+/// A payment's lines: at most [`MAX_LINES`], each a product and a positive amount,
+/// together the payment's amount.
+fn lines(raw: Vec<LineBody>, total: Money, currency: &Currency) -> Result<Vec<Line>, FieldError> {
+    if raw.is_empty() || raw.len() > MAX_LINES {
+        return Err(FieldError::new("lines", "must hold 1 to 20 lines"));
+    }
+    let mut parsed = Vec::with_capacity(raw.len());
+    for line in raw {
+        let product = required_text("lines", &line.product_id, 128)?;
+        let amount = Money::parse_major("lines", &line.amount.to_string(), currency)?;
+        if amount == Money::ZERO {
+            return Err(FieldError::new(
+                "lines",
+                "each line's amount must be more than 0",
+            ));
+        }
+        parsed.push(Line {
+            product_id: Some(product),
+            amount,
+        });
+    }
+    let sum: i64 = parsed.iter().map(|l| l.amount.minor()).sum();
+    if sum != total.minor() {
+        return Err(FieldError::new("lines", "must add up to amount"));
+    }
+    Ok(parsed)
 }
 
 impl RevenueBody {
     fn parse(self) -> Result<RevenueRequest, FieldError> {
-        let event_id = self.event_id.trim().to_owned();
-        if event_id.is_empty()
-            || event_id.len() > 128
-            || !event_id
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
-        {
-            return Err(FieldError::new(
-                "eventId",
-                "must be 1 to 128 letters, digits or - _ . :",
-            ));
-        }
+        let event_id = parse_event_id("eventId", &self.event_id)?;
         // The amount's decimals are the currency's: 1000 JPY, 19.99 USD, 1.234 KWD.
         let currency = Currency::parse("currency", &self.currency)?;
         let amount = Money::parse_major("amount", &self.amount.to_string(), &currency)?;
         if amount == Money::ZERO {
             return Err(FieldError::new("amount", "must be more than 0"));
         }
+        let kind = match self.kind.as_str() {
+            "payment" => RevenueKind::Payment,
+            "refund" => RevenueKind::Refund,
+            _ => return Err(FieldError::new("type", "must be payment or refund")),
+        };
+        let lines = match (self.lines, kind) {
+            (None, _) => Vec::new(),
+            (Some(raw), RevenueKind::Payment) => lines(raw, amount, &currency)?,
+            (Some(_), RevenueKind::Refund) => {
+                return Err(FieldError::new("lines", "are for payments only"));
+            }
+        };
+        let refunds_payment = match (self.payment_event_id, kind) {
+            (None, _) => None,
+            (Some(raw), RevenueKind::Refund) => Some(parse_event_id("paymentEventId", &raw)?),
+            (Some(_), RevenueKind::Payment) => {
+                return Err(FieldError::new("paymentEventId", "is for refunds only"));
+            }
+        };
         Ok(RevenueRequest {
             event_id,
             customer: CustomerId::parse("customerId", &self.customer_id)?,
             amount,
             currency,
-            kind: match self.kind.as_str() {
-                "payment" => RevenueKind::Payment,
-                "refund" => RevenueKind::Refund,
-                _ => return Err(FieldError::new("type", "must be payment or refund")),
-            },
+            kind,
             occurred_at: self.occurred_at,
             await_referral_until: None,
+            lines,
+            refunds_payment,
         })
     }
 }

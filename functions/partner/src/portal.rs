@@ -184,7 +184,7 @@ svg{{width:100%;height:160px}}
 </style></head>
 <body><header>{logo}<h1>{brand}</h1></header><main>
 {banner}
-<section aria-labelledby="code-h"><h2 id="code-h">Your referral code</h2><p class="code" id="code">{code}</p>{link_html}</section>
+<section aria-labelledby="code-h"><h2 id="code-h">Your referral code</h2><p class="code" id="code">{code}</p>{link_html}<p id="terms">You earn {terms}.</p></section>
 <section aria-labelledby="bal-h"><h2 id="bal-h">Balances</h2><dl class="grid">
 <div class="figure"><dt>Total earned</dt><dd id="total-earned">{total}</dd></div>
 <div class="figure"><dt>Pending</dt><dd>{pending}</dd></div>
@@ -205,6 +205,7 @@ var b=document.getElementById('copy');if(b){{b.addEventListener('click',function
         brand = esc(&brand),
         colour = esc(&colour),
         code = esc(d.affiliate.code.as_str()),
+        terms = esc(&d.terms),
         total = esc(&money(d.balances.total_earned, currency)),
         pending = esc(&money(d.balances.pending, currency)),
         available = esc(&money(d.balances.available, currency)),

@@ -144,6 +144,25 @@ export const operations = {
     method: "PATCH", path: "/v1/apps/{appId}/affiliates/{affiliateId}", auth: "admin", sdk: "admin.partners.update",
     request: "PartnerUpdate", response: "Affiliate",
   },
+  createGroup: {
+    method: "POST", path: "/v1/apps/{appId}/affiliates/groups", auth: "admin", sdk: "admin.groups.create",
+    request: "GroupInput", response: "Group",
+  },
+  listGroups: {
+    method: "GET", path: "/v1/apps/{appId}/affiliates/groups", auth: "admin", sdk: "admin.groups.list",
+    response: "GroupList",
+  },
+  getGroup: {
+    method: "GET", path: "/v1/apps/{appId}/affiliates/groups/{groupId}", auth: "admin", sdk: "admin.groups.get",
+    response: "Group",
+  },
+  updateGroup: {
+    method: "PATCH", path: "/v1/apps/{appId}/affiliates/groups/{groupId}", auth: "admin", sdk: "admin.groups.update",
+    request: "GroupChange", response: "Group",
+  },
+  deleteGroup: {
+    method: "DELETE", path: "/v1/apps/{appId}/affiliates/groups/{groupId}", auth: "admin", sdk: "admin.groups.delete",
+  },
   listDeals: {
     method: "GET", path: "/v1/apps/{appId}/affiliates/deals", auth: "admin", sdk: "admin.deals.list",
     query: "PageParams", response: "DealPage",

@@ -1,7 +1,7 @@
 // The whole API through the SDK against a real `partnerctl serve`: settings,
 // applications and their review, partners, clicks, referrals, revenue,
 // commissions, payout runs, deals, API keys and the audit log of it all, each with
-// the credential it needs.
+// the credential it needs; and partner groups with their reward rules.
 
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
@@ -292,4 +292,35 @@ test("stripe: connect shows the endpoint and never the secret; events list; disc
   assert.deepEqual(all, []);
   assert.equal(await app.admin.stripe.disconnect(), undefined);
   await assert.rejects(app.admin.stripe.disconnect(), { status: 404, code: "integration_not_found" });
+});
+
+test("groups: create, list, get, update; a partner moved in earns by its rules; delete", async () => {
+  const group = await app.admin.groups.create({
+    name: "Launch partners", slug: "launch-sdk",
+    rules: [{ id: "first", kind: "flat", amount: 50, appliesTo: "first_payment" }, { kind: "percentage", rate: 30 }],
+    tiers: [{ minCustomers: 10, rate: 35 }],
+  });
+  assert.match(group.id, /^grp_/);
+  assert.equal(group.terms, "50.00 USD on the first payment; 30% of every payment; 35% from 10 paying customers");
+  assert.ok((await app.admin.groups.list()).data.some((g) => g.id === group.id));
+  assert.equal((await app.admin.groups.get(group.id)).slug, "launch-sdk");
+  assert.equal((await app.admin.groups.update(group.id, { holdingPeriodDays: 0 })).holdingPeriodDays, 0);
+  await assert.rejects(app.admin.groups.create({ name: "Again", slug: "launch-sdk", rules: [{ kind: "percentage", rate: 5 }] }), { status: 409, code: "group_slug_taken" });
+
+  const { data: partners } = await app.admin.partners.list({ limit: 100 });
+  const bob = partners.find((p) => p.code !== "ADA30");
+  const moved = await app.admin.partners.update(bob.id, { groupId: group.id });
+  assert.equal(moved.groupId, group.id);
+  await app.conversions.referral({ customerId: "user_group_buyer", code: bob.code });
+  const paid = await app.conversions.revenue({
+    eventId: "inv_group_1", customerId: "user_group_buyer", amount: 100, currency: "usd", type: "payment",
+    lines: [{ productId: "seat", amount: 60 }, { productId: "addon", amount: 40 }],
+  });
+  // The flat rule pays once for the whole first payment: both lines are its.
+  assert.deepEqual(paid.commissions.map((c) => [c.ruleId, c.amount]), [["first", 50]]);
+  const next = await app.conversions.revenue({ eventId: "inv_group_2", customerId: "user_group_buyer", amount: 100, currency: "usd", type: "payment" });
+  assert.deepEqual([next.commission.ruleId, next.commission.amount], [group.rules[1].id, 30]);
+  assert.equal((await app.admin.partners.update(bob.id, { groupId: null })).groupId, null);
+  await app.admin.groups.delete(group.id);
+  await assert.rejects(app.admin.groups.get(group.id), { status: 404, code: "group_not_found" });
 });

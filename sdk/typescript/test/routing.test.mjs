@@ -41,7 +41,7 @@ function recorder(options = credentials, answer = () => ({ status: 200, body: "{
 }
 
 const page = { data: [], nextCursor: null };
-const pathParams = { id: "x_1", affiliateId: "aff_1", runId: "prun_1", deliveryId: "whd_1", keyId: "key_1" };
+const pathParams = { id: "x_1", affiliateId: "aff_1", runId: "prun_1", deliveryId: "whd_1", keyId: "key_1", groupId: "grp_1" };
 
 // operationId → [call, the body it must send (undefined: none), the query it must send]
 const calls = {
@@ -54,8 +54,11 @@ const calls = {
   ],
   referCustomer: [(c) => c.conversions.referral({ customerId: "user_1", code: "JANE20" }), { customerId: "user_1", code: "JANE20" }],
   recordRevenue: [
-    (c) => c.conversions.revenue({ eventId: "in_1", customerId: "user_1", amount: 9.5, currency: "usd", type: "payment" }),
-    { eventId: "in_1", customerId: "user_1", amount: 9.5, currency: "usd", type: "payment" },
+    (c) => c.conversions.revenue({
+      eventId: "in_1", customerId: "user_1", amount: 9.5, currency: "usd", type: "payment",
+      lines: [{ productId: "prod_1", amount: 9.5 }],
+    }),
+    { eventId: "in_1", customerId: "user_1", amount: 9.5, currency: "usd", type: "payment", lines: [{ productId: "prod_1", amount: 9.5 }] },
   ],
   createSession: [(c) => c.sessions.create("user_1"), { customerId: "user_1" }],
   currentPartner: [(c) => c.affiliates.getInfo()],
@@ -74,7 +77,15 @@ const calls = {
   updateSettings: [(c) => c.admin.settings.update({ reapplyAfterDays: null }), { reapplyAfterDays: null }],
   listPartners: [(c) => c.admin.partners.list({ limit: 2 }), undefined, { limit: "2" }],
   getPartner: [(c) => c.admin.partners.get("aff_1")],
-  updatePartner: [(c) => c.admin.partners.update("aff_1", { status: "suspended" }), { status: "suspended" }],
+  updatePartner: [(c) => c.admin.partners.update("aff_1", { status: "suspended", groupId: null }), { status: "suspended", groupId: null }],
+  createGroup: [
+    (c) => c.admin.groups.create({ name: "Resellers", slug: "resellers", rules: [{ kind: "percentage", rate: 30 }] }),
+    { name: "Resellers", slug: "resellers", rules: [{ kind: "percentage", rate: 30 }] },
+  ],
+  listGroups: [(c) => c.admin.groups.list()],
+  getGroup: [(c) => c.admin.groups.get("grp_1")],
+  updateGroup: [(c) => c.admin.groups.update("grp_1", { autoApprove: true, holdingPeriodDays: null }), { autoApprove: true, holdingPeriodDays: null }],
+  deleteGroup: [(c) => c.admin.groups.delete("grp_1")],
   listDeals: [(c) => c.admin.deals.list()],
   changeDealStatus: [(c) => c.admin.deals.updateStatus("x_1", "accepted"), { status: "accepted" }],
   listCommissions: [(c) => c.admin.commissions.list({ status: "approved", affiliateId: "aff_1" }), undefined, { status: "approved", affiliateId: "aff_1" }],

@@ -181,6 +181,11 @@ pub enum AuditAction {
     PayoutPaid,
     IntegrationConnected,
     IntegrationDisconnected,
+    GroupCreated,
+    GroupUpdated,
+    GroupDeleted,
+    /// A partner moved to another group.
+    AffiliateGroupChanged,
 }
 
 impl AuditAction {
@@ -212,6 +217,10 @@ impl AuditAction {
         Self::PayoutPaid,
         Self::IntegrationConnected,
         Self::IntegrationDisconnected,
+        Self::GroupCreated,
+        Self::GroupUpdated,
+        Self::GroupDeleted,
+        Self::AffiliateGroupChanged,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -243,6 +252,10 @@ impl AuditAction {
             Self::PayoutPaid => "payout.paid",
             Self::IntegrationConnected => "integration.connected",
             Self::IntegrationDisconnected => "integration.disconnected",
+            Self::GroupCreated => "group.created",
+            Self::GroupUpdated => "group.updated",
+            Self::GroupDeleted => "group.deleted",
+            Self::AffiliateGroupChanged => "affiliate.group_changed",
         }
     }
 }
@@ -284,6 +297,8 @@ pub enum SubjectKind {
     PayoutRun,
     /// An integration with another service (the id names it: `stripe`).
     Integration,
+    /// A partner group.
+    Group,
 }
 
 impl SubjectKind {
@@ -300,6 +315,7 @@ impl SubjectKind {
         Self::Payout,
         Self::PayoutRun,
         Self::Integration,
+        Self::Group,
     ];
 }
 

@@ -26,6 +26,7 @@ pub enum EventType {
     DealRegistered,
     DealStatusChanged,
     EndpointDisabled,
+    PartnerGroupChanged,
 }
 
 impl EventType {
@@ -41,6 +42,7 @@ impl EventType {
         EventType::DealRegistered,
         EventType::DealStatusChanged,
         EventType::EndpointDisabled,
+        EventType::PartnerGroupChanged,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -56,6 +58,7 @@ impl EventType {
             Self::DealRegistered => "deal_registered",
             Self::DealStatusChanged => "deal_status_changed",
             Self::EndpointDisabled => "endpoint_disabled",
+            Self::PartnerGroupChanged => "partner_group_changed",
         }
     }
 }
@@ -223,6 +226,7 @@ mod tests {
             code: ReferralCode::parse("code", "JANE20").unwrap(),
             status: AffiliateStatus::Active,
             commission_rate: None,
+            group_id: None,
             created_at: crate::now(),
         };
         let event = Event::application_approved(&application, &affiliate, crate::now());

@@ -131,6 +131,15 @@ pub struct Entry {
     pub approves_at: Timestamp,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payout_id: Option<PayoutId>,
+    /// The reward rule that produced it (a reversal: its payment's), and the tier
+    /// that raised its rate, as they were when it was created.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tier: Option<u32>,
+    /// The product of the revenue line it was earned on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product_id: Option<String>,
 }
 
 #[cfg(test)]
@@ -330,4 +339,56 @@ pub struct Referral {
         skip_serializing_if = "Option::is_none"
     )]
     pub pending_until: Option<Timestamp>,
+    /// The customer's payments recorded so far, and when the first was made: what
+    /// first-payment and first-months rules are judged by.
+    #[serde(default)]
+    pub payments: u32,
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub first_payment_at: Option<Timestamp>,
+    /// The customer's latest payment: a refund that names no payment reverses at
+    /// its rate, with its rule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_payment: Option<PaymentRecord>,
+}
+
+/// A payment as a refund needs it: what it was, what it earned and by which rule
+/// (the first of its commissions), and how much of that refunds reversed so far.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PaymentRecord {
+    pub event_id: String,
+    pub amount: Money,
+    pub earned: Money,
+    #[serde(default)]
+    pub reversed: Money,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tier: Option<u32>,
+}
+
+impl PaymentRecord {
+    /// What a refund of `refund` reverses of this payment's commissions: its share of
+    /// what the payment earned (the payment's rate, for a percentage), never more
+    /// than is left to reverse.
+    pub fn reversal_for(&self, refund: Money) -> Money {
+        let left = (self.earned.minor() - self.reversed.minor()).max(0);
+        Money(self.share_of(refund).minor().clamp(0, left))
+    }
+
+    /// `refund`'s share of what the payment earned, rounded half-up as
+    /// commissions are (the payment's rate, for a percentage rule).
+    pub fn share_of(&self, refund: Money) -> Money {
+        if self.amount.minor() <= 0 {
+            return Money::ZERO;
+        }
+        let share = i128::from(self.earned.minor()) * i128::from(refund.minor());
+        let amount = i128::from(self.amount.minor());
+        let rounded = (2 * share + amount) / (2 * amount);
+        Money(i64::try_from(rounded.max(0)).unwrap_or(i64::MAX))
+    }
 }

@@ -16,6 +16,7 @@ pub mod ledger;
 pub mod money;
 pub mod rate_limit;
 pub mod records;
+pub mod rewards;
 pub mod stripe;
 pub mod text;
 pub mod webhooks;

@@ -195,6 +195,9 @@ pub struct Application {
     /// user who applied (an apply with `customerId`), else set on approval.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub customer_id: Option<CustomerId>,
+    /// The group the applicant applied to join (by its slug); the partner starts in it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_id: Option<crate::rewards::GroupId>,
 }
 
 impl Application {
@@ -215,6 +218,7 @@ impl Application {
             rejection_reason: None,
             affiliate_id: None,
             customer_id,
+            group_id: None,
         }
     }
 }
@@ -261,6 +265,9 @@ pub struct Affiliate {
     /// A per-partner override of the program's `defaultCommissionRate`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub commission_rate: Option<RateBps>,
+    /// The partner's group; none: the default group (the program settings).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_id: Option<crate::rewards::GroupId>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: Timestamp,
 }

@@ -3,6 +3,7 @@
 
 pub mod approvals;
 mod error;
+pub mod groups;
 pub mod partner;
 pub mod payout_runs;
 pub mod payouts;
@@ -62,7 +63,8 @@ impl From<SubmitError> for ApplyError {
 
 /// Submits a partner application: one transactional write (the application, its
 /// email marker and the `partner_application_submitted` event), then the publish.
-/// `customer` is the signed-in user applying, when the app's server says so.
+/// `customer` is the signed-in user applying, when the app's server says so;
+/// `group` the partner group the application asked to join.
 /// `guard` is the client's rate limit (publishable keys): counted in the same
 /// transaction when the application is accepted, and with one more write when it
 /// is refused, so probing emails counts too.
@@ -75,10 +77,12 @@ pub async fn apply(
     tenant: &Tenant,
     form: ApplicationForm,
     customer: Option<CustomerId>,
+    group: Option<partner_domain::rewards::GroupId>,
     guard: Option<Guard>,
 ) -> Result<Application, ApplyError> {
     let now = partner_domain::now();
-    let application = Application::submit(tenant.app_id.clone(), form, customer, now);
+    let mut application = Application::submit(tenant.app_id.clone(), form, customer, now);
+    application.group_id = group;
     let event = Event::application_submitted(&application);
     let audit = AuditEntry::new(
         tenant.app_id.clone(),

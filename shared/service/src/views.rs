@@ -4,6 +4,7 @@
 pub mod applications;
 pub mod audit;
 pub mod dashboard;
+pub mod groups;
 pub mod ledger;
 
 use partner_domain::money::{self, Amount, RateBps};
@@ -137,6 +138,8 @@ pub struct AffiliateView {
     customer_id: CustomerId,
     application_id: partner_domain::ApplicationId,
     commission_rate: Option<f64>,
+    /// The partner's group; `null`: the default group (the program settings).
+    group_id: Option<partner_domain::rewards::GroupId>,
     #[serde(with = "time::serde::rfc3339")]
     created_at: partner_domain::Timestamp,
 }
@@ -150,6 +153,7 @@ impl From<Affiliate> for AffiliateView {
             status: affiliate.status,
             customer_id: affiliate.customer_id,
             application_id: affiliate.application_id,
+            group_id: affiliate.group_id,
             created_at: affiliate.created_at,
         }
     }

@@ -10,6 +10,8 @@
 //! |------------------------------------|---------------|---------------------|--------------------------------------|-------------------------|
 //! | `APP#<app>`                        | `APP`         | `app`               | `APPS` / `<appId>`                   |                         |
 //! | `APP#<app>`                        | `SETTINGS`    | `settings`          |                                      |                         |
+//! | `APP#<app>`                        | `GROUPS`      | `groups`            | (every partner group of the app, their rules and tiers; versioned) |  |
+//! | `APP#<app>#LOGIN#<sha256>`         | `LOGIN`       | `console_login`     | (a console login token that opened its session; TTL: the token's expiry) |  |
 //! | `APIKEY#<sha256>`                  | `APIKEY`      | `api_key`           | `APP#<app>#APIKEYS` / `<keyId>`      |                         |
 //! | `APP#<app>#APL#<aplId>`            | `APPLICATION` | `application`       | `APP#<app>#APLS#<status>` / `<aplId>`| `APP#<app>#APLS` / `<aplId>` |
 //! | `APP#<app>#APLEMAIL#<email>`       | `APPLICATION` | `application_email` | (copy of the application: status by email is one read) |  |
@@ -25,7 +27,7 @@
 //! | `APP#<app>#AFF#<affId>#STATS#<n>`  | `STATS`       | `stats`             | (click / referral / conversion counters, 8 shards) |           |
 //! | `APP#<app>#CUST#<custId>`          | `BALANCE`     | `balance`           | (a partner's balances, kept with every entry change) |         |
 //! | `APP#<app>#CUST#<custId>`          | `REFERRAL`    | `referral`          | (who referred the customer; first attribution wins) |          |
-//! | `APP#<app>#REV#<eventId>`          | `REVENUE`     | `revenue`           | (idempotency record of a revenue event)  |                     |
+//! | `APP#<app>#REV#<eventId>`          | `REVENUE`     | `revenue`           | (idempotency record of a revenue event; a payment's earnings and what refunds reversed of them) |  |
 //! | `APP#<app>#COM#<comId>`            | `COMMISSION`  | `commission`        | `APP#<app>#AFF#<affId>#COMS` / `<comId>` | `APP#<app>#COMS` / `<comId>` |
 //! | `APPROVALS#<shard>`                | `<approvesAt>#<app>#<comId>` | `approval` | (pending entries by due time, for the approver) |       |
 //! | `APP#<app>#PAY#<payId>`            | `PAYOUT`      | `payout`            | `APP#<app>#AFF#<affId>#PAYS` / `<payId>` | `APP#<app>#PAYS` / `<payId>` |
@@ -149,6 +151,7 @@ pub mod entity {
     pub const STRIPE_PROMOTION_CODE: &str = "stripe_promotion_code";
     pub const STRIPE_CHARGE: &str = "stripe_charge";
     pub const CONSOLE_LOGIN: &str = "console_login";
+    pub const GROUPS: &str = "groups";
 }
 
 /// The GSI1 partition listing every app (apps are few and rarely written).
@@ -156,6 +159,12 @@ pub const ALL_APPS: &str = "APPS";
 
 pub fn app(app: &AppId) -> Key {
     Key::new(format!("APP#{app}"), "APP")
+}
+
+/// Every partner group of an app, in one bounded item beside its settings, so the
+/// paths that need a partner's terms read them in the batch they make anyway.
+pub fn groups(app: &AppId) -> Key {
+    Key::new(format!("APP#{app}"), "GROUPS")
 }
 
 pub fn settings(app: &AppId) -> Key {

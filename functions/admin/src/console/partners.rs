@@ -218,14 +218,17 @@ pub(crate) async fn detail(
         ("suspended", "Suspend", r#" class="danger""#)
     };
     let content = format!(
-        r#"<section><dl class="fields" id="partner"><dt>Code</dt><dd id="partner-code">{code}</dd><dt>Status</dt><dd>{status}</dd><dt>Commission rate</dt><dd>{rate}</dd><dt>Partner id</dt><dd>{id}</dd><dt>Customer id</dt><dd>{customer}</dd><dt>Partner since</dt><dd>{since}</dd></dl>
+        r#"<section><dl class="fields" id="partner"><dt>Code</dt><dd id="partner-code">{code}</dd><dt>Status</dt><dd>{status}</dd><dt>Commission rate</dt><dd>{rate}</dd><dt>Terms</dt><dd id="partner-terms">{terms}</dd><dt>Partner id</dt><dd>{id}</dd><dt>Customer id</dt><dd>{customer}</dd><dt>Partner since</dt><dd>{since}</dd></dl>
 <div class="row"><form method="post" action="{action}">{csrf}<input type="hidden" name="affiliateId" value="{id}"><input type="hidden" name="status" value="{status_value}"><button type="submit"{status_class}>{status_label}</button></form></div>
-<form method="post" action="{action}" class="row">{csrf}<input type="hidden" name="affiliateId" value="{id}"><label>Own commission rate, % (empty: the program's default)<input name="commissionRate" inputmode="decimal" value="{own_rate}"></label><button type="submit" class="secondary">Save rate</button></form></section>
+<form method="post" action="{action}" class="row">{csrf}<input type="hidden" name="affiliateId" value="{id}"><label>Own commission rate, % (empty: the program's default)<input name="commissionRate" inputmode="decimal" value="{own_rate}"></label><button type="submit" class="secondary">Save rate</button></form>
+<form method="post" action="{action}" class="row">{csrf}<input type="hidden" name="affiliateId" value="{id}"><label>Group<select name="groupId">{group_options}</select></label><button type="submit" class="secondary">Move</button></form></section>
 <section><h3>Balances and activity</h3>{figures}</section>
 <section><h3>Recent commissions</h3>{commissions}<p><a href="{commissions_page}?affiliateId={id}">All of this partner's commissions</a></p></section>
 <section><h3>Payouts</h3>{payouts}</section>
 <section><h3>Deals</h3>{deals}</section>"#,
         commissions_page = super::COMMISSIONS,
+        terms = esc(&d.terms),
+        group_options = group_options(affiliate.group_id.as_ref(), &d.groups.groups),
         code = esc(affiliate.code.as_str()),
         status = esc(affiliate.status.as_str()),
         id = esc(affiliate.id.as_str()),
@@ -264,7 +267,39 @@ pub(crate) async fn detail(
     )
 }
 
-/// `POST /admin/partners/{customerId}`: a status or a rate, through the partner API.
+/// The move form's value for the default group.
+const DEFAULT_GROUP: &str = "default";
+
+/// The groups to move a partner to, its own selected.
+fn group_options(
+    current: Option<&partner_domain::rewards::GroupId>,
+    groups: &[partner_domain::rewards::Group],
+) -> String {
+    let option = |value: &str, label: &str, selected: bool| {
+        format!(
+            r#"<option value="{}"{}>{}</option>"#,
+            esc(value),
+            if selected { " selected" } else { "" },
+            esc(label)
+        )
+    };
+    let mut options = option(
+        DEFAULT_GROUP,
+        "Default group (the program settings)",
+        current.is_none(),
+    );
+    for group in groups {
+        options.push_str(&option(
+            group.id.as_str(),
+            &group.name,
+            current == Some(&group.id),
+        ));
+    }
+    options
+}
+
+/// `POST /admin/partners/{customerId}`: a status, a rate or a group, through the
+/// partner API.
 pub(crate) async fn change(
     State(state): State<AppState>,
     Path(customer): Path<String>,
@@ -272,7 +307,14 @@ pub(crate) async fn change(
 ) -> Response {
     let affiliate = form.get("affiliateId").unwrap_or_default().to_owned();
     let mut body = serde_json::Map::new();
-    if let Some(status) = form.get("status") {
+    if let Some(group) = form.get("groupId") {
+        let group = if group == DEFAULT_GROUP {
+            Value::Null
+        } else {
+            json!(group)
+        };
+        body.insert("groupId".into(), group);
+    } else if let Some(status) = form.get("status") {
         body.insert("status".into(), json!(status));
     } else {
         let rate = match form.get("commissionRate") {

@@ -7,6 +7,7 @@ use axum::response::Response;
 use partner_service::AppState;
 use partner_service::extract::{Json, PathParam, QueryParams};
 use partner_service::html::esc;
+use partner_service::views::groups::GroupView;
 use serde::Deserialize;
 use serde_json::{Map, Number, Value, json};
 
@@ -125,19 +126,37 @@ pub(crate) async fn settings(
     console: Console,
     Query(query): Query<DoneQuery>,
 ) -> Response {
-    let answer =
-        reply(crate::settings::get(State(state.clone()), console.admin.clone()).await).await;
+    // The settings and the groups, read together (the groups' amounts are shown
+    // in the settings' currency).
+    let groups = state.store().groups();
+    let (answer, set) = tokio::join!(
+        async {
+            reply(crate::settings::get(State(state.clone()), console.admin.clone()).await).await
+        },
+        groups.all(&console.admin.app_id),
+    );
     if !answer.ok() {
         return problem_page(&state, &console, &answer).await;
     }
+    let currency = answer.body["currency"]
+        .as_str()
+        .and_then(|c| partner_domain::Currency::parse("currency", c).ok())
+        .unwrap_or_else(partner_domain::Currency::usd);
+    let groups: Vec<Value> = set
+        .map(|set| set.groups)
+        .unwrap_or_default()
+        .iter()
+        .map(|g| serde_json::to_value(GroupView::new(g, &currency)).unwrap_or_default())
+        .collect();
     settings_page(
         &console,
         &answer.body,
+        &groups,
         Banner::from_code(query.done.as_deref()),
     )
 }
 
-fn settings_page(console: &Console, s: &Value, banner: Banner) -> Response {
+fn settings_page(console: &Console, s: &Value, groups: &[Value], banner: Banner) -> Response {
     // The settings just read brand the page: no read of its own.
     let branding = &s["branding"];
     let brand = Brand::of_view(console, branding);
@@ -172,7 +191,27 @@ fn settings_page(console: &Console, s: &Value, banner: Banner) -> Response {
 <div class="row">{name}{color}{logo}{website}</div></section>
 <section><h3>Allowed origins</h3><p class="muted">The web pages that may call the API with a publishable key, one origin per line (https://example.com).</p>
 <textarea name="allowedOrigins" rows="4" cols="40">{origins}</textarea></section>
-<button type="submit">Save settings</button></form>"#,
+<button type="submit">Save settings</button></form>
+<section><h3>Partner groups</h3><p class="muted">Groups have their own reward rules and settings; the program settings above are the default group. Create and change them with the groups API (<code>…/affiliates/groups</code>); move a partner on its page.</p>{groups}</section>"#,
+        groups = table(
+            "groups",
+            &["Group", "Slug", "Terms", "Auto-approve"],
+            &groups
+                .iter()
+                .map(|g| format!(
+                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                    text(&g["name"]),
+                    text(&g["slug"]),
+                    text(&g["terms"]),
+                    if g["autoApprove"] == true {
+                        "yes"
+                    } else {
+                        "no"
+                    }
+                ))
+                .collect::<Vec<_>>(),
+            "No groups: every partner earns the default rate."
+        ),
         csrf = csrf_field(console),
         rate = number(
             "Default commission rate, %",

@@ -1,5 +1,6 @@
-// `client.admin.applications`, `.settings`, `.partners` and `.deals`: reviewing
-// applications and running the program (admin token; the app is the appId option).
+// `client.admin.applications`, `.settings`, `.groups`, `.partners` and `.deals`:
+// reviewing applications and running the program (admin token; the app is the
+// appId option).
 
 import type { Transport } from "../http.js";
 import { everyItem } from "../pagination.js";
@@ -12,6 +13,10 @@ import type {
   BulkReviewResult,
   DealPage,
   DealStatusUpdate,
+  Group,
+  GroupChange,
+  GroupInput,
+  GroupList,
   ListApplicationsParams,
   PartnerUpdate,
   ReviewRequest,
@@ -67,6 +72,34 @@ export class ProgramSettings {
   }
 }
 
+export class Groups {
+  constructor(private readonly http: Transport) {}
+
+  /** A partner group with its own reward rules and settings; 409 `group_slug_taken` for a slug in use. */
+  create(request: GroupInput): Promise<Group> {
+    return this.http.call("createGroup", { body: request });
+  }
+
+  /** Every group of the app (not the default group: the program settings). */
+  list(): Promise<GroupList> {
+    return this.http.call("listGroups");
+  }
+
+  get(groupId: string): Promise<Group> {
+    return this.http.call("getGroup", { params: { groupId } });
+  }
+
+  /** Changes the fields given (null: back to the program's setting), for revenue from then on. */
+  update(groupId: string, changes: GroupChange): Promise<Group> {
+    return this.http.call("updateGroup", { params: { groupId }, body: changes });
+  }
+
+  /** Its partners are in the default group from then on. */
+  delete(groupId: string): Promise<void> {
+    return this.http.call("deleteGroup", { params: { groupId } });
+  }
+}
+
 export class Partners {
   constructor(private readonly http: Transport) {}
 
@@ -82,7 +115,10 @@ export class Partners {
     return this.http.call("getPartner", { params: { affiliateId } });
   }
 
-  /** Suspends or reactivates a partner, or sets its own rate (null: the program's default). */
+  /**
+   * Suspends or reactivates a partner, sets its own rate (null: the program's
+   * default), or moves it to a group (null: the default group).
+   */
   update(affiliateId: string, changes: PartnerUpdate): Promise<Affiliate> {
     return this.http.call("updatePartner", { params: { affiliateId }, body: changes });
   }

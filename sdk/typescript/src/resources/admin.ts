@@ -5,11 +5,12 @@ import type { Transport } from "../http.js";
 import { AuditLog } from "./admin-audit.js";
 import { ApiKeys, Stripe, Webhooks } from "./admin-integrations.js";
 import { Commissions, Payouts } from "./admin-money.js";
-import { Applications, Deals, Partners, ProgramSettings } from "./admin-program.js";
+import { Applications, Deals, Groups, Partners, ProgramSettings } from "./admin-program.js";
 
 export class Admin {
   readonly applications: Applications;
   readonly settings: ProgramSettings;
+  readonly groups: Groups;
   readonly partners: Partners;
   readonly deals: Deals;
   readonly commissions: Commissions;
@@ -22,6 +23,7 @@ export class Admin {
   constructor(http: Transport) {
     this.applications = new Applications(http);
     this.settings = new ProgramSettings(http);
+    this.groups = new Groups(http);
     this.partners = new Partners(http);
     this.deals = new Deals(http);
     this.commissions = new Commissions(http);

@@ -1,6 +1,6 @@
 // Shapes of the admin API (admin token): applications and their review, program
-// settings, partners, deals, commissions, payouts, webhook endpoints, API keys and
-// the audit log.
+// settings, partner groups and their reward rules, partners, deals, commissions,
+// payouts, webhook endpoints, API keys and the audit log.
 
 import type {
   ApplicationStatusValue,
@@ -147,6 +147,115 @@ export interface RateLimitsUpdate {
   perKey?: number;
 }
 
+/** Which of a referred customer's payments a reward rule pays on. */
+export type RuleAppliesTo = "every_payment" | "first_payment" | "first_months" | "first_payments";
+
+/**
+ * A group's reward rule: `{kind: "percentage", rate}` (percent of the line) or
+ * `{kind: "flat", amount}` (major units, once per payment). `appliesTo` limits the
+ * customer's payments it pays on, `productIds` the lines (by product), `minAmount`
+ * the lines of at least that much.
+ */
+export interface Rule {
+  id: string;
+  kind: "percentage" | "flat";
+  /** Percent (kind percentage). */
+  rate?: number;
+  /** Major units (kind flat). */
+  amount?: number;
+  appliesTo: RuleAppliesTo;
+  /** With `first_months`. */
+  months?: number;
+  /** With `first_payments`. */
+  payments?: number;
+  productIds?: string[];
+  minAmount?: number;
+}
+
+/** A reward rule as sent: `id` is kept when given (entries keep naming the rule), else made. */
+export interface RuleInput {
+  /** 1–40 letters, digits, `_`, `-`. */
+  id?: string;
+  kind: "percentage" | "flat";
+  /** Percent, 0–100 (kind percentage). */
+  rate?: number;
+  /** Major units of the program's currency, more than 0 (kind flat). */
+  amount?: number;
+  /** Default `every_payment`. */
+  appliesTo?: RuleAppliesTo;
+  /** 1–120, with `first_months`. */
+  months?: number;
+  /** 1–1000, with `first_payments`. */
+  payments?: number;
+  /** At most 20. */
+  productIds?: string[];
+  minAmount?: number;
+}
+
+/** Raises a group's percentage rules from a number of paying customers on. */
+export interface Tier {
+  /** Referred customers who had paid before the payment. */
+  minCustomers: number;
+  /** Percent. */
+  rate: number;
+}
+
+/** A new partner group; settings left out (or null) are the program's. */
+export interface GroupInput {
+  name: string;
+  /** Public (`^[a-z0-9-]{2,40}$`): an application names the group by it. */
+  slug: string;
+  /** 1–10, tried in order for each line of a payment; the first that matches earns it. */
+  rules: RuleInput[];
+  /** At most 10. */
+  tiers?: Tier[];
+  holdingPeriodDays?: number | null;
+  /** Major units. */
+  minPayoutAmount?: number | null;
+  cookieDurationDays?: number | null;
+  /** Approve its applications at once. */
+  autoApprove?: boolean;
+}
+
+/** Any field of a group; fields left out keep their value, null returns a setting to the program's. */
+export interface GroupChange {
+  name?: string;
+  slug?: string;
+  /** Replaces the rules. */
+  rules?: RuleInput[];
+  /** Replaces the tiers. */
+  tiers?: Tier[];
+  holdingPeriodDays?: number | null;
+  minPayoutAmount?: number | null;
+  cookieDurationDays?: number | null;
+  autoApprove?: boolean;
+}
+
+/** A partner group: its own reward rules and settings (null: the program's). */
+export interface Group {
+  /** `grp_…` */
+  id: string;
+  name: string;
+  slug: string;
+  rules: Rule[];
+  tiers: Tier[];
+  holdingPeriodDays: number | null;
+  /** Major units. */
+  minPayoutAmount: number | null;
+  cookieDurationDays: number | null;
+  autoApprove: boolean;
+  /** The rules and tiers in plain words ("30% of payments for 12 months"). */
+  terms: string;
+  createdAt: DateTime;
+  updatedAt: DateTime;
+}
+
+/** Every group of the app (the default group, the program settings, is not listed). */
+export interface GroupList {
+  data: Group[];
+  nextCursor: null;
+}
+
 /** A partner as the admin API shows it. */
 export interface Affiliate {
   id: string;
@@ -156,15 +265,22 @@ export interface Affiliate {
   applicationId: string;
   /** Its own rate in percent; null when the program default applies. */
   commissionRate: number | null;
+  /** Its group; null for the default group (the program settings). */
+  groupId: string | null;
   createdAt: DateTime;
 }
 
 export type AffiliatePage = Page<Affiliate>;
 
-/** Suspend or reactivate a partner, or set its own rate (null: the default). */
+/**
+ * Suspend or reactivate a partner, set its own rate (null: the default), or move
+ * it to a group (null: the default group) for revenue from then on.
+ */
 export interface PartnerUpdate {
   status?: PartnerStatus;
   commissionRate?: number | null;
+  /** Sends `partner_group_changed`; 404 `group_not_found` for a group the app does not have. */
+  groupId?: string | null;
 }
 
 export type DealPage = Page<Deal>;
@@ -349,7 +465,11 @@ export type AuditAction =
   | "payout.created"
   | "payout.paid"
   | "integration.connected"
-  | "integration.disconnected";
+  | "integration.disconnected"
+  | "group.created"
+  | "group.updated"
+  | "group.deleted"
+  | "affiliate.group_changed";
 
 export type AuditSubjectKind =
   | "application"
@@ -363,7 +483,8 @@ export type AuditSubjectKind =
   | "deal"
   | "payout"
   | "payout_run"
-  | "integration";
+  | "integration"
+  | "group";
 
 /** What a change was made to. */
 export interface AuditSubject {

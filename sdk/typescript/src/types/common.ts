@@ -78,6 +78,15 @@ export interface Commission {
   createdAt: DateTime;
   approvesAt: DateTime;
   payoutId?: string | null;
+  /**
+   * The reward rule that produced it (`default`: the program's rate; a reversal:
+   * its payment's rule), as the rules were then.
+   */
+  ruleId?: string;
+  /** The tier (1-based, in the group's order then) that raised its rate. */
+  tier?: number;
+  /** The product of the revenue line it was earned on. */
+  productId?: string;
 }
 
 /** A payout to one partner, made by a payout run. */

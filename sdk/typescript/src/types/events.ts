@@ -15,7 +15,8 @@ export type EventType =
   | "payout_paid"
   | "deal_registered"
   | "deal_status_changed"
-  | "endpoint_disabled";
+  | "endpoint_disabled"
+  | "partner_group_changed";
 
 /** The envelope every event has; `id` is the `webhook-id`: deduplicate on it. */
 export interface EventEnvelope<E extends EventType, D> {
@@ -80,6 +81,15 @@ export interface EndpointDisabledData {
   };
 }
 
+/** An admin moved a partner to another group, whose terms apply to its revenue from then on. */
+export interface PartnerGroupChangedData {
+  affiliate: { id: string; code: string; customer_id: string };
+  /** Null: the default group (the program settings). */
+  previousGroupId: string | null;
+  /** Null: the default group (the program settings). */
+  groupId: string | null;
+}
+
 /** Every event the server sends, discriminated by `event`. */
 export type WebhookEvent =
   | EventEnvelope<"partner_application_submitted", ApplicationSubmittedData>
@@ -92,4 +102,5 @@ export type WebhookEvent =
   | EventEnvelope<"payout_paid", PayoutData>
   | EventEnvelope<"deal_registered", DealRegisteredData>
   | EventEnvelope<"deal_status_changed", DealStatusChangedData>
-  | EventEnvelope<"endpoint_disabled", EndpointDisabledData>;
+  | EventEnvelope<"endpoint_disabled", EndpointDisabledData>
+  | EventEnvelope<"partner_group_changed", PartnerGroupChangedData>;

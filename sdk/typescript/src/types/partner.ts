@@ -24,6 +24,11 @@ export interface ApplyRequest {
   reason?: string | null;
   /** The signed-in user applying (secret key only). */
   customerId?: CustomerId | null;
+  /**
+   * The slug of the partner group to join (404 `group_not_found` for none); a
+   * group with `autoApprove` approves the application at once.
+   */
+  group?: string | null;
 }
 
 /** The answer to an application: it is pending review. */
@@ -126,6 +131,14 @@ export interface Referral {
   attributedAt: DateTime;
 }
 
+/** One product of a payment; rules with `productIds` match lines by `productId`. */
+export interface RevenueLine {
+  /** 1–128 characters. */
+  productId: string;
+  /** Major units, more than 0. */
+  amount: number;
+}
+
 /** `POST /v1/affiliate/revenue`; idempotent by `eventId`. */
 export interface RevenueRequest {
   /** Your payment provider's event or invoice id. */
@@ -136,9 +149,16 @@ export interface RevenueRequest {
   currency: string;
   type: "payment" | "refund";
   occurredAt?: DateTime;
+  /** A payment's products (payments only): 1–20 lines that add up to `amount`. */
+  lines?: RevenueLine[];
+  /**
+   * The `eventId` of the payment a refund refunds (refunds only); 404
+   * `payment_not_found` when no payment of this customer has it.
+   */
+  paymentEventId?: string;
 }
 
-/** What a revenue event earned: a commission, or null with the reason. */
+/** What a revenue event earned: its commissions (or reversal), or none with the reason. */
 export interface RevenueResult {
   eventId: string;
   customerId: string;
@@ -146,7 +166,10 @@ export interface RevenueResult {
   amount: number;
   currency: string;
   occurredAt?: string | null;
+  /** The first of `commissions`. */
   commission: Commission | null;
+  /** Every commission (or the reversal) it made, one per earning line. */
+  commissions?: Commission[];
   reason?: "not_referred" | "partner_suspended" | "nothing_to_earn" | "other_currency" | null;
 }
 
@@ -216,6 +239,11 @@ export interface Dashboard {
   referralLink: string | null;
   /** The branding name, else the app's name. */
   programName?: string;
+  /**
+   * The partner's terms in plain words: its group's rules and tiers, or the
+   * program's rate ("30% of payments for 12 months; 35% from 10 paying customers").
+   */
+  terms?: string;
   recentCommissions: PartnerCommission[];
   payouts: Payout[];
   deals: Deal[];

@@ -21,6 +21,9 @@ pub enum Missing {
     Code,
     Click,
     Payout,
+    /// The payment a refund names was not recorded for the customer.
+    Payment,
+    Group,
     Deal,
     Application,
     ApiKey,
@@ -79,6 +82,13 @@ pub enum CommandError {
     ApprovalCollided,
     #[error("the referral code is already used in this app")]
     CodeTaken,
+    #[error("another group of the app has this slug")]
+    GroupSlugTaken,
+    /// The app has [`partner_domain::rewards::MAX_GROUPS`] groups.
+    #[error("the app has the most groups allowed")]
+    TooManyGroups,
+    #[error("the app's groups kept changing concurrently")]
+    GroupsCollided,
     #[error("the customer account is already a partner")]
     CustomerAlreadyPartner,
     #[error("the currency cannot change once commissions exist")]

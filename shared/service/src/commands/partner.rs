@@ -28,6 +28,11 @@ pub struct Dashboard {
     pub recent_commissions: Vec<Entry>,
     pub payouts: Vec<Payout>,
     pub deals: Vec<Deal>,
+    /// The partner's terms in plain words ("30% of payments for 12 months").
+    pub terms: String,
+    /// The app's groups (read in the same batch; for admin pages, never shown to
+    /// the partner).
+    pub groups: partner_store::repo::groups::GroupSet,
 }
 
 /// The dashboard of a customer who is a partner: one batch read (partner, settings,
@@ -39,7 +44,7 @@ pub async fn dashboard(
     customer: &CustomerId,
 ) -> Result<Option<Dashboard>, CommandError> {
     let store = state.store();
-    let Some(((affiliate, settings, balances), app_record)) = store
+    let Some(((affiliate, settings, balances), app_record, groups)) = store
         .affiliates()
         .by_customer_with_app(app, customer)
         .await?
@@ -58,7 +63,10 @@ pub async fn dashboard(
         payouts.payouts_of_affiliate(app, &affiliate.id, RECENT),
         deals.of_affiliate(app, &affiliate.id, RECENT),
     );
+    let terms = crate::views::groups::partner_terms(&affiliate, &settings, &groups);
     Ok(Some(Dashboard {
+        terms,
+        groups,
         app_name: app_record.name,
         stats: stats?,
         recent_commissions: recent?,

@@ -14,8 +14,8 @@ use crate::AppState;
 use crate::views::ledger::{PayoutData, PayoutView};
 
 /// Pays each partner of a page of the app's partners (see [`super::payout_runs`]):
-/// one payout per active partner whose available balance reaches
-/// `minPayoutAmount`, paying all of it — every approved entry created before its
+/// one payout per active partner whose available balance reaches its group's
+/// `minPayoutAmount` (else the program's), paying all of it — every approved entry created before its
 /// payout started, however many (in chunks, see `partner_store::repo::payouts`). A
 /// payout an earlier run left open is finished first, whatever the balance.
 pub async fn pay_page(
@@ -24,8 +24,19 @@ pub async fn pay_page(
     partners: &[Affiliate],
 ) -> Result<Vec<Payout>, CommandError> {
     let mut payouts = Vec::new();
+    let Some(app) = partners.first().map(|a| a.app_id.clone()) else {
+        return Ok(payouts);
+    };
+    // A partner's group may set its own minimum: one read for the page.
+    let groups = state.store().groups().all(&app).await?;
     for affiliate in partners {
-        if let Some(payout) = pay_partner(state, settings, affiliate).await? {
+        let minimum = affiliate
+            .group_id
+            .as_ref()
+            .and_then(|id| groups.find(id))
+            .and_then(|g| g.min_payout_amount)
+            .unwrap_or(settings.min_payout_amount);
+        if let Some(payout) = pay_partner(state, settings, minimum, affiliate).await? {
             payouts.push(payout);
         }
     }
@@ -36,6 +47,7 @@ pub async fn pay_page(
 async fn pay_partner(
     state: &AppState,
     settings: &ProgramSettings,
+    minimum: Money,
     affiliate: &Affiliate,
 ) -> Result<Option<Payout>, CommandError> {
     let store = state.store();
@@ -50,7 +62,7 @@ async fn pay_partner(
                 return Ok(None);
             }
             let balance = store.ledger().balances(app, customer).await?;
-            if balance.available < settings.min_payout_amount.minor() || balance.available <= 0 {
+            if balance.available < minimum.minor() || balance.available <= 0 {
                 return Ok(None);
             }
             let open = OpenPayout {

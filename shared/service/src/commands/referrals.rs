@@ -108,6 +108,9 @@ pub async fn attribute(
         attributed_at: now,
         earned: Money::ZERO,
         pending_until: None,
+        payments: 0,
+        first_payment_at: None,
+        last_payment: None,
     };
     let audit = AuditEntry::new(
         app.clone(),

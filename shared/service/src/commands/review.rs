@@ -118,6 +118,8 @@ async fn approve(
             code: code.clone(),
             status: AffiliateStatus::Active,
             commission_rate: None,
+            // The group the applicant applied to (none: the default group).
+            group_id: application.group_id.clone(),
             created_at: now,
         };
         let approved = Application {

@@ -4,8 +4,8 @@ use partner_domain::AppId;
 use partner_domain::ReferralCode;
 use partner_domain::ledger::{Click, ClickId};
 use partner_domain::rate_limit::Policy;
-use partner_domain::records::AffiliateStatus;
-use partner_store::repo::clicks::{ClickContext, ClickContextRecords};
+use partner_domain::records::{AffiliateStatus, ProgramSettings};
+use partner_store::repo::clicks::{ClickContext, ClickContextRecords, CodeTarget};
 use partner_store::repo::rate_limits::Guard;
 
 use super::{CommandError, Missing};
@@ -83,18 +83,39 @@ pub async fn track_with(
     let mut click = Click {
         id: ClickId::generate(),
         app_id: app.clone(),
-        affiliate_id: target.affiliate_id,
-        code: target.code,
+        affiliate_id: target.affiliate_id.clone(),
+        code: target.code.clone(),
         url: request.url,
         visitor_id: request.visitor_id.clone(),
         referrer: request.referrer,
         counted,
         created_at: now,
-        expires_at: now + time::Duration::days(i64::from(settings.cookie_duration_days)),
+        expires_at: now
+            + time::Duration::days(i64::from(
+                window_days(state, app, &target, &settings).await?,
+            )),
     };
     let window = request
         .visitor_id
         .map(|_| ((now + VISIT_WINDOW).unix_timestamp(), visit));
     click.counted = clicks.record_click(&click, window, guard.as_ref()).await?;
     Ok(click)
+}
+
+/// The attribution window of the partner's clicks: its group's, else the
+/// program's. Only a partner in a group costs a read (of the app's groups).
+async fn window_days(
+    state: &AppState,
+    app: &AppId,
+    target: &CodeTarget,
+    settings: &ProgramSettings,
+) -> Result<u32, CommandError> {
+    let Some(group) = &target.group_id else {
+        return Ok(settings.cookie_duration_days);
+    };
+    let groups = state.store().groups().all(app).await?;
+    Ok(groups
+        .find(group)
+        .and_then(|g| g.cookie_duration_days)
+        .unwrap_or(settings.cookie_duration_days))
 }

@@ -104,6 +104,22 @@ impl From<CommandError> for ApiError {
                 "approval_conflict",
                 "The approval kept colliding with concurrent changes; try again.",
             ),
+            E::GroupSlugTaken => Self::conflict(
+                "group_slug_taken",
+                "Another group of this app has this slug.",
+            )
+            .with_field("slug"),
+            E::TooManyGroups => Self::conflict(
+                "too_many_groups",
+                format!(
+                    "An app has at most {} partner groups.",
+                    partner_domain::rewards::MAX_GROUPS
+                ),
+            ),
+            E::GroupsCollided => Self::conflict(
+                "groups_conflict",
+                "The app's groups kept changing concurrently; try again.",
+            ),
             E::CodeTaken => Self::conflict(
                 "code_taken",
                 "This referral code is already used in this app.",
@@ -167,6 +183,16 @@ fn not_found(missing: Missing) -> ApiError {
         Missing::Payout => (
             "payout_not_found",
             "No payout with this id in this app.".to_owned(),
+            None,
+        ),
+        Missing::Payment => (
+            "payment_not_found",
+            "No payment of this customer was recorded with this event id.".to_owned(),
+            Some("paymentEventId"),
+        ),
+        Missing::Group => (
+            "group_not_found",
+            "No partner group with this id (or slug) in this app.".to_owned(),
             None,
         ),
         Missing::Deal => (

@@ -16,6 +16,8 @@ pub struct DashboardView<'a> {
     stats: partner_store::repo::clicks::Stats,
     referral_link: Option<String>,
     program_name: &'a str,
+    /// The partner's terms in plain words.
+    terms: &'a str,
     recent_commissions: Vec<PartnerEntryView>,
     payouts: Vec<PayoutView>,
     deals: Vec<DealView>,
@@ -51,6 +53,7 @@ impl<'a> From<&'a Dashboard> for DashboardView<'a> {
             stats: dashboard.stats,
             referral_link: dashboard.referral_link(),
             program_name: dashboard.program_name(),
+            terms: &dashboard.terms,
             recent_commissions: all(&dashboard.recent_commissions),
             payouts: all(&dashboard.payouts),
             deals: all(&dashboard.deals),

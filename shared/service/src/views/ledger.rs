@@ -30,6 +30,14 @@ pub struct EntryView {
     #[serde(with = "time::serde::rfc3339")]
     approves_at: Timestamp,
     payout_id: Option<PayoutId>,
+    /// The reward rule that produced it (`default`: the program's rate), and the
+    /// tier that raised its rate; a reversal's are its payment's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rule_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tier: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    product_id: Option<String>,
 }
 
 impl From<&Entry> for EntryView {
@@ -48,6 +56,9 @@ impl From<&Entry> for EntryView {
             created_at: entry.created_at,
             approves_at: entry.approves_at,
             payout_id: entry.payout_id.clone(),
+            rule_id: entry.rule_id.clone(),
+            tier: entry.tier,
+            product_id: entry.product_id.clone(),
         }
     }
 }
@@ -176,7 +187,11 @@ pub struct RevenueView {
     pub currency: Currency,
     #[serde(with = "time::serde::rfc3339::option")]
     pub occurred_at: Option<Timestamp>,
+    /// The first commission (or reversal) it made.
     pub commission: Option<EntryView>,
+    /// Every commission it made: a payment whose lines earn by different rules
+    /// makes one per line.
+    pub commissions: Vec<EntryView>,
     /// Why there is no commission (`commission` is then `null`).
     pub reason: Option<&'static str>,
 }

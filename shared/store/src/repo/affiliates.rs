@@ -4,6 +4,7 @@ use partner_domain::audit::AuditEntry;
 use partner_domain::ledger::Balances;
 use partner_domain::records::{Affiliate, App, ProgramSettings};
 
+use super::groups::GroupSet;
 use super::ledger::StoredBalances;
 use partner_domain::{AffiliateId, AppId, CustomerId};
 use serde_json::Value;
@@ -51,22 +52,24 @@ impl Affiliates<'_> {
         self.store.read(&OfCustomer::new(app, customer)).await
     }
 
-    /// [`Affiliates::by_customer`] plus the app itself (its name brands the portal),
-    /// still in one round trip.
+    /// [`Affiliates::by_customer`] plus the app itself (its name brands the portal)
+    /// and its groups (the partner's terms), still in one round trip.
     pub async fn by_customer_with_app(
         &self,
         app: &AppId,
         customer: &CustomerId,
-    ) -> StoreResult<Option<((Affiliate, ProgramSettings, Balances), App)>> {
+    ) -> StoreResult<Option<((Affiliate, ProgramSettings, Balances), App, GroupSet)>> {
         let keys = [
             keys::affiliate_of_customer(app, customer),
             keys::settings(app),
             keys::balance(app, customer),
             keys::app(app),
+            keys::groups(app),
         ];
-        let items = self.store.get_many(&keys, false).await?;
+        let mut items = self.store.get_many(&keys, false).await?;
+        let groups = GroupSet::from_stored(items.pop().flatten())?;
         match partner_of(app, items)? {
-            Some((partner, Some(app_item))) => Ok(Some((partner, from_item(app_item)?))),
+            Some((partner, Some(app_item))) => Ok(Some((partner, from_item(app_item)?, groups))),
             Some((_, None)) => Err(StoreError::Corrupt(format!("app {app} is missing"))),
             None => Ok(None),
         }
@@ -115,6 +118,16 @@ impl Affiliates<'_> {
     /// partner. Its code marker's status moves with it, so tracking (which reads only
     /// the marker) sees a suspension at once. `audit` is written with it.
     pub async fn update(&self, affiliate: &Affiliate, audit: &AuditEntry) -> StoreResult<bool> {
+        self.update_with_event(affiliate, audit, None).await
+    }
+
+    /// [`Affiliates::update`] with an event for the outbox in the same transaction.
+    pub async fn update_with_event(
+        &self,
+        affiliate: &Affiliate,
+        audit: &AuditEntry,
+        event: Option<&partner_domain::events::Event>,
+    ) -> StoreResult<bool> {
         let app = &affiliate.app_id;
         let item = affiliate_item(affiliate)?;
         let mut marker = Update::default();
@@ -123,21 +136,34 @@ impl Affiliates<'_> {
             serde_json::to_value(affiliate.status)
                 .map_err(|e| StoreError::Invalid(e.to_string()))?,
         );
+        match &affiliate.group_id {
+            Some(group) => {
+                marker
+                    .set
+                    .insert("groupId".into(), Value::String(group.to_string()));
+            }
+            None => marker.remove.push("groupId"),
+        }
         let condition = Condition::Equals("id", Value::String(affiliate.id.to_string()));
         let result = self
             .store
-            .transact(vec![
-                WriteOp::Put {
-                    item,
-                    condition: Some(condition),
-                },
-                WriteOp::Update {
-                    key: keys::referral_code(app, &affiliate.code),
-                    update: marker,
-                    condition: Some(Condition::Exists),
-                },
-                super::audit::put_entry(audit)?,
-            ])
+            .transact(
+                vec![
+                    WriteOp::Put {
+                        item,
+                        condition: Some(condition),
+                    },
+                    WriteOp::Update {
+                        key: keys::referral_code(app, &affiliate.code),
+                        update: marker,
+                        condition: Some(Condition::Exists),
+                    },
+                    super::audit::put_entry(audit)?,
+                ]
+                .into_iter()
+                .chain(event.map(super::outbox::put_event).transpose()?)
+                .collect(),
+            )
             .await;
         match result {
             Ok(()) => Ok(true),

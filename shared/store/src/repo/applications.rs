@@ -76,6 +76,9 @@ struct CodeMarker<'a> {
     status: partner_domain::records::AffiliateStatus,
     /// The partner's email, so a referral of that email is recognised as its own.
     email: &'a Email,
+    /// The partner's group, whose attribution window its clicks get.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    group_id: Option<&'a partner_domain::rewards::GroupId>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -296,6 +299,7 @@ impl Applications<'_> {
             customer_id: &affiliate.customer_id,
             status: affiliate.status,
             email: &approved.form.email,
+            group_id: affiliate.group_id.as_ref(),
         };
         ops.push(WriteOp::Put {
             item: to_item(

@@ -24,6 +24,9 @@ pub struct CodeTarget {
     /// The partner's email (absent on codes approved before it was recorded).
     #[serde(default)]
     pub email: Option<Email>,
+    /// The partner's group (none: the default group).
+    #[serde(default)]
+    pub group_id: Option<partner_domain::rewards::GroupId>,
 }
 
 fn active() -> AffiliateStatus {

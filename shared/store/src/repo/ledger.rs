@@ -7,7 +7,7 @@
 
 use partner_domain::audit::AuditEntry;
 use partner_domain::events::Event;
-use partner_domain::ledger::{CommissionId, Entry, EntryStatus, Referral};
+use partner_domain::ledger::{CommissionId, Entry, EntryStatus, PaymentRecord, Referral};
 use partner_domain::records::ProgramSettings;
 use partner_domain::{AffiliateId, AppId, CustomerId, Money, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -32,6 +32,9 @@ pub struct StoredBalances {
     pub available: i64,
     #[serde(default)]
     pub paid: i64,
+    /// Referred customers who have paid at least once (what tiers count).
+    #[serde(default)]
+    pub paying_customers: i64,
 }
 
 impl From<StoredBalances> for partner_domain::ledger::Balances {
@@ -170,17 +173,55 @@ fn approval_key(due: &DueApproval) -> StoreResult<Key> {
         &rfc3339(due.approves_at)?,
     ))
 }
-/// A new ledger entry with what must change with it.
+/// A new ledger entry and its event.
 #[derive(Debug, Clone)]
 pub struct NewEntry {
     pub entry: Entry,
     pub event: Event,
-    /// The referral whose `earned` moves with the entry, and its value when read
-    /// (the entry is refused if a concurrent one changed it).
-    pub referral_customer: CustomerId,
+}
+
+/// How a revenue event changes the referred customer's referral: what it earned,
+/// its payments, and the payment refunds reverse by default.
+#[derive(Debug, Clone)]
+pub struct ReferralChange {
+    pub customer: CustomerId,
+    /// `earned` when read: the write is refused if a concurrent one changed it.
     pub earned_before: Money,
-    /// Whether the revenue counts as a conversion in the stats.
-    pub conversion: bool,
+    pub earned: Money,
+    /// The event is a payment (one more payment of the customer).
+    pub payment: bool,
+    /// Set on the customer's first payment.
+    pub first_payment_at: Option<Timestamp>,
+    pub last_payment: Option<PaymentRecord>,
+    pub pending_until: Option<Timestamp>,
+}
+
+/// Everything a revenue event changes besides its entries.
+#[derive(Debug, Clone, Default)]
+pub struct RevenueChange {
+    pub referral: Option<ReferralChange>,
+    /// A refund naming its payment: that payment's event id, what refunds had
+    /// reversed of it when read, and what this one reverses.
+    pub refunded: Option<(String, Money, Money)>,
+    /// A payment's record, kept with its revenue record for the refunds naming it.
+    pub payment: Option<PaymentRecord>,
+    /// The partner (its customer id) gaining a paying customer: this is the
+    /// customer's first payment.
+    pub new_paying_customer: Option<CustomerId>,
+    /// The partner whose conversions this payment counts in.
+    pub conversion: Option<AffiliateId>,
+}
+
+/// What recording revenue reads first, in one round trip.
+#[derive(Debug, Clone, Default)]
+pub struct RevenueContext {
+    /// The result of an earlier call with the same event id.
+    pub earlier: Option<Value>,
+    pub referral: Option<Referral>,
+    pub settings: Option<ProgramSettings>,
+    pub groups: super::groups::GroupSet,
+    /// The payment a refund names, if asked for and recorded.
+    pub payment: Option<PaymentRecord>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -197,18 +238,24 @@ impl Store {
 
 impl Ledger<'_> {
     /// What recording revenue needs, in one round trip: an earlier result for the
-    /// same event id, the customer's referral, and the settings.
+    /// same event id, the customer's referral, the settings, the app's groups, and
+    /// (for a refund naming it) the refunded payment.
     pub async fn revenue_context(
         &self,
         app: &AppId,
         event_id: &str,
         customer: &CustomerId,
-    ) -> StoreResult<(Option<Value>, Option<Referral>, Option<ProgramSettings>)> {
-        let wanted = [
+        refunded_payment: Option<&str>,
+    ) -> StoreResult<RevenueContext> {
+        let mut wanted = vec![
             keys::revenue(app, event_id),
             keys::referral(app, customer),
             keys::settings(app),
+            keys::groups(app),
         ];
+        if let Some(payment) = refunded_payment {
+            wanted.push(keys::revenue(app, payment));
+        }
         let mut items = self.store.get_many(&wanted, true).await?.into_iter();
         // Kept as JSON text so a repeat answers byte for byte what the first call did
         // (DynamoDB would turn 99.0 into 99).
@@ -222,21 +269,66 @@ impl Ledger<'_> {
             })
             .transpose()
             .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let referral = items.next().flatten().map(from_item).transpose()?;
+        let referral: Option<Referral> = items.next().flatten().map(from_item).transpose()?;
         let settings = items.next().flatten().map(from_item).transpose()?;
-        Ok((earlier, referral, settings))
+        let groups = super::groups::GroupSet::from_stored(items.next().flatten())?;
+        let payment = items
+            .next()
+            .flatten()
+            .map(payment_of)
+            .transpose()?
+            .flatten()
+            // Only a payment of this customer can be refunded here.
+            .filter(|(of, _)| of == customer)
+            .map(|(_, payment)| payment);
+        Ok(RevenueContext {
+            earlier,
+            referral,
+            settings,
+            groups,
+            payment,
+        })
     }
 
-    /// Records a revenue event and, if it earns or reverses something, the entry with
-    /// everything that moves with it, the caller's `extra` writes and `audit` — all
-    /// in one transaction, guarded by the event id so a repeat changes nothing (a
-    /// failed condition of an `extra` write is `Changed`).
+    /// The partner a revenue event earns for and its paying customers so far: one
+    /// batch read.
+    pub async fn earning_partner(
+        &self,
+        app: &AppId,
+        partner_customer: &CustomerId,
+    ) -> StoreResult<Option<(partner_domain::records::Affiliate, u32)>> {
+        let wanted = [
+            keys::affiliate_of_customer(app, partner_customer),
+            keys::balance(app, partner_customer),
+        ];
+        let mut items = self.store.get_many(&wanted, false).await?.into_iter();
+        let Some(affiliate) = items.next().flatten() else {
+            return Ok(None);
+        };
+        let balance: StoredBalances = items
+            .next()
+            .flatten()
+            .map(from_item)
+            .transpose()?
+            .unwrap_or_default();
+        Ok(Some((
+            from_item(affiliate)?,
+            u32::try_from(balance.paying_customers).unwrap_or(0),
+        )))
+    }
+
+    /// Records a revenue event with its entries and everything that moves with
+    /// them, the caller's `extra` writes and `audit`, all in one transaction,
+    /// guarded by the event id so a repeat changes nothing (a failed condition of
+    /// any other write is `Changed`: read again and decide again).
+    #[allow(clippy::too_many_arguments)]
     pub async fn record_revenue(
         &self,
         app: &AppId,
         event_id: &str,
         result: &Value,
-        entry: Option<&NewEntry>,
+        entries: &[NewEntry],
+        change: &RevenueChange,
         extra: Vec<WriteOp>,
         audit: &AuditEntry,
     ) -> Result<(), EarningsError> {
@@ -246,40 +338,37 @@ impl Ledger<'_> {
         record.insert(attr::SK.into(), Value::String(key.sk));
         record.insert(attr::TYPE.into(), Value::String(entity::REVENUE.into()));
         record.insert("result".into(), Value::String(result.to_string()));
+        if let (Some(payment), Some(referral)) = (&change.payment, &change.referral) {
+            record.insert(
+                "payment".into(),
+                serde_json::to_value(payment).map_err(|e| StoreError::Invalid(e.to_string()))?,
+            );
+            record.insert(
+                "customerId".into(),
+                Value::String(referral.customer.to_string()),
+            );
+            record.insert("reversed".into(), Value::from(0));
+        }
         let mut ops = vec![WriteOp::Put {
             item: record,
             condition: Some(Condition::NotExists),
         }];
-        if let Some(new) = entry {
+        let mut balance: Vec<(EntryStatus, i64)> = Vec::new();
+        let mut earned = 0i64;
+        let mut partner: Option<&CustomerId> = change.new_paying_customer.as_ref();
+        for new in entries {
             let e = &new.entry;
+            partner = Some(&e.affiliate_customer_id);
             ops.push(WriteOp::Put {
                 item: entry_item(e)?,
                 condition: Some(Condition::NotExists),
             });
-            let mut earned = Update::default();
-            earned.add.push(("earned", e.amount.minor()));
-            if e.kind == partner_domain::ledger::EntryKind::Commission
-                && e.status == EntryStatus::Pending
-            {
-                earned.set.insert(
-                    "pendingUntil".into(),
-                    Value::String(rfc3339(e.approves_at)?),
-                );
+            // Summed by status: an update names each counter once.
+            match balance.iter_mut().find(|(status, _)| *status == e.status) {
+                Some((_, sum)) => *sum += e.amount.minor(),
+                None => balance.push((e.status, e.amount.minor())),
             }
-            ops.push(WriteOp::Update {
-                key: keys::referral(app, &new.referral_customer),
-                update: earned,
-                condition: Some(Condition::Equals(
-                    "earned",
-                    Value::from(new.earned_before.minor()),
-                )),
-            });
-            ops.push(bump_balance(
-                app,
-                &e.affiliate_customer_id,
-                &[(e.status, e.amount.minor())],
-                e.amount.minor(),
-            ));
+            earned += e.amount.minor();
             if e.status == EntryStatus::Approved {
                 ops.push(put_payable(app, &e.affiliate_customer_id, &e.id, e.amount)?);
             }
@@ -296,10 +385,61 @@ impl Ledger<'_> {
                     condition: None,
                 });
             }
-            if new.conversion {
-                ops.push(bump_stats(app, &e.affiliate_id, &[("conversions", 1)]));
-            }
             ops.push(super::outbox::put_event(&new.event)?);
+        }
+        // One update of the partner's balance item, however many entries (a
+        // transaction may touch an item once).
+        if let Some(partner) = partner {
+            let mut op = bump_balance(app, partner, &balance, earned);
+            if change.new_paying_customer.is_some()
+                && let WriteOp::Update { update, .. } = &mut op
+            {
+                update.add.push(("payingCustomers", 1));
+            }
+            ops.push(op);
+        }
+        if let Some(referral) = &change.referral {
+            let mut update = Update::default();
+            update.add.push(("earned", referral.earned.minor()));
+            if referral.payment {
+                update.add.push(("payments", 1));
+            }
+            if let Some(first) = referral.first_payment_at {
+                update
+                    .set
+                    .insert("firstPaymentAt".into(), Value::String(rfc3339(first)?));
+            }
+            if let Some(last) = &referral.last_payment {
+                update.set.insert(
+                    "lastPayment".into(),
+                    serde_json::to_value(last).map_err(|e| StoreError::Invalid(e.to_string()))?,
+                );
+            }
+            if let Some(until) = referral.pending_until {
+                update
+                    .set
+                    .insert("pendingUntil".into(), Value::String(rfc3339(until)?));
+            }
+            ops.push(WriteOp::Update {
+                key: keys::referral(app, &referral.customer),
+                update,
+                condition: Some(Condition::Equals(
+                    "earned",
+                    Value::from(referral.earned_before.minor()),
+                )),
+            });
+        }
+        if let Some((payment, before, reversal)) = &change.refunded {
+            let mut update = Update::default();
+            update.add.push(("reversed", reversal.minor()));
+            ops.push(WriteOp::Update {
+                key: keys::revenue(app, payment),
+                update,
+                condition: Some(Condition::Equals("reversed", Value::from(before.minor()))),
+            });
+        }
+        if let Some(affiliate) = &change.conversion {
+            ops.push(bump_stats(app, affiliate, &[("conversions", 1)]));
         }
         ops.extend(extra);
         ops.push(super::audit::put_entry(audit)?);
@@ -451,4 +591,21 @@ impl Ledger<'_> {
             .transpose()?
             .unwrap_or_default())
     }
+}
+
+/// A payment's record from its revenue record (with what refunds reversed of it
+/// so far), and the customer who made it; `None` for revenue that was no payment.
+fn payment_of(item: Item) -> StoreResult<Option<(CustomerId, PaymentRecord)>> {
+    let Some(payment) = item.get("payment").cloned() else {
+        return Ok(None);
+    };
+    let mut payment: PaymentRecord =
+        serde_json::from_value(payment).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    payment.reversed = Money(item.get("reversed").and_then(Value::as_i64).unwrap_or(0));
+    let customer = item
+        .get("customerId")
+        .and_then(Value::as_str)
+        .and_then(|c| CustomerId::parse("customerId", c).ok())
+        .ok_or_else(|| StoreError::Corrupt("a payment record without its customer".into()))?;
+    Ok(Some((customer, payment)))
 }

@@ -11,6 +11,7 @@ pub mod audit;
 pub mod clicks;
 pub mod customers;
 pub mod deals;
+pub mod groups;
 pub mod ledger;
 pub mod outbox;
 pub mod payout_runs;

@@ -276,6 +276,8 @@ impl Handling<'_> {
             kind,
             occurred_at: payment.occurred_at,
             await_referral_until: payment.await_attribution_until,
+            lines: Vec::new(),
+            refunds_payment: None,
         };
         let also = |entry: Result<&Entry, NoCommission>| {
             let mut ops = extra.clone();
