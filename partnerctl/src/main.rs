@@ -376,7 +376,12 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Console { app, ttl, url } => {
             let app = parse_app(&app)?;
             let config = admin_jwt_config(&cli.target)?;
-            let token = partner_service::admin_auth::mint(&config, ops::OPERATOR, &[app], ttl)?;
+            let token = partner_service::admin_auth::mint_console_login(
+                &config,
+                ops::OPERATOR,
+                &[app],
+                ttl,
+            )?;
             let link = format!(
                 "{}{}?token={token}",
                 url.trim_end_matches('/'),

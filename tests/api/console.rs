@@ -37,12 +37,37 @@ fn set_cookie(response: &TestResponse) -> &str {
         .unwrap_or_default()
 }
 
+/// Opens a login link as a browser does: its page, then its form's post.
 async fn open_link(app: &TestApp, token: &str) -> TestResponse {
+    let link = app
+        .send(
+            Request::builder()
+                .uri(format!("/admin/login?token={token}"))
+                .header(header::HOST, HOST)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(link.status, 200);
+    assert!(
+        set_cookie(&link).is_empty(),
+        "the link alone signs nobody in"
+    );
+    assert!(html(&link).contains(r#"<form method="post" action="/admin/login">"#));
+    sign_in_with(app, token, "https://partners.example.com").await
+}
+
+async fn sign_in_with(app: &TestApp, token: &str, origin: &'static str) -> TestResponse {
     app.send(
         Request::builder()
-            .uri(format!("/admin/login?token={token}"))
+            .method(Method::POST)
+            .uri("/admin/login")
             .header(header::HOST, HOST)
-            .body(Body::empty())
+            .header(header::ORIGIN, origin)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(
+                serde_urlencoded::to_string([("token", token)]).unwrap(),
+            ))
             .unwrap(),
     )
     .await
@@ -181,24 +206,36 @@ async fn a_token_for_another_app_or_a_stale_one_opens_nothing() {
 #[tokio::test]
 async fn a_pasted_token_signs_in_from_this_origin_only() {
     let app = TestApp::memory().await;
-    let form = |origin: &'static str| {
-        Request::builder()
-            .method(Method::POST)
-            .uri("/admin/login")
-            .header(header::HOST, HOST)
-            .header(header::ORIGIN, origin)
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(Body::from(
-                serde_urlencoded::to_string([("token", app.admin_token())]).unwrap(),
-            ))
-            .unwrap()
-    };
-    let elsewhere = app.send(form("https://evil.example")).await;
+    let elsewhere = sign_in_with(&app, &app.admin_token(), "https://evil.example").await;
     assert_eq!(elsewhere.status, 403);
     assert!(set_cookie(&elsewhere).is_empty());
-    let here = app.send(form("https://partners.example.com")).await;
+    let here = sign_in_with(&app, &app.admin_token(), "https://partners.example.com").await;
     assert_eq!(here.status, 303, "{}", html(&here));
     assert!(set_cookie(&here).starts_with("__Host-console="));
+}
+
+#[tokio::test]
+async fn a_login_link_token_opens_the_console_and_nothing_of_the_admin_api() {
+    let app = TestApp::memory().await;
+    let login = partner_service::admin_auth::mint_console_login(
+        &partner_tests::test_config().admin_jwt,
+        "ops",
+        std::slice::from_ref(&app.app_id),
+        std::time::Duration::from_secs(600),
+    )
+    .unwrap();
+    let settings = format!("/v1/apps/{}/affiliates/settings", app.app_id);
+    app.admin(Method::GET, &settings, Some(&login), None)
+        .await
+        .assert_problem(401, "unauthorized");
+    assert_eq!(open_link(&app, &login).await.status, 303);
+    assert_eq!(
+        sign_in_with(&app, &login, "https://partners.example.com")
+            .await
+            .status,
+        401,
+        "used once"
+    );
 }
 
 async fn approving_and_bulk_rejecting_through_the_forms(app: TestApp) {

@@ -317,6 +317,16 @@ async fn an_auto_approve_group_approves_at_once_with_the_same_event(app: TestApp
         .apply(&json!({"email": "x@example.com", "name": "X", "group": "no-such-group"}))
         .await;
     unknown.assert_problem(404, "group_not_found");
+    // From a web page (publishable key) the application waits for a review.
+    let from_page = app
+        .post_json(
+            "/v1/affiliate/apply",
+            Some(&app.publishable_key),
+            &json!({"email": "page@example.com", "name": "Page Visitor", "group": "creators"}),
+        )
+        .await;
+    assert_eq!(from_page.status, 201, "{:#}", from_page.body);
+    assert_eq!(from_page.body["status"], "pending");
 }
 
 async fn moving_a_partner_sends_partner_group_changed_and_applies_from_then_on(app: TestApp) {
@@ -403,6 +413,72 @@ async fn a_refund_reverses_with_its_payments_rule_and_never_more_than_it_earned(
         )
         .await;
     unknown.assert_problem(404, "payment_not_found");
+    // The refund that named no payment was counted against r2: naming r2 now
+    // reverses only what is left of it (nothing).
+    let r2 = pay(&app, refund("rf6", 100.0, "r2")).await;
+    assert_eq!(r2.body["commission"], Value::Null, "{:#}", r2.body);
+}
+
+async fn concurrent_first_payments_count_one_paying_customer_and_one_bonus(app: TestApp) {
+    let group = create_group(
+        &app,
+        json!({"name": "Bonus", "slug": "bonus", "rules": [
+            {"kind": "flat", "amount": 50, "appliesTo": "first_payment", "minAmount": 10},
+            {"kind": "percentage", "rate": 10}]}),
+    )
+    .await;
+    let (_, partner) = partner_in(&app, "RACE1", group.body["id"].as_str()).await;
+    refer(&app, "cust_race", "RACE1").await;
+    // Small payments (below the bonus's minimum) race bigger ones.
+    let paid: Vec<_> = (0..8)
+        .map(|n| {
+            let app = app.clone();
+            tokio::spawn(async move {
+                let amount = if n % 2 == 0 { 5.0 } else { 20.0 };
+                pay(
+                    &app,
+                    payment(
+                        &format!("race{n}"),
+                        "cust_race",
+                        amount,
+                        "2026-01-01T00:00:00Z",
+                    ),
+                )
+                .await
+            })
+        })
+        .collect();
+    for task in paid {
+        task.await.unwrap();
+    }
+    let commissions = app
+        .admin(
+            Method::GET,
+            &format!("/v1/apps/{}/affiliates/commissions?limit=100", app.app_id),
+            Some(&app.admin_token()),
+            None,
+        )
+        .await;
+    let bonuses = commissions.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["amount"] == 50.0)
+        .count();
+    assert!(
+        bonuses <= 1,
+        "at most one first-payment bonus: {:#}",
+        commissions.body
+    );
+    let customer = partner_domain::CustomerId::parse("c", &partner).unwrap();
+    let (_, paying) = app
+        .store
+        .ledger()
+        .earning_partner(&app.app_id, &customer)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(paying, 1, "one customer, however many payments raced");
 }
 
 async fn revenue_in_a_group_costs_the_round_trips_it_did_before(app: TestApp) {
@@ -544,6 +620,7 @@ on_both_backends!(
     an_auto_approve_group_approves_at_once_with_the_same_event,
     moving_a_partner_sends_partner_group_changed_and_applies_from_then_on,
     a_refund_reverses_with_its_payments_rule_and_never_more_than_it_earned,
+    concurrent_first_payments_count_one_paying_customer_and_one_bonus,
     revenue_in_a_group_costs_the_round_trips_it_did_before,
     groups_are_listed_changed_and_deleted,
 );

@@ -211,6 +211,7 @@ def console(env):
             driver = browser()
             try:
                 driver.get(link)
+                driver.find_element(By.ID, "continue").click()
                 WebDriverWait(driver, 15).until(expected_conditions.url_to_be(base + "/admin/applications"))
                 check.check(f"{label}: the login link lands on the applications, without the token in the URL",
                       "token" not in driver.current_url, driver.current_url)
@@ -301,6 +302,8 @@ def console(env):
                 # The used link, in a browser with no session, opens nothing.
                 driver.delete_all_cookies()
                 driver.get(link)
+                driver.find_element(By.ID, "continue").click()
+                WebDriverWait(driver, 15).until(lambda d: "not valid" in d.find_element(By.TAG_NAME, "body").text)
                 text = driver.find_element(By.TAG_NAME, "body").text
                 check.check(f"{label}: the reused login link shows an error and no data",
                       "not valid" in text and "JANE20" not in driver.page_source and "jane@" not in driver.page_source, text)

@@ -102,13 +102,14 @@ impl RuleBody {
                 ));
             }
         };
+        // Bounded so an app's 25 groups of 10 rules stay well inside one item.
         let product_ids = self.product_ids.unwrap_or_default();
-        if product_ids.len() > 20 {
-            return Err(FieldError::new("rules", "a rule names at most 20 products"));
+        if product_ids.len() > 10 {
+            return Err(FieldError::new("rules", "a rule names at most 10 products"));
         }
         let product_ids = product_ids
             .iter()
-            .map(|p| required_text("rules", p, 128))
+            .map(|p| required_text("rules", p, 64))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Rule {
             id: rule_id(self.id.as_deref())?,

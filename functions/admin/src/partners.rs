@@ -2,12 +2,11 @@
 
 use axum::Json;
 use axum::extract::State;
-use partner_domain::audit::{AuditAction, AuditEntry, AuditSubject, SubjectKind};
-use partner_domain::records::{Affiliate, AffiliateStatus};
+use partner_domain::records::AffiliateStatus;
 use partner_domain::rewards::GroupId;
 use partner_domain::{AffiliateId, FieldError, RateBps};
 use partner_service::admin_auth::AdminApp;
-use partner_service::commands::groups;
+use partner_service::commands::groups::{self, PartnerEdit};
 use partner_service::extract::present;
 use partner_service::extract::{self, PathParam, QueryParams};
 use partner_service::views::{AffiliateView, ListPage};
@@ -96,59 +95,22 @@ pub(crate) async fn patch(
                 .transpose()
         })
         .transpose()?;
-    if let Some(group) = change.group_id {
-        let group = group
-            .as_deref()
-            .map(|g| GroupId::parse("groupId", g))
-            .transpose()?;
-        let moved = groups::move_partner(&state, &admin.app_id, &id, group, &admin.actor())
-            .await?
-            .ok_or_else(not_found)?;
-        if status.is_none() && rate.is_none() {
-            return Ok(Json(moved.into()));
-        }
-    }
-    let store = state.store();
-    let before = store
-        .affiliates()
-        .get(&admin.app_id, &id)
+    let group = change
+        .group_id
+        .map(|group| {
+            group
+                .as_deref()
+                .map(|g| GroupId::parse("groupId", g))
+                .transpose()
+        })
+        .transpose()?;
+    let edit = PartnerEdit {
+        status,
+        rate,
+        group,
+    };
+    let changed = groups::change_partner(&state, &admin.app_id, &id, edit, &admin.actor())
         .await?
         .ok_or_else(not_found)?;
-    let mut affiliate = before.clone();
-    if let Some(status) = status {
-        affiliate.status = status;
-    }
-    if let Some(rate) = rate {
-        affiliate.commission_rate = rate;
-    }
-    let audit = change_audit(&admin, &before, &affiliate);
-    if !store.affiliates().update(&affiliate, &audit).await? {
-        return Err(not_found());
-    }
-    Ok(Json(affiliate.into()))
-}
-
-/// The audit entry of a partner change: named after a suspension or reactivation
-/// first, else a new rate; the summary gives the partner's status and rate after.
-fn change_audit(admin: &AdminApp, before: &Affiliate, after: &Affiliate) -> AuditEntry {
-    let action = match (before.status, after.status) {
-        (AffiliateStatus::Active, AffiliateStatus::Suspended) => AuditAction::AffiliateSuspended,
-        (AffiliateStatus::Suspended, AffiliateStatus::Active) => AuditAction::AffiliateReactivated,
-        _ if before.commission_rate != after.commission_rate => AuditAction::AffiliateRateChanged,
-        _ => AuditAction::AffiliateUpdated,
-    };
-    let rate = match after.commission_rate {
-        Some(rate) => format!("{}%", rate.to_percent_f64()),
-        None => "the program's default".to_owned(),
-    };
-    AuditEntry::new(
-        admin.app_id.clone(),
-        admin.actor(),
-        action,
-        AuditSubject::new(SubjectKind::Affiliate, &after.id),
-    )
-    .with_summary(format!(
-        "status {}, commission rate {rate}",
-        after.status.as_str()
-    ))
+    Ok(Json(changed.into()))
 }

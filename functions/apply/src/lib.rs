@@ -89,11 +89,26 @@ async fn apply(
     if customer.is_some() && tenant.kind == KeyKind::Publishable {
         return Err(publishable_key_not_allowed().with_field("customerId"));
     }
+    let guard = rate_limit::apply_guard(&state, &tenant, ip).await?;
+    // After the guard, and a miss counted as a refusal: probing slugs costs the
+    // prober as probing emails does.
     let group = match body_group.as_deref() {
         None => None,
-        Some(slug) => Some(group_by_slug(&state, &tenant.app_id, slug).await?),
+        Some(slug) => match group_by_slug(&state, &tenant.app_id, slug).await? {
+            Some(group) => Some(group),
+            None => {
+                state
+                    .store()
+                    .rate_limits()
+                    .count_refused(guard.as_ref())
+                    .await?
+                    .map_err(CommandError::RateLimited)?;
+                return Err(
+                    ApiError::from(CommandError::NotFound(Missing::Group)).with_field("group")
+                );
+            }
+        },
     };
-    let guard = rate_limit::apply_guard(&state, &tenant, ip).await?;
     let mut application = commands::apply(
         &state,
         &tenant,
@@ -105,7 +120,10 @@ async fn apply(
     .await?;
     // An auto-approve group approves at once, as an admin's approval would (the
     // same transaction and event); if that fails the application waits, pending.
-    if group.as_ref().is_some_and(|g| g.auto_approve) {
+    // Only for the app's server (a secret key): a web page's application names an
+    // email nobody has confirmed, which an approval could attach to that email's
+    // existing account, so it waits for a review.
+    if tenant.kind == KeyKind::Secret && group.as_ref().is_some_and(|g| g.auto_approve) {
         match review::review(
             &state,
             &tenant.app_id,
@@ -134,15 +152,12 @@ async fn apply(
     ))
 }
 
-/// The app's group with this public slug (one read), or 404 `group_not_found`.
+/// The app's group with this public slug, if any (one read).
 async fn group_by_slug(
     state: &AppState,
     app: &partner_domain::AppId,
     slug: &str,
-) -> Result<partner_domain::rewards::Group, ApiError> {
+) -> Result<Option<partner_domain::rewards::Group>, ApiError> {
     let set = state.store().groups().all(app).await?;
-    set.groups
-        .into_iter()
-        .find(|g| g.slug == slug)
-        .ok_or_else(|| ApiError::from(CommandError::NotFound(Missing::Group)).with_field("group"))
+    Ok(set.groups.into_iter().find(|g| g.slug == slug))
 }

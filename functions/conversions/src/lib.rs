@@ -150,7 +150,13 @@ impl RevenueBody {
         };
         let refunds_payment = match (self.payment_event_id, kind) {
             (None, _) => None,
-            (Some(raw), RevenueKind::Refund) => Some(parse_event_id("paymentEventId", &raw)?),
+            (Some(raw), RevenueKind::Refund) => {
+                let payment = parse_event_id("paymentEventId", &raw)?;
+                if payment == event_id {
+                    return Err(FieldError::new("paymentEventId", "names the refund itself"));
+                }
+                Some(payment)
+            }
             (Some(_), RevenueKind::Payment) => {
                 return Err(FieldError::new("paymentEventId", "is for refunds only"));
             }

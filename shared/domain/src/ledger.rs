@@ -340,9 +340,10 @@ pub struct Referral {
     )]
     pub pending_until: Option<Timestamp>,
     /// The customer's payments recorded so far, and when the first was made: what
-    /// first-payment and first-months rules are judged by.
-    #[serde(default)]
-    pub payments: u32,
+    /// first-payment and first-months rules are judged by. `None`: a referral made
+    /// before payments were counted (see [`Referral::payment_history`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payments: Option<u32>,
     #[serde(
         default,
         with = "time::serde::rfc3339::option",
@@ -353,6 +354,25 @@ pub struct Referral {
     /// its rate, with its rule.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_payment: Option<PaymentRecord>,
+    /// Bumped by every revenue write: what concurrent ones are told apart by.
+    #[serde(default)]
+    pub revision: i64,
+}
+
+impl Referral {
+    /// The customer's payments before the one being judged, and when the first
+    /// was made. A referral made before payments were counted knows neither: a
+    /// customer it earned from has paid before (counted as one payment, the first
+    /// at the attribution), one it never earned from is taken as new.
+    pub fn payment_history(&self) -> (u32, Option<Timestamp>) {
+        match self.payments {
+            Some(n) => (n, self.first_payment_at),
+            None if self.earned.minor() > 0 => {
+                (1, Some(self.first_payment_at.unwrap_or(self.attributed_at)))
+            }
+            None => (0, None),
+        }
+    }
 }
 
 /// A payment as a refund needs it: what it was, what it earned and by which rule

@@ -73,9 +73,41 @@ fn unix_now() -> u64 {
         .unwrap_or(0)
 }
 
+/// The audience of console login tokens: the admin audience's, marked, so the
+/// admin API (which accepts exactly its own) refuses them.
+pub fn console_login_audience(admin_audience: &str) -> String {
+    format!("{admin_audience}:console-login")
+}
+
 /// Signs an HS256 admin token for `apps`, valid for `ttl`.
 pub fn mint(
     config: &AdminJwtConfig,
+    subject: &str,
+    apps: &[AppId],
+    ttl: Duration,
+) -> Result<String, TokenError> {
+    mint_for(config, &config.audience, subject, apps, ttl)
+}
+
+/// Signs an HS256 console login token (see [`console_login_audience`]).
+pub fn mint_console_login(
+    config: &AdminJwtConfig,
+    subject: &str,
+    apps: &[AppId],
+    ttl: Duration,
+) -> Result<String, TokenError> {
+    mint_for(
+        config,
+        &console_login_audience(&config.audience),
+        subject,
+        apps,
+        ttl,
+    )
+}
+
+fn mint_for(
+    config: &AdminJwtConfig,
+    audience: &str,
     subject: &str,
     apps: &[AppId],
     ttl: Duration,
@@ -87,7 +119,7 @@ pub fn mint(
     let now = unix_now();
     let claims = AdminClaims {
         iss: config.issuer.clone(),
-        aud: config.audience.clone(),
+        aud: audience.to_owned(),
         sub: subject.to_owned(),
         iat: now,
         exp: now + ttl.as_secs(),
@@ -188,6 +220,16 @@ impl AdminVerifier {
 
     /// Verifies signature, algorithm, issuer, audience and expiry.
     pub fn verify(&self, token: &str) -> Result<AdminClaims, TokenError> {
+        self.verify_for(token, &self.audience)
+    }
+
+    /// [`AdminVerifier::verify`] for a console login token (`partnerctl console`):
+    /// the same rules with its own audience, so a login link is no admin API token.
+    pub fn verify_console_login(&self, token: &str) -> Result<AdminClaims, TokenError> {
+        self.verify_for(token, &console_login_audience(&self.audience))
+    }
+
+    fn verify_for(&self, token: &str, audience: &str) -> Result<AdminClaims, TokenError> {
         let header = jsonwebtoken::decode_header(token)?;
         // Keys named by the token's `kid` first, then keys without a `kid`; only keys of
         // the token's algorithm, and each only with that algorithm.
@@ -205,7 +247,7 @@ impl AdminVerifier {
             validation.algorithms = vec![key.algorithm];
             validation.set_required_spec_claims(&["exp", "iss", "aud"]);
             validation.set_issuer(&[&self.issuer]);
-            validation.set_audience(&[&self.audience]);
+            validation.set_audience(&[audience]);
             validation.leeway = LEEWAY_SECONDS;
             validation.validate_nbf = true;
             match jsonwebtoken::decode::<AdminClaims>(token, &key.key, &validation) {
@@ -369,6 +411,31 @@ mod tests {
         let claims = verifier(&config("s3cret")).verify(&token).unwrap();
         assert!(claims.grants(&app));
         assert!(!claims.grants(&AppId::generate()));
+    }
+
+    #[test]
+    fn a_console_login_token_is_no_admin_token_and_the_other_way_round() {
+        let app = AppId::generate();
+        let config = config("s3cret");
+        let login = mint_console_login(
+            &config,
+            "ops",
+            std::slice::from_ref(&app),
+            Duration::from_secs(60),
+        )
+        .unwrap();
+        let admin = mint(
+            &config,
+            "ops",
+            std::slice::from_ref(&app),
+            Duration::from_secs(60),
+        )
+        .unwrap();
+        let verifier = verifier(&config);
+        assert!(verifier.verify(&login).is_err());
+        assert!(verifier.verify_console_login(&login).unwrap().grants(&app));
+        assert!(verifier.verify_console_login(&admin).is_err());
+        assert!(verifier.verify(&admin).is_ok());
     }
 
     #[test]

@@ -11,7 +11,7 @@
 //! | `APP#<app>`                        | `APP`         | `app`               | `APPS` / `<appId>`                   |                         |
 //! | `APP#<app>`                        | `SETTINGS`    | `settings`          |                                      |                         |
 //! | `APP#<app>`                        | `GROUPS`      | `groups`            | (every partner group of the app, their rules and tiers; versioned) |  |
-//! | `APP#<app>#LOGIN#<sha256>`         | `LOGIN`       | `console_login`     | (a console login token that opened its session; TTL: the token's expiry) |  |
+//! | `LOGIN#<sha256>`                   | `LOGIN`       | `console_login`     | (a console login token that opened its session; TTL: the token's expiry) |  |
 //! | `APIKEY#<sha256>`                  | `APIKEY`      | `api_key`           | `APP#<app>#APIKEYS` / `<keyId>`      |                         |
 //! | `APP#<app>#APL#<aplId>`            | `APPLICATION` | `application`       | `APP#<app>#APLS#<status>` / `<aplId>`| `APP#<app>#APLS` / `<aplId>` |
 //! | `APP#<app>#APLEMAIL#<email>`       | `APPLICATION` | `application_email` | (copy of the application: status by email is one read) |  |
@@ -171,10 +171,10 @@ pub fn settings(app: &AppId) -> Key {
     Key::new(format!("APP#{app}"), "SETTINGS")
 }
 
-/// A login token that has opened a console session (its SHA-256), so it opens no
-/// other; kept until the token expires.
-pub fn console_login(app: &AppId, token_hash: &str) -> Key {
-    Key::new(format!("APP#{app}#LOGIN#{token_hash}"), "LOGIN")
+/// A login token that has opened a console session (the SHA-256 of its signed
+/// part), so it opens no other, for any app; kept until the token expires.
+pub fn console_login(token_hash: &str) -> Key {
+    Key::new(format!("LOGIN#{token_hash}"), "LOGIN")
 }
 
 /// API keys are found by the hash of the presented secret, with no app in hand yet.

@@ -57,13 +57,14 @@ pub(crate) async fn commissions(
         .iter()
         .map(|e| {
             format!(
-                "<tr><td>{}</td><td>{}</td><td>{}%</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                "<tr><td>{}</td><td>{}</td><td>{}%</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 when(&e["createdAt"]),
                 amount(&e["amount"], &e["currency"]),
                 text(&e["rate"]),
                 amount(&e["revenueAmount"], &e["currency"]),
                 text(&e["kind"]),
                 text(&e["status"]),
+                rule(e),
                 text(&e["affiliateId"]),
             )
         })
@@ -113,6 +114,14 @@ pub(crate) async fn commissions(
         &banner,
         &content,
     )
+}
+
+/// The rule that produced a commission, and the tier that raised it.
+fn rule(e: &serde_json::Value) -> String {
+    match e["tier"].as_u64() {
+        Some(tier) => format!("{} (tier {tier})", text(&e["ruleId"])),
+        None => text(&e["ruleId"]),
+    }
 }
 
 #[derive(Debug, Deserialize)]

@@ -264,6 +264,29 @@ pub(super) fn sign_in(signed_out: bool) -> Response {
     console_page(StatusCode::OK, &n, body)
 }
 
+/// A login link's page: continue to the console with a form posting its token.
+pub(super) fn continue_sign_in(token: &str, app: Option<&str>) -> Response {
+    let n = nonce();
+    let app_field = app
+        .map(|app| format!(r#"<input type="hidden" name="app" value="{}">"#, esc(app)))
+        .unwrap_or_default();
+    let body = format!(
+        r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Sign in — partner program console</title>
+<style nonce="{n}">:root{{--brand:{DEFAULT_COLOUR};--ink:#ffffff}}{STYLE} main{{max-width:32rem}}</style></head>
+<body><main><h2>Sign in to the partner program console</h2>
+<section><p>This login link opens one console session, once.</p>
+<form method="post" action="{login}"><input type="hidden" name="token" value="{token}">{app_field}
+<button type="submit" id="continue">Continue to the console</button></form></section></main></body></html>"#,
+        login = super::LOGIN,
+        token = esc(token),
+    );
+    // Its form must name its origin (a `no-referrer` page's forms say `null`); the
+    // referrer, with the token, goes to this origin only.
+    console_page(StatusCode::OK, &n, body)
+}
+
 /// A page for a failure of ours: logged, and nothing of it shown.
 pub(super) fn failed(err: &dyn Display) -> Response {
     tracing::error!(error = %err, "console page failed");

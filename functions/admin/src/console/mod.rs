@@ -2,9 +2,9 @@
 //! program from a browser.
 //!
 //! The console is a skin over the admin API, not a second implementation: every
-//! page and every form calls the same handler the JSON API routes to ([`api`]),
+//! page and every form calls the same handler the JSON API routes to (`api`),
 //! with the same validation, commands, events and audit entries, and renders the
-//! view it answers. Sign-in ([`session`]) turns a one-time login link or a pasted
+//! view it answers. Sign-in (`session`) turns a one-time login link or a pasted
 //! admin JWT into an 8-hour session cookie; every form carries the session's CSRF
 //! token and is refused from another origin. Pages need no JavaScript; a few small
 //! nonce'd scripts only add conveniences (select all, the branding preview).

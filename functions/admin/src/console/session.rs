@@ -1,10 +1,12 @@
 //! Signing in to the console and proving each request is the signed-in admin's.
 //!
 //! A login token is an admin JWT, verified with exactly the admin API's rules
-//! (`iss`, `aud`, `exp`, the `app_ids` grant). `partnerctl console` mints one and
-//! prints it as a link; an identity provider's token can be pasted instead. Each
-//! token opens one session (its hash is recorded until it expires), so a link
-//! that leaks from a browser's history opens nothing. The session is a signed
+//! (`iss`, `exp`, the `app_ids` grant). `partnerctl console` mints one for the
+//! console's own audience (no admin API token, then) and prints it as a link,
+//! whose page asks to continue with a form (so a link from someone else cannot
+//! sign a browser in unawares); an identity provider's admin token can be pasted
+//! instead. Each token opens one session (the hash of its signed part is recorded
+//! until it expires), so a link that leaks from a browser's history opens nothing. The session is a signed
 //! cookie (HttpOnly, SameSite=Strict, and `Secure` with the `__Host-` prefix on
 //! https) holding the admin, the app and a CSRF token; every form posts that
 //! token back and is refused from another origin.
@@ -216,11 +218,11 @@ async fn open_session(
     app: Option<&str>,
 ) -> Response {
     let refused = "This login link or token is not valid: it has expired, was used before, or does not grant this app. Ask for a new link (partnerctl console).";
-    let verified = match state.keys().await.admin.verify(token) {
+    let verified = match login_claims(&state.keys().await.admin, token) {
         Ok(claims) => Ok(claims),
         // Perhaps signed with a secret rotated in since this instance read it.
         Err(err) => match state.keys_after_refusal().await {
-            Some(keys) => keys.admin.verify(token),
+            Some(keys) => login_claims(&keys.admin, token),
             None => Err(err),
         },
     };
@@ -253,7 +255,7 @@ async fn open_session(
     let exp = i64::try_from(claims.exp).unwrap_or(i64::MAX);
     match store
         .apps()
-        .use_login_token(&app_id, ApiKeyHash::of(token).as_str(), exp)
+        .use_login_token(login_hash(token).as_str(), exp)
         .await
     {
         Ok(true) => {}
@@ -277,14 +279,30 @@ async fn open_session(
     response
 }
 
-/// `GET /admin/login?token=…`: a login link; without a token, the sign-in page.
-pub(crate) async fn login_page(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Query(query): Query<LoginQuery>,
-) -> Response {
+/// A login link's token (its own audience, minted by `partnerctl console`) or a
+/// pasted admin token, verified as the admin API verifies its tokens.
+fn login_claims(
+    verifier: &partner_service::admin_auth::AdminVerifier,
+    token: &str,
+) -> Result<partner_service::admin_auth::AdminClaims, partner_service::admin_auth::TokenError> {
+    verifier
+        .verify_console_login(token)
+        .or_else(|_| verifier.verify(token))
+}
+
+/// What marks a login token used: the hash of its signed part (header and claims),
+/// so re-encoding its signature (ES256 signatures have two valid forms) does not
+/// make it a new token.
+fn login_hash(token: &str) -> ApiKeyHash {
+    ApiKeyHash::of(token.rsplit_once('.').map_or(token, |(signed, _)| signed))
+}
+
+/// `GET /admin/login?token=…`: a login link asks to continue (a form posted from
+/// this page), so a link sent by someone else cannot sign a browser in unawares;
+/// without a token, the sign-in page.
+pub(crate) async fn login_page(Query(query): Query<LoginQuery>) -> Response {
     match query.token.as_deref() {
-        Some(token) => open_session(&state, &headers, token, query.app.as_deref()).await,
+        Some(token) => layout::continue_sign_in(token, query.app.as_deref()),
         None => layout::sign_in(query.signed_out.is_some()),
     }
 }

@@ -1,12 +1,12 @@
 //! Partner groups: creating, changing and deleting them (all of an app's groups
 //! are one item, changed under its version, so a concurrent change is read again
-//! and applied again), and moving a partner from one group to another.
+//! and applied again), and changing a partner: its status, own rate and group.
 
 use partner_domain::audit::{Actor, AuditAction, AuditEntry, AuditSubject, SubjectKind};
 use partner_domain::events::{Event, EventType};
-use partner_domain::records::Affiliate;
+use partner_domain::records::{Affiliate, AffiliateStatus};
 use partner_domain::rewards::{Group, GroupId, MAX_GROUPS};
-use partner_domain::{AffiliateId, AppId};
+use partner_domain::{AffiliateId, AppId, RateBps};
 use partner_store::repo::groups::GroupSet;
 use serde_json::json;
 
@@ -122,55 +122,110 @@ pub fn find<'a>(set: &'a GroupSet, id: &GroupId) -> Result<&'a Group, CommandErr
     set.find(id).ok_or(CommandError::NotFound(Missing::Group))
 }
 
-/// Moves a partner to `group` (`None`: the default group): the change, its audit
-/// entry and a `partner_group_changed` event in one transaction. It applies to
-/// revenue recorded from then on. `false` when the partner is not the app's.
-pub async fn move_partner(
+/// A change to a partner: each field `Some` is set (a rate or group of `None`:
+/// the program's default rate, the default group).
+#[derive(Debug, Clone, Default)]
+pub struct PartnerEdit {
+    pub status: Option<AffiliateStatus>,
+    pub rate: Option<Option<RateBps>>,
+    pub group: Option<Option<GroupId>>,
+}
+
+/// Changes a partner's status, own rate and group in one write, with its audit
+/// entry and, when it moved, a `partner_group_changed` event (its new group
+/// applies to revenue from then on). `None` when the partner is not the app's.
+pub async fn change_partner(
     state: &AppState,
     app: &AppId,
-    affiliate: &AffiliateId,
-    group: Option<GroupId>,
+    id: &AffiliateId,
+    edit: PartnerEdit,
     actor: &Actor,
 ) -> Result<Option<Affiliate>, CommandError> {
     let store = state.store();
-    let (affiliates, all_groups) = (store.affiliates(), store.groups());
-    let (found, groups) = tokio::join!(affiliates.get(app, affiliate), all_groups.all(app));
-    let (Some(before), groups) = (found?, groups?) else {
+    let Some(before) = store.affiliates().get_consistent(app, id).await? else {
         return Ok(None);
     };
-    let target = group.as_ref().map(|id| find(&groups, id)).transpose()?;
-    if before.group_id == group {
-        return Ok(Some(before));
-    }
     let mut after = before.clone();
-    after.group_id = group.clone();
+    if let Some(status) = edit.status {
+        after.status = status;
+    }
+    if let Some(rate) = edit.rate {
+        after.commission_rate = rate;
+    }
+    let mut moved = None;
+    if let Some(group) = edit.group.filter(|group| *group != before.group_id) {
+        let groups = store.groups().all(app).await?;
+        let name = |id: Option<&GroupId>| match id.and_then(|id| groups.find(id)) {
+            Some(group) => group.name.clone(),
+            None => "the default group".to_owned(),
+        };
+        if let Some(id) = &group {
+            find(&groups, id)?;
+        }
+        moved = Some(format!(
+            "from {} to {}",
+            name(before.group_id.as_ref()),
+            name(group.as_ref())
+        ));
+        after.group_id = group;
+    }
     let now = partner_domain::now();
-    let name = |g: Option<&Group>| g.map_or("the default group".to_owned(), |g| g.name.clone());
-    let previous = before.group_id.as_ref().and_then(|id| groups.find(id));
-    let event = Event::of(
-        EventType::PartnerGroupChanged,
-        app.clone(),
-        &json!({
-            "affiliate": {"id": after.id, "code": after.code, "customer_id": after.customer_id},
-            "previousGroupId": before.group_id,
-            "groupId": after.group_id,
-        }),
-        now,
-    );
-    let entry = AuditEntry::new(
-        app.clone(),
-        actor.clone(),
-        AuditAction::AffiliateGroupChanged,
-        AuditSubject::new(SubjectKind::Affiliate, &after.id),
-    )
-    .with_summary(format!("from {} to {}", name(previous), name(target)));
+    let event = moved.is_some().then(|| {
+        Event::of(
+            EventType::PartnerGroupChanged,
+            app.clone(),
+            &json!({
+                "affiliate": {"id": after.id, "code": after.code, "customer_id": after.customer_id},
+                "previousGroupId": before.group_id,
+                "groupId": after.group_id,
+            }),
+            now,
+        )
+    });
+    let entry = partner_audit(app, actor, &before, &after, moved.as_deref());
     if !store
         .affiliates()
-        .update_with_event(&after, &entry, Some(&event))
+        .update_with_event(&after, &entry, event.as_ref())
         .await?
     {
         return Ok(None);
     }
-    state.publisher().publish(store, &[event]).await;
+    if let Some(event) = event {
+        state.publisher().publish(store, &[event]).await;
+    }
     Ok(Some(after))
+}
+
+/// The audit entry of a partner change: named after a suspension or reactivation
+/// first, then a move, then a new rate; the summary gives the partner's status and
+/// rate after, and where it moved.
+fn partner_audit(
+    app: &AppId,
+    actor: &Actor,
+    before: &Affiliate,
+    after: &Affiliate,
+    moved: Option<&str>,
+) -> AuditEntry {
+    let action = match (before.status, after.status) {
+        (AffiliateStatus::Active, AffiliateStatus::Suspended) => AuditAction::AffiliateSuspended,
+        (AffiliateStatus::Suspended, AffiliateStatus::Active) => AuditAction::AffiliateReactivated,
+        _ if moved.is_some() => AuditAction::AffiliateGroupChanged,
+        _ if before.commission_rate != after.commission_rate => AuditAction::AffiliateRateChanged,
+        _ => AuditAction::AffiliateUpdated,
+    };
+    let rate = match after.commission_rate {
+        Some(rate) => format!("{}%", rate.to_percent_f64()),
+        None => "the program's default".to_owned(),
+    };
+    let mut summary = format!("status {}, commission rate {rate}", after.status.as_str());
+    if let Some(moved) = moved {
+        summary.push_str(&format!(", moved {moved}"));
+    }
+    AuditEntry::new(
+        app.clone(),
+        actor.clone(),
+        action,
+        AuditSubject::new(SubjectKind::Affiliate, &after.id),
+    )
+    .with_summary(summary)
 }

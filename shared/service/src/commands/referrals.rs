@@ -108,9 +108,10 @@ pub async fn attribute(
         attributed_at: now,
         earned: Money::ZERO,
         pending_until: None,
-        payments: 0,
+        payments: Some(0),
         first_payment_at: None,
         last_payment: None,
+        revision: 0,
     };
     let audit = AuditEntry::new(
         app.clone(),

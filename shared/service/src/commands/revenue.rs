@@ -290,6 +290,7 @@ async fn judge(
     let mut earned = Money::ZERO;
     let mut last_payment = referral.last_payment.clone();
     let mut first_payment_at = None;
+    let mut payments = None;
     let mut pending_until = None;
     match request.kind {
         RevenueKind::Payment => {
@@ -302,10 +303,11 @@ async fn judge(
             } else {
                 request.lines.clone()
             };
+            let (payments_before, first_paid) = referral.payment_history();
             let facts = Facts {
                 occurred_at,
-                payments_before: referral.payments,
-                first_payment_at: referral.first_payment_at,
+                payments_before,
+                first_payment_at: first_paid,
                 paying_customers_before: paying_customers,
                 own_rate: affiliate.commission_rate,
             };
@@ -341,10 +343,15 @@ async fn judge(
             if status == EntryStatus::Pending && !rewards.is_empty() {
                 pending_until = Some(approves_at);
             }
-            if referral.payments == 0 && referral.first_payment_at.is_none() {
+            if payments_before == 0 && first_paid.is_none() {
                 first_payment_at = Some(occurred_at);
                 judged.change.new_paying_customer = Some(affiliate.customer_id.clone());
+            } else if referral.first_payment_at.is_none() {
+                // A referral from before payments were counted: keep what its
+                // history was taken to be.
+                first_payment_at = first_paid;
             }
+            payments = Some(payments_before.saturating_add(1));
             let record = PaymentRecord {
                 event_id: request.event_id.clone(),
                 amount: request.amount,
@@ -368,19 +375,28 @@ async fn judge(
             // payment earned), else at the rate of the customer's latest earning
             // payment; never more than the customer earned in all.
             let reversible = referral.earned.minor().max(0);
+            // The payment held to account: (its event id, what was reversed of it
+            // when read if named).
+            let mut target: Option<(String, Option<Money>)> = None;
             let (reversal, rate, rule, tier) = match (&context.payment, &referral.last_payment) {
-                (Some(payment), _) => (
-                    payment.reversal_for(request.amount).minor().min(reversible),
-                    effective_rate(payment),
-                    payment.rule_id.clone(),
-                    payment.tier,
-                ),
-                (None, Some(latest)) => (
-                    latest.share_of(request.amount).minor().min(reversible),
-                    effective_rate(latest),
-                    latest.rule_id.clone(),
-                    latest.tier,
-                ),
+                (Some(payment), _) => {
+                    target = Some((payment.event_id.clone(), Some(payment.reversed)));
+                    (
+                        payment.reversal_for(request.amount).minor().min(reversible),
+                        effective_rate(payment),
+                        payment.rule_id.clone(),
+                        payment.tier,
+                    )
+                }
+                (None, Some(latest)) => {
+                    target = Some((latest.event_id.clone(), None));
+                    (
+                        latest.share_of(request.amount).minor().min(reversible),
+                        effective_rate(latest),
+                        latest.rule_id.clone(),
+                        latest.tier,
+                    )
+                }
                 // A customer whose payments were recorded before payments kept their
                 // record: at the partner's percentage.
                 (None, None) => {
@@ -416,9 +432,14 @@ async fn judge(
                     (status, approves_at, now),
                 ));
                 earned = Money(-reversal);
-                if let Some(named) = &context.payment {
-                    judged.change.refunded =
-                        Some((named.event_id.clone(), named.reversed, Money(reversal)));
+                if let Some((payment, before)) = target {
+                    // What refunds reversed of a payment, on its record and on the
+                    // referral's copy of the latest, so a refund naming it later
+                    // reverses only what is left.
+                    if let Some(last) = last_payment.as_mut().filter(|l| l.event_id == payment) {
+                        last.reversed = Money(last.reversed.minor() + reversal);
+                    }
+                    judged.change.refunded = Some((payment, before, Money(reversal)));
                 }
             }
         }
@@ -428,9 +449,9 @@ async fn judge(
     }
     judged.change.referral = Some(ReferralChange {
         customer: request.customer.clone(),
-        earned_before: referral.earned,
+        revision_before: referral.revision,
         earned,
-        payment: request.kind == RevenueKind::Payment,
+        payments,
         first_payment_at,
         last_payment,
         pending_until,

@@ -84,6 +84,23 @@ impl Affiliates<'_> {
         page.items.into_iter().next().map(from_item).transpose()
     }
 
+    /// A partner by its id, read consistently: the index names its customer (the
+    /// index may lag a write), then its record is read by key. What a change
+    /// starts from, so it never writes back a stale copy.
+    pub async fn get_consistent(
+        &self,
+        app: &AppId,
+        id: &AffiliateId,
+    ) -> StoreResult<Option<Affiliate>> {
+        let Some(indexed) = self.get(app, id).await? else {
+            return Ok(None);
+        };
+        let key = keys::affiliate_of_customer(app, &indexed.customer_id);
+        Ok(super::record::<Affiliate>(self.store, &key, true)
+            .await?
+            .filter(|a| &a.id == id))
+    }
+
     /// A page of the app's partners, newest first.
     pub async fn list(
         &self,

@@ -117,13 +117,8 @@ impl Apps<'_> {
 
     /// Marks a console login token (by its hash) as used until `expires` (Unix
     /// seconds): `false` if it was used before, so each token opens one session.
-    pub async fn use_login_token(
-        &self,
-        app: &AppId,
-        token_hash: &str,
-        expires: i64,
-    ) -> StoreResult<bool> {
-        let key = keys::console_login(app, token_hash);
+    pub async fn use_login_token(&self, token_hash: &str, expires: i64) -> StoreResult<bool> {
+        let key = keys::console_login(token_hash);
         let mut item = serde_json::Map::new();
         item.insert(attr::PK.into(), Value::String(key.pk));
         item.insert(attr::SK.into(), Value::String(key.sk));

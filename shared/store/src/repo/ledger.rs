@@ -185,11 +185,13 @@ pub struct NewEntry {
 #[derive(Debug, Clone)]
 pub struct ReferralChange {
     pub customer: CustomerId,
-    /// `earned` when read: the write is refused if a concurrent one changed it.
-    pub earned_before: Money,
+    /// The referral's `revision` when read: every revenue write bumps it, so a
+    /// write decided on a referral another write changed meanwhile is refused
+    /// (and decided again), whatever it changed.
+    pub revision_before: i64,
     pub earned: Money,
-    /// The event is a payment (one more payment of the customer).
-    pub payment: bool,
+    /// A payment: the customer's payments with this one.
+    pub payments: Option<u32>,
     /// Set on the customer's first payment.
     pub first_payment_at: Option<Timestamp>,
     pub last_payment: Option<PaymentRecord>,
@@ -200,9 +202,10 @@ pub struct ReferralChange {
 #[derive(Debug, Clone, Default)]
 pub struct RevenueChange {
     pub referral: Option<ReferralChange>,
-    /// A refund naming its payment: that payment's event id, what refunds had
-    /// reversed of it when read, and what this one reverses.
-    pub refunded: Option<(String, Money, Money)>,
+    /// The payment a refund reverses: its event id, what refunds had reversed of it
+    /// when read (a named payment; the referral's revision guards the rest), and
+    /// what this one reverses.
+    pub refunded: Option<(String, Option<Money>, Money)>,
     /// A payment's record, kept with its revenue record for the refunds naming it.
     pub payment: Option<PaymentRecord>,
     /// The partner (its customer id) gaining a paying customer: this is the
@@ -401,8 +404,9 @@ impl Ledger<'_> {
         if let Some(referral) = &change.referral {
             let mut update = Update::default();
             update.add.push(("earned", referral.earned.minor()));
-            if referral.payment {
-                update.add.push(("payments", 1));
+            update.add.push(("revision", 1));
+            if let Some(payments) = referral.payments {
+                update.set.insert("payments".into(), Value::from(payments));
             }
             if let Some(first) = referral.first_payment_at {
                 update
@@ -423,10 +427,9 @@ impl Ledger<'_> {
             ops.push(WriteOp::Update {
                 key: keys::referral(app, &referral.customer),
                 update,
-                condition: Some(Condition::Equals(
-                    "earned",
-                    Value::from(referral.earned_before.minor()),
-                )),
+                // Revisions only grow (a referral made before them has none: 0), so
+                // "below the one read plus one" is "still the one read".
+                condition: Some(Condition::Below("revision", referral.revision_before + 1)),
             });
         }
         if let Some((payment, before, reversal)) = &change.refunded {
@@ -435,7 +438,8 @@ impl Ledger<'_> {
             ops.push(WriteOp::Update {
                 key: keys::revenue(app, payment),
                 update,
-                condition: Some(Condition::Equals("reversed", Value::from(before.minor()))),
+                condition: before
+                    .map(|before| Condition::Equals("reversed", Value::from(before.minor()))),
             });
         }
         if let Some(affiliate) = &change.conversion {
