@@ -12,6 +12,8 @@ use partner_domain::{Currency, FieldError, Money, RateBps};
 use partner_service::admin_auth::AdminApp;
 use partner_service::commands::{CommandError, Missing, groups, settings};
 use partner_service::extract::{self, PathParam, not_null, present};
+
+use crate::settings::days;
 use partner_service::views::ListPage;
 use partner_service::views::groups::GroupView;
 use partner_service::{ApiError, AppState};
@@ -173,16 +175,6 @@ fn slug(raw: &str) -> Result<String, FieldError> {
     }
 }
 
-fn days(field: &'static str, value: Option<u32>, min: u32) -> Result<Option<u32>, FieldError> {
-    match value {
-        Some(v) if !(min..=365).contains(&v) => Err(FieldError::new(
-            field,
-            format!("must be from {min} to 365 days"),
-        )),
-        other => Ok(other),
-    }
-}
-
 /// `{name, slug, rules, tiers?, holdingPeriodDays?, minPayoutAmount?,
 /// cookieDurationDays?, autoApprove?}`; a setting left out is the program's.
 #[derive(Debug, Deserialize)]
@@ -322,6 +314,23 @@ async fn currency(state: &AppState, admin: &AdminApp) -> Result<Currency, ApiErr
     Ok(settings::get(state.store(), &admin.app_id).await?.currency)
 }
 
+/// The program's currency (the groups' amounts are in it) and the app's groups,
+/// read together.
+async fn currency_and_groups(
+    state: &AppState,
+    admin: &AdminApp,
+) -> Result<(Currency, Vec<Group>), ApiError> {
+    let store = state.store();
+    let (apps, all) = (store.apps(), store.groups());
+    let (settings, set) = tokio::join!(apps.settings(&admin.app_id), all.all(&admin.app_id));
+    let currency = settings?
+        .ok_or(CommandError::NotFound(Missing::Settings(
+            admin.app_id.clone(),
+        )))?
+        .currency;
+    Ok((currency, set?.groups))
+}
+
 fn group_id(raw: &str) -> Result<GroupId, ApiError> {
     GroupId::parse("groupId", raw).map_err(|_| CommandError::NotFound(Missing::Group).into())
 }
@@ -347,20 +356,9 @@ pub(crate) async fn list(
     State(state): State<AppState>,
     admin: AdminApp,
 ) -> Result<Json<ListPage<GroupView>>, ApiError> {
-    let store = state.store();
-    let (apps, all) = (store.apps(), store.groups());
-    let (settings, set) = tokio::join!(apps.settings(&admin.app_id), all.all(&admin.app_id));
-    let currency = settings?
-        .ok_or(CommandError::NotFound(Missing::Settings(
-            admin.app_id.clone(),
-        )))?
-        .currency;
+    let (currency, set) = currency_and_groups(&state, &admin).await?;
     Ok(Json(ListPage {
-        data: set?
-            .groups
-            .iter()
-            .map(|g| GroupView::new(g, &currency))
-            .collect(),
+        data: set.iter().map(|g| GroupView::new(g, &currency)).collect(),
         next_cursor: None,
     }))
 }
@@ -372,16 +370,11 @@ pub(crate) async fn get(
     PathParam((_, id)): PathParam<(String, String)>,
 ) -> Result<Json<GroupView>, ApiError> {
     let id = group_id(&id)?;
-    let store = state.store();
-    let (apps, all) = (store.apps(), store.groups());
-    let (settings, set) = tokio::join!(apps.settings(&admin.app_id), all.all(&admin.app_id));
-    let currency = settings?
-        .ok_or(CommandError::NotFound(Missing::Settings(
-            admin.app_id.clone(),
-        )))?
-        .currency;
-    let set = set?;
-    let group = groups::find(&set, &id)?;
+    let (currency, set) = currency_and_groups(&state, &admin).await?;
+    let group = set
+        .iter()
+        .find(|g| g.id == id)
+        .ok_or(CommandError::NotFound(Missing::Group))?;
     Ok(Json(GroupView::new(group, &currency)))
 }
 

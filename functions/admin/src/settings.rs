@@ -86,7 +86,12 @@ pub(crate) struct BrandingBody {
     website_url: Option<String>,
 }
 
-fn days(field: &'static str, value: Option<u32>, min: u32) -> Result<Option<u32>, FieldError> {
+/// A number of days from `min` to 365 (a year), or none.
+pub(crate) fn days(
+    field: &'static str,
+    value: Option<u32>,
+    min: u32,
+) -> Result<Option<u32>, FieldError> {
     match value {
         Some(v) if !(min..=365).contains(&v) => Err(FieldError::new(
             field,
