@@ -22,6 +22,7 @@ import threading
 import urllib.parse
 
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
@@ -282,7 +283,8 @@ def console(env):
                     <input name="action" value="approve"></form><script>document.getElementById('f').submit()</script></body></html>""")
                 try:
                     driver.get(hostile.origin + "/")
-                    WebDriverWait(driver, 15).until(lambda d: d.current_url.startswith(base))
+                    WebDriverWait(driver, 15).until(
+                        lambda d: d.current_url.startswith(base) and "refused" in d.page_source)
                     check.check(f"{label}: a form posted from another origin is refused, even with the token",
                           "This form was refused" in driver.page_source, driver.page_source[:300])
                 finally:
@@ -303,7 +305,9 @@ def console(env):
                 driver.delete_all_cookies()
                 driver.get(link)
                 driver.find_element(By.ID, "continue").click()
-                WebDriverWait(driver, 15).until(lambda d: "not valid" in d.find_element(By.TAG_NAME, "body").text)
+                # The old page's body goes stale while the post navigates: look again.
+                WebDriverWait(driver, 15, ignored_exceptions=[StaleElementReferenceException]).until(
+                    lambda d: "not valid" in d.find_element(By.TAG_NAME, "body").text)
                 text = driver.find_element(By.TAG_NAME, "body").text
                 check.check(f"{label}: the reused login link shows an error and no data",
                       "not valid" in text and "JANE20" not in driver.page_source and "jane@" not in driver.page_source, text)
