@@ -118,7 +118,7 @@ pub async fn delete(
 }
 
 /// The app's group with this id, or an error naming the missing group.
-pub fn find<'a>(set: &'a GroupSet, id: &GroupId) -> Result<&'a Group, CommandError> {
+fn find<'a>(set: &'a GroupSet, id: &GroupId) -> Result<&'a Group, CommandError> {
     set.find(id).ok_or(CommandError::NotFound(Missing::Group))
 }
 
@@ -185,7 +185,7 @@ pub async fn change_partner(
     let entry = partner_audit(app, actor, &before, &after, moved.as_deref());
     if !store
         .affiliates()
-        .update_with_event(&after, &entry, event.as_ref())
+        .update(&after, &entry, event.as_ref())
         .await?
     {
         return Ok(None);

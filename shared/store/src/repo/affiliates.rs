@@ -131,15 +131,11 @@ impl Affiliates<'_> {
         }
     }
 
-    /// Replaces a partner record (status, rate override); it must still be this
-    /// partner. Its code marker's status moves with it, so tracking (which reads only
-    /// the marker) sees a suspension at once. `audit` is written with it.
-    pub async fn update(&self, affiliate: &Affiliate, audit: &AuditEntry) -> StoreResult<bool> {
-        self.update_with_event(affiliate, audit, None).await
-    }
-
-    /// [`Affiliates::update`] with an event for the outbox in the same transaction.
-    pub async fn update_with_event(
+    /// Replaces a partner record (status, rate override, group); it must still be
+    /// this partner. Its code marker's status and group move with it, so tracking
+    /// (which reads only the marker) sees a suspension at once. `audit`, and
+    /// `event` when there is one, are written with it.
+    pub async fn update(
         &self,
         affiliate: &Affiliate,
         audit: &AuditEntry,
