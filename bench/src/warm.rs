@@ -287,7 +287,7 @@ fn budget(endpoint: Endpoint, calls: &Calls) -> (&'static str, bool) {
             "— (none set; reads + 1 transaction + publish)",
             calls.transactions == 1,
         ),
-        Endpoint::Dashboard => ("1–2 queries", calls.queries <= 2),
+        Endpoint::Dashboard => ("1 batch read", calls.total() == 1 && calls.gets == 1),
         Endpoint::Review => (
             "1 read + 1 transactional write (+ publish)",
             calls.gets == 1 && calls.transactions == 1 && calls.queries == 0,

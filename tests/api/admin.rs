@@ -464,7 +464,77 @@ async fn a_bulk_review_names_1_to_100_distinct_applications() {
     );
 }
 
+/// Partners listed before the app's partner listing was spread over partitions
+/// stay in its first partition, whatever their id: listed, and found by id.
+async fn partners_listed_before_the_listing_was_spread_are_still_found(app: TestApp) {
+    let listing = partner_store::keys::affiliates_of_app(&app.app_id);
+    let first = listing.partitions()[0].clone();
+    let mut moved = Vec::new();
+    for n in 0..4 {
+        let id = app
+            .applied(&format!("partner{n}@example.com"), "Jane Smith")
+            .await;
+        let approved = app.review(&id, &json!({"action": "approve"})).await;
+        let affiliate = approved.body["affiliate"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let customer = approved.body["affiliate"]["customer_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        // As it was written before: in the first partition.
+        let mut update = partner_store::Update::default();
+        update.set.insert("gsi1pk".into(), json!(first));
+        app.store
+            .write(partner_store::WriteOp::Update {
+                key: partner_store::keys::affiliate_of_customer(
+                    &app.app_id,
+                    &partner_domain::CustomerId::parse("c", &customer).unwrap(),
+                ),
+                update,
+                condition: None,
+            })
+            .await
+            .unwrap();
+        moved.push(affiliate);
+    }
+    // One in 256 runs every id picks the first partition anyway; the rest test
+    // the fallback.
+    let token = app.admin_token();
+    for affiliate in &moved {
+        let found = app
+            .admin(
+                Method::GET,
+                &format!("/v1/apps/{}/affiliates/{affiliate}", app.app_id),
+                Some(&token),
+                None,
+            )
+            .await;
+        assert_eq!(found.status, 200, "{affiliate}: {:#}", found.body);
+        assert_eq!(found.body["id"], json!(affiliate));
+    }
+    let list = app
+        .admin(
+            Method::GET,
+            &format!("/v1/apps/{}/affiliates", app.app_id),
+            Some(&token),
+            None,
+        )
+        .await;
+    let mut listed: Vec<String> = list.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap().to_owned())
+        .collect();
+    listed.sort();
+    moved.sort();
+    assert_eq!(listed, moved);
+}
+
 on_both_backends!(
+    partners_listed_before_the_listing_was_spread_are_still_found,
     a_bulk_approval_reviews_each_once_and_reports_each_outcome,
     a_bulk_approval_racing_single_approvals_approves_each_once,
     approving_with_a_code_creates_the_partner_and_customer,

@@ -98,15 +98,102 @@ async fn each_endpoint_costs_the_capacity_units_of_its_items(app: TestApp) {
     let expected: Vec<(&str, f64, u64)> = vec![
         ("apply", 0.0, 18),
         ("status", 1.0, 0),
-        ("review (approve)", 3.0, 23),
+        ("review (approve)", 3.0, 29),
         ("by-customer", 1.5, 0),
         ("track", 1.5, 6),
         ("referral", 0.5, 8),
-        ("revenue (commission)", 5.0, 22),
+        ("revenue (commission)", 7.0, 24),
         ("dashboard", 8.0, 0),
-        ("Stripe invoice.paid", 8.0, 29),
+        ("Stripe invoice.paid", 10.0, 31),
     ];
     assert_eq!(measured, expected);
 }
 
-on_both_backends!(each_endpoint_costs_the_capacity_units_of_its_items);
+/// What a partner's summary costs when its lists are full: ten commissions, ten
+/// payouts and ten deals whose notes are at their 2,000-character cap. A revenue
+/// event rewrites the commissions' list only, a deal the deals' list only; the
+/// dashboard reads all three.
+async fn a_full_summary_costs_what_its_lists_weigh(app: TestApp) {
+    let partner = app.applied("jane@example.com", "Jane Smith").await;
+    let approved = app
+        .review(&partner, &json!({"action": "approve", "code": "JANE20"}))
+        .await;
+    let customer = approved.body["affiliate"]["customer_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let referral = json!({"customerId": "buyer_1", "code": "JANE20"});
+    app.post_json("/v1/affiliate/referrals", Some(&app.api_key), &referral)
+        .await;
+    let payment = |n: u32| json!({"eventId": format!("in_{n}"), "customerId": "buyer_1", "amount": 99.0, "currency": "usd", "type": "payment"});
+    for n in 0..10 {
+        let paid = app
+            .post_json("/v1/affiliate/revenue", Some(&app.api_key), &payment(n))
+            .await;
+        assert_eq!(paid.status, 201, "{:#}", paid.body);
+        // Each payout pays the one approved commission: ten payouts.
+        let later = partner_domain::now() + time::Duration::days(400);
+        partner_service::commands::approvals::approve_due(&app.state, later)
+            .await
+            .unwrap();
+        partner_tests::pay_out(&app.state, &app.app_id).await;
+    }
+    let session = app
+        .post_json(
+            "/v1/sessions",
+            Some(&app.api_key),
+            &json!({"customerId": customer}),
+        )
+        .await;
+    let token = session.body["token"].as_str().unwrap().to_owned();
+    let with_token = |method: &str, path: &str, body: Option<Value>| {
+        let mut request = axum::http::Request::builder()
+            .method(method)
+            .uri(path)
+            .header("authorization", format!("Bearer {token}"));
+        if body.is_some() {
+            request = request.header("content-type", "application/json");
+        }
+        request
+            .body(axum::body::Body::from(
+                body.map(|b| b.to_string()).unwrap_or_default(),
+            ))
+            .unwrap()
+    };
+    let deal = |n: u32| json!({"leadEmail": format!("lead{n}@example.com"), "leadName": "Lead", "notes": "n".repeat(2000)});
+    for n in 0..10 {
+        let registered = app
+            .send(with_token("POST", "/v1/affiliate/deals", Some(deal(n))))
+            .await;
+        assert_eq!(registered.status, 201, "{:#}", registered.body);
+    }
+    app.store.meter();
+    let mut measured: Vec<(&str, f64, u64)> = Vec::new();
+    let last = payment(10);
+    let (r, w) = units_of(&app, || {
+        app.post_json("/v1/affiliate/revenue", Some(&app.api_key), &last)
+    })
+    .await;
+    measured.push(("revenue (commission)", r, w));
+    let (r, w) = units_of(&app, || {
+        app.send(with_token("POST", "/v1/affiliate/deals", Some(deal(10))))
+    })
+    .await;
+    measured.push(("deal", r, w));
+    let (r, w) = units_of(&app, || {
+        app.send(with_token("GET", "/v1/affiliate/dashboard", None))
+    })
+    .await;
+    measured.push(("dashboard", r, w));
+    let expected: Vec<(&str, f64, u64)> = vec![
+        ("revenue (commission)", 7.0, 28),
+        ("deal", 7.5, 78),
+        ("dashboard", 10.5, 0),
+    ];
+    assert_eq!(measured, expected);
+}
+
+on_both_backends!(
+    each_endpoint_costs_the_capacity_units_of_its_items,
+    a_full_summary_costs_what_its_lists_weigh,
+);

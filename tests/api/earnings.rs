@@ -109,7 +109,7 @@ async fn tracking_a_click_returns_its_id_and_expiry_and_repeats_count_once(app: 
     let stats = app
         .store
         .clicks()
-        .stats(&app.app_id, &affiliate.id)
+        .stats(&app.app_id, &affiliate.customer_id, &affiliate.id)
         .await
         .unwrap();
     assert_eq!(stats.clicks, 2);

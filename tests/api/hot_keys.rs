@@ -89,7 +89,11 @@ async fn one_code_under_concurrent_clicks_loses_and_double_counts_nothing() {
     let stats = app
         .store
         .clicks()
-        .stats(&app.app_id, &affiliate)
+        .stats(
+            &app.app_id,
+            &partner_domain::CustomerId::parse("c", "popular").unwrap(),
+            &affiliate,
+        )
         .await
         .unwrap();
     assert_eq!(

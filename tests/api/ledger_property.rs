@@ -1,12 +1,15 @@
 //! A property test over random sequences of payments (some repeated, some in two
 //! product lines), refunds (some naming their payment), approvals, payouts and
 //! moves of the partner between a group with reward rules and tiers and the
-//! default group, through the API and commands: the stored balances always equal
-//! the sums of the entries, no payout exceeds the available balance, a repeated
-//! revenue event is never counted twice, and no refund reverses more than its
-//! payment earned.
+//! default group, payouts marked paid, and deals registered and moved, through
+//! the API and commands: the stored balances always equal the sums of the
+//! entries, the partner's summary always lists what its three listings return,
+//! no payout exceeds the available balance, a repeated revenue event is never
+//! counted twice, and no refund reverses more than its payment earned.
 
-use partner_domain::ledger::{Balances, Entry, EntryStatus};
+use partner_domain::audit::Actor;
+use partner_domain::deals::{DealId, DealStatus};
+use partner_domain::ledger::{Balances, Entry, EntryStatus, PayoutId};
 use partner_domain::{Amount, Currency, Money};
 use partner_tests::TestApp;
 use proptest::prelude::*;
@@ -31,6 +34,12 @@ enum Step {
     Payout,
     /// Into the rewards group, or back to the default group.
     Move,
+    /// Marks the n-th payout so far (modulo) paid.
+    MarkPaid(u8),
+    /// Registers a deal (refused beyond the open-deal limit).
+    Deal,
+    /// Moves the n-th deal so far (modulo) on, to its first or second next status.
+    MoveDeal(u8, bool),
 }
 
 fn step() -> impl Strategy<Value = Step> {
@@ -57,6 +66,9 @@ fn step() -> impl Strategy<Value = Step> {
         Just(Step::Approve),
         Just(Step::Payout),
         Just(Step::Move),
+        any::<u8>().prop_map(Step::MarkPaid),
+        Just(Step::Deal),
+        (any::<u8>(), any::<bool>()).prop_map(|(n, second)| Step::MoveDeal(n, second)),
     ]
 }
 
@@ -148,12 +160,12 @@ impl Ledger {
             .unwrap();
     }
 
-    async fn pay_out(&self) -> Vec<Money> {
+    async fn pay_out(&self) -> Vec<(PayoutId, Money)> {
         partner_tests::pay_out(&self.app.state, &self.app.app_id)
             .await
             .1
             .into_iter()
-            .map(|p| p.amount)
+            .map(|p| (p.id, p.amount))
             .collect()
     }
 
@@ -165,6 +177,50 @@ impl Ledger {
             .await
             .unwrap()
             .into()
+    }
+
+    /// What the dashboard lists (the summary) and what the three listings return.
+    async fn listed(
+        &self,
+    ) -> (
+        partner_store::repo::dashboard::DashboardRecords,
+        partner_store::repo::summary::Summary,
+    ) {
+        let store = &self.app.store;
+        let shown = store
+            .affiliates()
+            .dashboard(&self.app.app_id, &self.partner_customer)
+            .await
+            .unwrap()
+            .unwrap();
+        let listed =
+            partner_store::repo::dashboard::listings(store, &self.app.app_id, &shown.affiliate)
+                .await
+                .unwrap();
+        (shown, listed)
+    }
+
+    async fn register_deal(&self, n: usize) -> Option<DealId> {
+        let (affiliate, settings, _) = self
+            .app
+            .store
+            .affiliates()
+            .by_customer(&self.app.app_id, &self.partner_customer)
+            .await
+            .unwrap()
+            .unwrap();
+        let lead = partner_domain::Email::parse("e", &format!("lead{n}@example.com")).unwrap();
+        partner_service::commands::partner::register_deal(
+            &self.app.state,
+            &affiliate,
+            &settings,
+            lead,
+            format!("Lead {n}"),
+            Some("x".repeat(n * 10)),
+        )
+        .await
+        .ok()
+        .map(|deal| deal.id)
     }
 
     async fn entries(&self) -> Vec<Entry> {
@@ -186,6 +242,8 @@ async fn run(steps: Vec<Step>) -> Result<(), TestCaseError> {
     // Each customer's payments so far, and which refund named which payment.
     let mut payments: Vec<Vec<String>> = vec![Vec::new(); 3];
     let mut named: Vec<(String, String)> = Vec::new();
+    let mut payouts: Vec<PayoutId> = Vec::new();
+    let mut deals: Vec<DealId> = Vec::new();
     for (n, step) in steps.iter().enumerate() {
         match step {
             Step::Payment {
@@ -235,15 +293,63 @@ async fn run(steps: Vec<Step>) -> Result<(), TestCaseError> {
             Step::Approve => ledger.approve_all().await,
             Step::Payout => {
                 let available = ledger.balances().await.available;
-                for paid in ledger.pay_out().await {
+                for (id, paid) in ledger.pay_out().await {
                     prop_assert!(
                         paid <= available,
                         "payout {paid:?} over available {available:?}"
                     );
+                    payouts.push(id);
                 }
             }
             Step::Move => ledger.toggle_group().await,
+            Step::MarkPaid(pick) if !payouts.is_empty() => {
+                let id = &payouts[*pick as usize % payouts.len()];
+                // A payout marked paid before refuses a second time; both are fine.
+                let _ = partner_service::commands::payouts::mark_paid(
+                    &ledger.app.state,
+                    &ledger.app.app_id,
+                    id,
+                    Some(format!("wire {n}")),
+                    Actor::System,
+                )
+                .await;
+            }
+            Step::MarkPaid(_) => {}
+            Step::Deal => deals.extend(ledger.register_deal(n).await),
+            Step::MoveDeal(pick, second) if !deals.is_empty() => {
+                let id = &deals[*pick as usize % deals.len()];
+                let app = &ledger.app.app_id;
+                let deal = ledger
+                    .app
+                    .store
+                    .deals()
+                    .get(app, id)
+                    .await
+                    .unwrap()
+                    .unwrap();
+                let next = match (deal.status, second) {
+                    (DealStatus::Pending, false) => DealStatus::Accepted,
+                    (DealStatus::Pending, true) => DealStatus::Rejected,
+                    (DealStatus::Accepted, false) => DealStatus::Won,
+                    (DealStatus::Accepted, true) => DealStatus::Lost,
+                    _ => continue,
+                };
+                partner_service::commands::partner::change_deal_status(
+                    &ledger.app.state,
+                    app,
+                    id,
+                    next,
+                    Actor::System,
+                )
+                .await
+                .unwrap();
+            }
+            Step::MoveDeal(..) => {}
         }
+        let (shown, listed) = ledger.listed().await;
+        prop_assert_eq!(&shown.commissions, &listed.commissions);
+        prop_assert_eq!(&shown.payouts, &listed.payouts);
+        prop_assert_eq!(&shown.deals, &listed.deals);
         let entries = ledger.entries().await;
         let pairs: Vec<(Money, EntryStatus)> =
             entries.iter().map(|e| (e.amount, e.status)).collect();
@@ -300,7 +406,7 @@ async fn run(steps: Vec<Step>) -> Result<(), TestCaseError> {
 proptest! {
     #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
     #[test]
-    fn balances_always_equal_the_sums_of_the_entries(steps in proptest::collection::vec(step(), 1..25)) {
+    fn balances_equal_the_entries_and_the_summary_its_listings(steps in proptest::collection::vec(step(), 1..25)) {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         runtime.block_on(run(steps))?;
     }

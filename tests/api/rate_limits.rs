@@ -190,7 +190,7 @@ async fn clicks_are_limited_per_ip_in_their_own_write(app: TestApp) {
     let stats = app
         .store
         .clicks()
-        .stats(&app.app_id, &target.affiliate_id)
+        .stats(&app.app_id, &target.customer_id, &target.affiliate_id)
         .await
         .unwrap();
     assert_eq!(stats.clicks, 4);

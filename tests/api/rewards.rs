@@ -471,13 +471,14 @@ async fn concurrent_first_payments_count_one_paying_customer_and_one_bonus(app: 
         commissions.body
     );
     let customer = partner_domain::CustomerId::parse("c", &partner).unwrap();
-    let (_, paying) = app
+    let paying = app
         .store
         .ledger()
         .earning_partner(&app.app_id, &customer)
         .await
         .unwrap()
-        .unwrap();
+        .unwrap()
+        .paying_customers;
     assert_eq!(paying, 1, "one customer, however many payments raced");
 }
 

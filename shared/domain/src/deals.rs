@@ -63,6 +63,10 @@ pub struct Deal {
     pub id: DealId,
     pub app_id: AppId,
     pub affiliate_id: AffiliateId,
+    /// The partner's own customer account (where its summary lives); absent on
+    /// deals registered before deals named it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub affiliate_customer_id: Option<crate::CustomerId>,
     pub lead_email: Email,
     pub lead_name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]

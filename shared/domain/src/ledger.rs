@@ -142,6 +142,36 @@ pub struct Entry {
     pub product_id: Option<String>,
 }
 
+/// What a partner's dashboard shows of an entry, and all its summary keeps of one:
+/// the rest (the referred customer, the revenue, the rule) is the app's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListedEntry {
+    pub id: CommissionId,
+    pub kind: EntryKind,
+    pub amount: Money,
+    pub currency: crate::Currency,
+    pub status: EntryStatus,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: Timestamp,
+    #[serde(with = "time::serde::rfc3339")]
+    pub approves_at: Timestamp,
+}
+
+impl From<&Entry> for ListedEntry {
+    fn from(entry: &Entry) -> Self {
+        Self {
+            id: entry.id.clone(),
+            kind: entry.kind,
+            amount: entry.amount,
+            currency: entry.currency.clone(),
+            status: entry.status,
+            created_at: entry.created_at,
+            approves_at: entry.approves_at,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

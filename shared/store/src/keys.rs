@@ -13,22 +13,24 @@
 //! | `APP#<app>`                        | `GROUPS`      | `groups`            | (every partner group of the app, their rules and tiers; versioned) |  |
 //! | `LOGIN#<sha256>`                   | `LOGIN`       | `console_login`     | (a console login token that opened its session; TTL: the token's expiry) |  |
 //! | `APIKEY#<sha256>`                  | `APIKEY`      | `api_key`           | `APP#<app>#APIKEYS` / `<keyId>`      |                         |
-//! | `APP#<app>#APL#<aplId>`            | `APPLICATION` | `application`       | `APP#<app>#APLS#<status>` / `<aplId>`| `APP#<app>#APLS` / `<aplId>` |
+//! | `APP#<app>#APL#<aplId>`            | `APPLICATION` | `application`       | `APP#<app>#APLS#<status>`¹ / `<aplId>`| `APP#<app>#APLS`¹ / `<aplId>` |
 //! | `APP#<app>#APLEMAIL#<email>`       | `APPLICATION` | `application_email` | (copy of the application: status by email is one read) |  |
 //! | `APP#<app>#CUST#<custId>`          | `CUSTOMER`    | `customer`          |                                      |                         |
 //! | `APP#<app>#CUSTEMAIL#<email>`      | `CUSTOMER`    | `customer_email`    |                                      |                         |
-//! | `APP#<app>#CUST#<custId>`          | `AFFILIATE`   | `affiliate`         | `APP#<app>#AFFS` / `<affId>`         |                         |
+//! | `APP#<app>#CUST#<custId>`          | `AFFILIATE`   | `affiliate`         | `APP#<app>#AFFS`¹ / `<affId>`        |                         |
 //! | `APP#<app>#CODE#<CODE>`            | `CODE`        | `code`              |                                      |                         |
 //! | `APP#<app>#WHE#<wheId>`            | `WEBHOOK`     | `webhook_endpoint`  | `APP#<app>#WHES` / `<wheId>`         | (with its health: the circuit breaker's state) |
 //! | `APP#<app>`                        | `WEBHOOKS#COUNT` | `webhook_endpoint_count` | (the app's endpoints, counted against `MAX_WEBHOOK_ENDPOINTS`) |  |
-//! | `APP#<app>#WHD#<whdId>`            | `DELIVERY`    | `webhook_delivery`  | `APP#<app>#WHE#<wheId>#WHDS` / `<whdId>` | (TTL: 30 days after the last attempt) |
+//! | `APP#<app>#WHD#<whdId>`            | `DELIVERY`    | `webhook_delivery`  | `APP#<app>#WHE#<wheId>#WHDS`¹ / `<whdId>` | (TTL: 30 days after the last attempt) |
 //! | `APP#<app>#CLK#<clkId>`            | `CLICK`       | `click`             | (TTL: deleted after the attribution window) |                  |
 //! | `APP#<app>#VISIT#<CODE>#<visitor>` | `VISIT`       | `visit`             | (a visitor's counted click of the last hour; TTL) |            |
-//! | `APP#<app>#AFF#<affId>#STATS#<n>`  | `STATS`       | `stats`             | (click / referral / conversion counters, 8 shards) |           |
+//! | `APP#<app>#CUST#<custId>#STATS#<n>` | `STATS`      | `stats`             | (a partner's click / referral / conversion counters, 8 shards) |  |
+//! | `APP#<app>#AFF#<affId>#STATS#<n>`  | `STATS`       | `stats`             | (the same counters of partners approved before they moved beside the partner; no longer written) |  |
 //! | `APP#<app>#CUST#<custId>`          | `BALANCE`     | `balance`           | (a partner's balances, kept with every entry change) |         |
+//! | `APP#<app>#CUST#<custId>`          | `SUMMARY#COMS`, `SUMMARY#PAYS`, `SUMMARY#DEALS` | `summary` | (a partner's latest commissions, payouts and deals, kept with every change to them; versioned) |  |
 //! | `APP#<app>#CUST#<custId>`          | `REFERRAL`    | `referral`          | (who referred the customer; first attribution wins) |          |
 //! | `APP#<app>#REV#<eventId>`          | `REVENUE`     | `revenue`           | (idempotency record of a revenue event; a payment's earnings and what refunds reversed of them) |  |
-//! | `APP#<app>#COM#<comId>`            | `COMMISSION`  | `commission`        | `APP#<app>#AFF#<affId>#COMS` / `<comId>` | `APP#<app>#COMS` / `<comId>` |
+//! | `APP#<app>#COM#<comId>`            | `COMMISSION`  | `commission`        | `APP#<app>#AFF#<affId>#COMS` / `<comId>` | `APP#<app>#COMS`¹ / `<comId>` |
 //! | `APPROVALS#<shard>`                | `<approvesAt>#<app>#<comId>` | `approval` | (pending entries by due time, for the approver) |       |
 //! | `APP#<app>#PAY#<payId>`            | `PAYOUT`      | `payout`            | `APP#<app>#AFF#<affId>#PAYS` / `<payId>` | `APP#<app>#PAYS` / `<payId>` |
 //! | `APP#<app>#CUST#<custId>`          | `OPENPAYOUT`  | `open_payout`       | (a payout run's progress for a partner, until it finishes) |  |
@@ -40,13 +42,16 @@
 //! | `APP#<app>#LEAD#<email>`           | `LEAD`        | `lead`              | (one deal per lead email per app)        |                     |
 //! | `APP#<app>#AFF#<affId>`            | `OPENDEALS`   | `open_deals`        | (a partner's open deals, counted against `maxOpenDeals`) |      |
 //! | `APP#<app>#EVT#<evtId>`            | `EVENT`       | `event`             | `OUTBOX#<shard>` / `<evtId>` while unpublished |               |
-//! | `APP#<app>#AUDIT#<audId>`          | `AUDIT`       | `audit_entry`       | `APP#<app>#AUDIT` / `<audId>`        | `APP#<app>#AUDITBY#<actor>` / `<audId>` (TTL: 400 days) |
+//! | `APP#<app>#AUDIT#<audId>`          | `AUDIT`       | `audit_entry`       | `APP#<app>#AUDIT`¹ / `<audId>`       | `APP#<app>#AUDITBY#<actor>`¹ / `<audId>` (TTL: 400 days) |
 //! | `RATE#<subject>#<window>`          | `RATE`        | `rate_counter`      | (requests in one minute: a rate limit's counter; TTL) |        |
 //! | `APP#<app>`                        | `INTEGRATION#STRIPE` | `stripe_integration` | (the Stripe connection: signing secret, mode) |          |
-//! | `APP#<app>#STRIPEEVT#<evtId>`      | `STRIPE_EVENT` | `stripe_event`     | `APP#<app>#STRIPEEVTS` / `<receivedMs>#<evtId>` | (TTL: 90 days; each event handled once) |
+//! | `APP#<app>#STRIPEEVT#<evtId>`      | `STRIPE_EVENT` | `stripe_event`     | `APP#<app>#STRIPEEVTS`¹ / `<receivedMs>#<evtId>` | (TTL: 90 days; each event handled once) |
 //! | `APP#<app>#STRIPELINK#<cus or pi>` | `STRIPE_LINK` | `stripe_link`       | (a Stripe customer or payment → the app's customer id, the untaxed share of its payment) | |
 //! | `APP#<app>#STRIPEPROMO#<promoId>`  | `STRIPE_PROMOTION_CODE` | `stripe_promotion_code` | (a promotion code linked to a partner's code) |  |
 //! | `APP#<app>#STRIPECHARGE#<chId>`    | `STRIPE_CHARGE` | `stripe_charge`   | (what of a charge was refunded so far)   |                     |
+//!
+//! ¹ Spread over [`LISTING_SHARDS`] partitions (see [`Listing`]): shard 0 is the
+//! name shown, shard `n` is `APP#<app>#<n>#…`.
 //!
 //! Marker items (`APLEMAIL`, `CUSTEMAIL`, `CODE`) enforce uniqueness: they are written
 //! with a not-exists condition in the same transaction as the entity they guard.
@@ -130,6 +135,7 @@ pub mod entity {
     pub const VISIT: &str = "visit";
     pub const STATS: &str = "stats";
     pub const BALANCE: &str = "balance";
+    pub const SUMMARY: &str = "summary";
     pub const REFERRAL: &str = "referral";
     pub const REVENUE: &str = "revenue";
     pub const COMMISSION: &str = "commission";
@@ -152,6 +158,50 @@ pub mod entity {
     pub const STRIPE_CHARGE: &str = "stripe_charge";
     pub const CONSOLE_LOGIN: &str = "console_login";
     pub const GROUPS: &str = "groups";
+}
+
+/// How many GSI partitions each busy app-wide listing is spread over.
+pub const LISTING_SHARDS: u8 = 4;
+
+/// An app-wide listing that takes writes at the app's request rate (applications,
+/// partners, commissions, the audit log, Stripe events), spread over
+/// [`LISTING_SHARDS`] GSI partitions so that one app's traffic is not capped by
+/// what one partition takes. Shard 0 is the listing's unsharded name (where items
+/// written before sharding stay); shard `n` puts its number after the app
+/// (`APP#<app>#<n>#AUDIT`), where no other key has a digit. An item's shard is
+/// picked by its id, so a lookup by id reads one partition; a listing reads all of
+/// them and merges ([`crate::Store::query_listing`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listing {
+    app: AppId,
+    rest: String,
+}
+
+impl Listing {
+    fn new(app: &AppId, rest: String) -> Self {
+        Self {
+            app: app.clone(),
+            rest,
+        }
+    }
+
+    fn shard(&self, shard: u8) -> String {
+        match shard {
+            0 => format!("APP#{}#{}", self.app, self.rest),
+            n => format!("APP#{}#{n}#{}", self.app, self.rest),
+        }
+    }
+
+    /// The partition an item with this id is listed in: its id's last character
+    /// (random in a ULID) picks the shard.
+    pub fn partition_of(&self, id: &str) -> String {
+        self.shard(id.bytes().last().unwrap_or(0) % LISTING_SHARDS)
+    }
+
+    /// Every partition of the listing.
+    pub fn partitions(&self) -> Vec<String> {
+        (0..LISTING_SHARDS).map(|n| self.shard(n)).collect()
+    }
 }
 
 /// The GSI1 partition listing every app (apps are few and rarely written).
@@ -194,12 +244,12 @@ pub fn application_by_email(app: &AppId, email: &Email) -> Key {
     Key::new(format!("APP#{app}#APLEMAIL#{email}"), "APPLICATION")
 }
 
-pub fn applications_with_status(app: &AppId, status: ApplicationStatus) -> String {
-    format!("APP#{app}#APLS#{}", status.as_str())
+pub fn applications_with_status(app: &AppId, status: ApplicationStatus) -> Listing {
+    Listing::new(app, format!("APLS#{}", status.as_str()))
 }
 
-pub fn applications_of_app(app: &AppId) -> String {
-    format!("APP#{app}#APLS")
+pub fn applications_of_app(app: &AppId) -> Listing {
+    Listing::new(app, "APLS".into())
 }
 
 pub fn customer(app: &AppId, id: &CustomerId) -> Key {
@@ -215,8 +265,8 @@ pub fn affiliate_of_customer(app: &AppId, customer: &CustomerId) -> Key {
     Key::new(format!("APP#{app}#CUST#{customer}"), "AFFILIATE")
 }
 
-pub fn affiliates_of_app(app: &AppId) -> String {
-    format!("APP#{app}#AFFS")
+pub fn affiliates_of_app(app: &AppId) -> Listing {
+    Listing::new(app, "AFFS".into())
 }
 
 pub fn webhook_endpoint(app: &AppId, id: &WebhookEndpointId) -> Key {
@@ -238,8 +288,10 @@ pub fn webhook_delivery(app: &AppId, id: &DeliveryId) -> Key {
     Key::new(format!("APP#{app}#WHD#{id}"), "DELIVERY")
 }
 
-pub fn deliveries_of_endpoint(app: &AppId, endpoint: &WebhookEndpointId) -> String {
-    format!("APP#{app}#WHE#{endpoint}#WHDS")
+/// An endpoint's delivery log: every event of the app it subscribes to is written
+/// here, so it is spread like the app-wide listings (by the event's id).
+pub fn deliveries_of_endpoint(app: &AppId, endpoint: &WebhookEndpointId) -> Listing {
+    Listing::new(app, format!("WHE#{endpoint}#WHDS"))
 }
 
 pub fn click(app: &AppId, id: &ClickId) -> Key {
@@ -257,8 +309,28 @@ pub fn visit(app: &AppId, code: &ReferralCode, visitor: &str) -> Key {
 /// clicks do not all update one item.
 pub const STATS_SHARDS: u8 = 8;
 
-pub fn stats(app: &AppId, affiliate: &AffiliateId, shard: u8) -> Key {
+/// A partner's counters, keyed by its customer id like the rest of its dashboard,
+/// so they are read in the dashboard's one batch.
+pub fn stats(app: &AppId, partner_customer: &CustomerId, shard: u8) -> Key {
+    Key::new(
+        format!("APP#{app}#CUST#{partner_customer}#STATS#{shard}"),
+        "STATS",
+    )
+}
+
+/// Where the counters of partners approved before they moved beside the partner's
+/// customer id were kept: read (and added) for those partners, never written.
+pub fn legacy_stats(app: &AppId, affiliate: &AffiliateId, shard: u8) -> Key {
     Key::new(format!("APP#{app}#AFF#{affiliate}#STATS#{shard}"), "STATS")
+}
+
+/// One list of a partner's summary (`COMS`, `PAYS` or `DEALS`: its latest
+/// commissions, payouts or deals), beside its balance: what its dashboard lists.
+pub fn summary(app: &AppId, partner_customer: &CustomerId, part: &str) -> Key {
+    Key::new(
+        format!("APP#{app}#CUST#{partner_customer}"),
+        format!("SUMMARY#{part}"),
+    )
 }
 
 /// Beside the partner record (keyed by the partner's customer id), so by-customer
@@ -283,8 +355,8 @@ pub fn entries_of_affiliate(app: &AppId, affiliate: &AffiliateId) -> String {
     format!("APP#{app}#AFF#{affiliate}#COMS")
 }
 
-pub fn entries_of_app(app: &AppId) -> String {
-    format!("APP#{app}#COMS")
+pub fn entries_of_app(app: &AppId) -> Listing {
+    Listing::new(app, "COMS".into())
 }
 
 /// Pending entries wait in one of these partitions, sorted by when they are due.
@@ -401,13 +473,13 @@ pub fn audit_entry(app: &AppId, id: &AuditId) -> Key {
 }
 
 /// The app's audit log, newest first by id.
-pub fn audit_log_of_app(app: &AppId) -> String {
-    format!("APP#{app}#AUDIT")
+pub fn audit_log_of_app(app: &AppId) -> Listing {
+    Listing::new(app, "AUDIT".into())
 }
 
 /// One actor's entries in the app's audit log (the `actor` filter is one query).
-pub fn audit_log_of_actor(app: &AppId, actor: &Actor) -> String {
-    format!("APP#{app}#AUDITBY#{actor}")
+pub fn audit_log_of_actor(app: &AppId, actor: &Actor) -> Listing {
+    Listing::new(app, format!("AUDITBY#{actor}"))
 }
 
 pub fn stripe_integration(app: &AppId) -> Key {
@@ -420,8 +492,8 @@ pub fn stripe_event(app: &AppId, id: &StripeId) -> Key {
 }
 
 /// The app's received Stripe events, sorted by when they arrived.
-pub fn stripe_events_of_app(app: &AppId) -> String {
-    format!("APP#{app}#STRIPEEVTS")
+pub fn stripe_events_of_app(app: &AppId) -> Listing {
+    Listing::new(app, "STRIPEEVTS".into())
 }
 
 /// What a Stripe customer (`cus_…`) or PaymentIntent (`pi_…`) is linked to.

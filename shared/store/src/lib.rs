@@ -10,6 +10,7 @@ pub mod cursor;
 pub mod dynamo;
 pub mod keys;
 pub mod limits;
+mod listing;
 pub mod repo;
 pub mod sqlite;
 pub mod table;

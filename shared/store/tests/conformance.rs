@@ -663,6 +663,104 @@ async fn a_query_page_reads_at_most_about_1_mb(store: Store) {
     assert!(pages >= 2, "1.5 MB came in one page");
 }
 
+/// A listing spread over partitions (`keys::Listing`) with 40 items, 5 of them
+/// written before it was spread (in its first partition, whatever their id), read
+/// a page of 3 at a time both ways: every item once, in sort-key order; the pages
+/// are one query per partition.
+async fn a_listing_over_partitions_pages_every_item_once_in_order(store: Store) {
+    let app = partner_domain::AppId::generate();
+    let listing = partner_store::keys::audit_log_of_app(&app);
+    let mut ids: Vec<String> = Vec::new();
+    for n in 0..40u32 {
+        // Ids end in every character, so every partition takes some.
+        let id = format!("aud_{n:03}{}", char::from(b'A' + (n % 26) as u8));
+        let partition = if n % 8 == 0 {
+            listing.partitions()[0].clone()
+        } else {
+            listing.partition_of(&id)
+        };
+        store
+            .write(put(json!({"pk": format!("AUDIT#{id}"), "sk": "AUDIT", "gsi1pk": partition, "gsi1sk": id})))
+            .await
+            .unwrap();
+        ids.push(id);
+    }
+    let used: std::collections::HashSet<String> =
+        ids.iter().map(|id| listing.partition_of(id)).collect();
+    assert_eq!(used.len(), listing.partitions().len());
+    for descending in [false, true] {
+        let mut query = Query::partition(Index::Gsi1, "");
+        query.limit = 3;
+        query.descending = descending;
+        let mut seen = Vec::new();
+        loop {
+            let before = store.calls();
+            let page = store.query_listing(&query, &listing).await.unwrap();
+            let calls = store.calls().since(before);
+            assert!(calls.queries <= listing.partitions().len() as u64);
+            assert!(page.items.len() <= 3);
+            seen.extend(
+                page.items
+                    .iter()
+                    .map(|i| i["gsi1sk"].as_str().unwrap().to_owned()),
+            );
+            match page.cursor {
+                Some(cursor) => query.cursor = Some(cursor),
+                None => break,
+            }
+            assert!(seen.len() <= 40, "pagination does not end");
+        }
+        let mut expected = ids.clone();
+        expected.sort();
+        if descending {
+            expected.reverse();
+        }
+        assert_eq!(seen, expected, "descending={descending}");
+    }
+}
+
+/// A listing's cursor continues only the listing it came from: another app's, or
+/// a tampered one, is refused.
+async fn a_listing_cursor_from_another_app_or_tampered_is_refused(store: Store) {
+    let (mine, theirs) = (
+        partner_domain::AppId::generate(),
+        partner_domain::AppId::generate(),
+    );
+    for app in [&mine, &theirs] {
+        let listing = partner_store::keys::audit_log_of_app(app);
+        for n in 0..8 {
+            let id = format!("aud_{n}{n}");
+            store
+                .write(put(json!({"pk": format!("{app}#{id}"), "sk": "AUDIT", "gsi1pk": listing.partition_of(&id), "gsi1sk": id})))
+                .await
+                .unwrap();
+        }
+    }
+    let mut query = Query::partition(Index::Gsi1, "");
+    query.limit = 2;
+    let mine = partner_store::keys::audit_log_of_app(&mine);
+    let cursor = store
+        .query_listing(&query, &mine)
+        .await
+        .unwrap()
+        .cursor
+        .unwrap();
+    query.cursor = Some(cursor.clone());
+    assert!(matches!(
+        store
+            .query_listing(&query, &partner_store::keys::audit_log_of_app(&theirs))
+            .await,
+        Err(StoreError::InvalidCursor)
+    ));
+    for tampered in [format!("{cursor}x"), "not-base64!".into(), "W10".into()] {
+        query.cursor = Some(tampered);
+        assert!(matches!(
+            store.query_listing(&query, &mine).await,
+            Err(StoreError::InvalidCursor)
+        ));
+    }
+}
+
 macro_rules! conformance {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -691,6 +789,8 @@ conformance!(
     queries_filter_by_sort_key_and_order_both_ways,
     paging_with_cursors_returns_every_item_once_in_order,
     a_cursor_from_another_partition_or_tampered_is_refused,
+    a_listing_over_partitions_pages_every_item_once_in_order,
+    a_listing_cursor_from_another_app_or_tampered_is_refused,
     only_items_with_both_index_keys_appear_in_an_index,
     updating_index_keys_moves_an_item_between_index_partitions,
     concurrent_conditional_puts_let_exactly_one_win,

@@ -4,7 +4,7 @@
 use partner_domain::audit::{Actor, AuditAction, AuditEntry, AuditSubject, SubjectKind};
 use partner_domain::deals::{Deal, DealId, DealStatus};
 use partner_domain::events::{Event, EventType};
-use partner_domain::ledger::{Balances, Entry, Payout};
+use partner_domain::ledger::{Balances, ListedEntry, Payout};
 use partner_domain::records::{Affiliate, AffiliateStatus, ProgramSettings};
 use partner_domain::{AppId, CustomerId, Email};
 use partner_store::repo::clicks::Stats;
@@ -12,9 +12,6 @@ use partner_store::repo::clicks::Stats;
 use super::{CommandError, Missing};
 use crate::AppState;
 use crate::views::ledger::{DealData, DealView};
-
-/// How many of each list the dashboard shows.
-pub const RECENT: u32 = 10;
 
 /// Everything on a partner's dashboard.
 #[derive(Debug, Clone)]
@@ -25,7 +22,7 @@ pub struct Dashboard {
     pub settings: ProgramSettings,
     pub balances: Balances,
     pub stats: Stats,
-    pub recent_commissions: Vec<Entry>,
+    pub recent_commissions: Vec<ListedEntry>,
     pub payouts: Vec<Payout>,
     pub deals: Vec<Deal>,
     /// The partner's terms in plain words ("30% of payments for 12 months").
@@ -35,46 +32,29 @@ pub struct Dashboard {
     pub groups: partner_store::repo::groups::GroupSet,
 }
 
-/// The dashboard of a customer who is a partner: one batch read (partner, settings,
-/// balances), then its stats, recent commissions, payouts and deals read together —
-/// two round trips of latency.
+/// The dashboard of a customer who is a partner: one batch read of everything on
+/// it, the latest commissions, payouts and deals from the partner's summary.
 pub async fn dashboard(
     state: &AppState,
     app: &AppId,
     customer: &CustomerId,
 ) -> Result<Option<Dashboard>, CommandError> {
-    let store = state.store();
-    let Some(((affiliate, settings, balances), app_record, groups)) = store
-        .affiliates()
-        .by_customer_with_app(app, customer)
-        .await?
-    else {
+    let Some(records) = state.store().affiliates().dashboard(app, customer).await? else {
         return Ok(None);
     };
-    let (clicks, ledger, payouts, deals) = (
-        store.clicks(),
-        store.ledger(),
-        store.payouts(),
-        store.deals(),
-    );
-    let (stats, recent, payouts, partner_deals) = tokio::join!(
-        clicks.stats(app, &affiliate.id),
-        ledger.recent_entries(app, &affiliate.id, RECENT),
-        payouts.payouts_of_affiliate(app, &affiliate.id, RECENT),
-        deals.of_affiliate(app, &affiliate.id, RECENT),
-    );
-    let terms = crate::views::groups::partner_terms(&affiliate, &settings, &groups);
+    let terms =
+        crate::views::groups::partner_terms(&records.affiliate, &records.settings, &records.groups);
     Ok(Some(Dashboard {
         terms,
-        groups,
-        app_name: app_record.name,
-        stats: stats?,
-        recent_commissions: recent?,
-        payouts: payouts?,
-        deals: partner_deals?,
-        affiliate,
-        settings,
-        balances,
+        groups: records.groups,
+        app_name: records.app.name,
+        stats: records.stats,
+        recent_commissions: records.commissions,
+        payouts: records.payouts,
+        deals: records.deals,
+        affiliate: records.affiliate,
+        settings: records.settings,
+        balances: records.balances,
     }))
 }
 
@@ -121,6 +101,7 @@ pub async fn register_deal(
         id: DealId::generate(),
         app_id: affiliate.app_id.clone(),
         affiliate_id: affiliate.id.clone(),
+        affiliate_customer_id: Some(affiliate.customer_id.clone()),
         lead_email,
         lead_name,
         notes,

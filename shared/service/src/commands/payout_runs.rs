@@ -166,10 +166,19 @@ async fn work_run(
     }
     // At least one page per invocation, so every invocation makes progress.
     loop {
-        let (partners, next) = store
-            .affiliates()
+        let affiliates = store.affiliates();
+        let (partners, next) = match affiliates
             .list(app, PARTNERS_PER_PAGE, run.cursor.clone())
-            .await?;
+            .await
+        {
+            // A cursor saved before the partner listing was spread over partitions:
+            // walk again from the start. Partners paid already have nothing left
+            // to pay, so nobody is paid twice.
+            Err(partner_store::StoreError::InvalidCursor) if run.cursor.is_some() => {
+                affiliates.list(app, PARTNERS_PER_PAGE, None).await?
+            }
+            page => page?,
+        };
         let paid = pay_page(state, &settings, &partners).await?;
         report.pages += 1;
         report.payouts += paid.len() as u32;

@@ -98,7 +98,9 @@ pub async fn track_with(
     let window = request
         .visitor_id
         .map(|_| ((now + VISIT_WINDOW).unix_timestamp(), visit));
-    click.counted = clicks.record_click(&click, window, guard.as_ref()).await?;
+    click.counted = clicks
+        .record_click(&click, &target.customer_id, window, guard.as_ref())
+        .await?;
     Ok(click)
 }
 

@@ -3,8 +3,8 @@
 
 use partner_domain::deals::{Deal, DealId, DealStatus};
 use partner_domain::ledger::{
-    ClickId, CommissionId, Entry, EntryKind, EntryStatus, Payout, PayoutId, PayoutRun, PayoutRunId,
-    PayoutRunStatus, PayoutStatus, Referral,
+    ClickId, CommissionId, Entry, EntryKind, EntryStatus, ListedEntry, Payout, PayoutId, PayoutRun,
+    PayoutRunId, PayoutRunStatus, PayoutStatus, Referral,
 };
 use partner_domain::money::{self, Amount, RateBps};
 use partner_domain::{AffiliateId, Currency, CustomerId, Email, Timestamp};
@@ -80,8 +80,8 @@ pub struct PartnerEntryView {
     approves_at: Timestamp,
 }
 
-impl From<&Entry> for PartnerEntryView {
-    fn from(entry: &Entry) -> Self {
+impl From<&ListedEntry> for PartnerEntryView {
+    fn from(entry: &ListedEntry) -> Self {
         Self {
             id: entry.id.clone(),
             kind: entry.kind,

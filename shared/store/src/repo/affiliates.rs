@@ -2,9 +2,8 @@
 
 use partner_domain::audit::AuditEntry;
 use partner_domain::ledger::Balances;
-use partner_domain::records::{Affiliate, App, ProgramSettings};
+use partner_domain::records::{Affiliate, ProgramSettings};
 
-use super::groups::GroupSet;
 use super::ledger::StoredBalances;
 use partner_domain::{AffiliateId, AppId, CustomerId};
 use serde_json::Value;
@@ -25,14 +24,14 @@ pub(crate) fn affiliate_item(affiliate: &Affiliate) -> StoreResult<Item> {
         )?,
         attr::GSI1_PK,
         attr::GSI1_SK,
-        keys::affiliates_of_app(&affiliate.app_id),
+        keys::affiliates_of_app(&affiliate.app_id).partition_of(affiliate.id.as_str()),
         affiliate.id.to_string(),
     ))
 }
 
 #[derive(Debug, Clone, Copy)]
 pub struct Affiliates<'a> {
-    store: &'a Store,
+    pub(super) store: &'a Store,
 }
 
 impl Store {
@@ -52,36 +51,24 @@ impl Affiliates<'_> {
         self.store.read(&OfCustomer::new(app, customer)).await
     }
 
-    /// [`Affiliates::by_customer`] plus the app itself (its name brands the portal)
-    /// and its groups (the partner's terms), still in one round trip.
-    pub async fn by_customer_with_app(
-        &self,
-        app: &AppId,
-        customer: &CustomerId,
-    ) -> StoreResult<Option<((Affiliate, ProgramSettings, Balances), App, GroupSet)>> {
-        let keys = [
-            keys::affiliate_of_customer(app, customer),
-            keys::settings(app),
-            keys::balance(app, customer),
-            keys::app(app),
-            keys::groups(app),
-        ];
-        let mut items = self.store.get_many(&keys, false).await?;
-        let groups = GroupSet::from_stored(items.pop().flatten())?;
-        match partner_of(app, items)? {
-            Some((partner, Some(app_item))) => Ok(Some((partner, from_item(app_item)?, groups))),
-            Some((_, None)) => Err(StoreError::Corrupt(format!("app {app} is missing"))),
-            None => Ok(None),
-        }
-    }
-
-    /// A partner by its id (one index query; admin paths only).
+    /// A partner by its id (one index query, of the listing's partition its id
+    /// picks; admin paths only). A partner listed before the listing was spread
+    /// over partitions is in the first one: one query more when it is not found.
     pub async fn get(&self, app: &AppId, id: &AffiliateId) -> StoreResult<Option<Affiliate>> {
-        let mut query = Query::partition(Index::Gsi1, keys::affiliates_of_app(app));
-        query.sort = SortKey::Between(id.to_string(), id.to_string());
-        query.limit = 1;
-        let page = self.store.query(&query).await?;
-        page.items.into_iter().next().map(from_item).transpose()
+        let listing = keys::affiliates_of_app(app);
+        let by_id = listing.partition_of(id.as_str());
+        let first = listing.partitions().swap_remove(0);
+        let fallback = (by_id != first).then_some(first);
+        for partition in std::iter::once(by_id).chain(fallback) {
+            let mut query = Query::partition(Index::Gsi1, partition);
+            query.sort = SortKey::Between(id.to_string(), id.to_string());
+            query.limit = 1;
+            let page = self.store.query(&query).await?;
+            if let Some(item) = page.items.into_iter().next() {
+                return from_item(item).map(Some);
+            }
+        }
+        Ok(None)
     }
 
     /// A partner by its id, read consistently: the index names its customer (the
@@ -108,21 +95,22 @@ impl Affiliates<'_> {
         limit: u32,
         cursor: Option<String>,
     ) -> StoreResult<(Vec<Affiliate>, Option<String>)> {
-        let mut query = Query::partition(Index::Gsi1, keys::affiliates_of_app(app));
+        let mut query = Query::partition(Index::Gsi1, "");
         query.descending = true;
         query.limit = limit;
         query.cursor = cursor;
-        super::page(self.store, &query).await
+        super::listing_page(self.store, &query, &keys::affiliates_of_app(app)).await
     }
 
     /// How many partners the app has: a walk over its listing in the largest pages
     /// the store answers (a few round trips for thousands of partners).
     pub async fn count(&self, app: &AppId) -> StoreResult<u32> {
-        let mut query = Query::partition(Index::Gsi1, keys::affiliates_of_app(app));
+        let listing = keys::affiliates_of_app(app);
+        let mut query = Query::partition(Index::Gsi1, "");
         query.limit = 1_000;
         let mut total = 0u32;
         loop {
-            let page = self.store.query(&query).await?;
+            let page = self.store.query_listing(&query, &listing).await?;
             total += page.items.len() as u32;
             match page.cursor {
                 Some(next) => query.cursor = Some(next),
@@ -191,7 +179,7 @@ pub type Partner = (Affiliate, ProgramSettings, Balances);
 
 /// The partner, its settings and balances from a batch read of (partner, settings,
 /// balance, …), and the item after them if one was asked for.
-fn partner_of(
+pub(super) fn partner_of(
     app: &AppId,
     items: Vec<Option<crate::Item>>,
 ) -> StoreResult<Option<(Partner, Option<crate::Item>)>> {

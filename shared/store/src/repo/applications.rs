@@ -103,12 +103,13 @@ fn application_item(application: &Application) -> StoreResult<Item> {
             )?,
             attr::GSI1_PK,
             attr::GSI1_SK,
-            keys::applications_with_status(app, application.status),
+            keys::applications_with_status(app, application.status)
+                .partition_of(application.id.as_str()),
             application.id.to_string(),
         ),
         attr::GSI2_PK,
         attr::GSI2_SK,
-        keys::applications_of_app(app),
+        keys::applications_of_app(app).partition_of(application.id.as_str()),
         application.id.to_string(),
     ))
 }
@@ -217,22 +218,26 @@ impl Applications<'_> {
         limit: u32,
         cursor: Option<String>,
     ) -> StoreResult<(Vec<Application>, Option<String>)> {
-        let mut query = match status {
-            Some(status) => {
-                Query::partition(Index::Gsi1, keys::applications_with_status(app, status))
-            }
-            None => Query::partition(Index::Gsi2, keys::applications_of_app(app)),
+        let (mut query, listing) = match status {
+            Some(status) => (
+                Query::partition(Index::Gsi1, ""),
+                keys::applications_with_status(app, status),
+            ),
+            None => (
+                Query::partition(Index::Gsi2, ""),
+                keys::applications_of_app(app),
+            ),
         };
         query.descending = true;
         query.limit = limit;
         query.cursor = cursor;
-        super::page(self.store, &query).await
+        super::listing_page(self.store, &query, &listing).await
     }
 
     /// Approves a pending application in one transaction: the application and its
     /// email marker become approved, the customer account is created (or checked),
-    /// the partner record and its code marker are created, and the event and `audit`
-    /// are recorded.
+    /// the partner record, its code marker and its (empty) summary are created, and
+    /// the event and `audit` are recorded.
     pub async fn approve(
         &self,
         approved: &Application,
@@ -287,7 +292,7 @@ impl Applications<'_> {
                 )?,
                 attr::GSI1_PK,
                 attr::GSI1_SK,
-                keys::affiliates_of_app(app),
+                keys::affiliates_of_app(app).partition_of(affiliate.id.as_str()),
                 affiliate.id.to_string(),
             ),
             condition: Some(Condition::NotExists),
@@ -309,6 +314,7 @@ impl Applications<'_> {
             )?,
             condition: Some(Condition::NotExists),
         });
+        ops.extend(super::summary::create(app, &affiliate.customer_id)?);
         ops.push(super::outbox::put_event(event)?);
         ops.push(super::audit::put_entry(audit)?);
 

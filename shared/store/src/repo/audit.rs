@@ -28,12 +28,12 @@ pub fn put_entry(entry: &AuditEntry) -> StoreResult<WriteOp> {
             )?,
             attr::GSI1_PK,
             attr::GSI1_SK,
-            keys::audit_log_of_app(app),
+            keys::audit_log_of_app(app).partition_of(entry.id.as_str()),
             entry.id.to_string(),
         ),
         attr::GSI2_PK,
         attr::GSI2_SK,
-        keys::audit_log_of_actor(app, &entry.actor),
+        keys::audit_log_of_actor(app, &entry.actor).partition_of(entry.id.as_str()),
         entry.id.to_string(),
     );
     let expires = entry.at + KEEP_ENTRIES;
@@ -67,9 +67,15 @@ impl AuditLog<'_> {
         limit: u32,
         cursor: Option<String>,
     ) -> StoreResult<(Vec<AuditEntry>, Option<String>)> {
-        let mut query = match actor {
-            Some(actor) => Query::partition(Index::Gsi2, keys::audit_log_of_actor(app, actor)),
-            None => Query::partition(Index::Gsi1, keys::audit_log_of_app(app)),
+        let (mut query, listing) = match actor {
+            Some(actor) => (
+                Query::partition(Index::Gsi2, ""),
+                keys::audit_log_of_actor(app, actor),
+            ),
+            None => (
+                Query::partition(Index::Gsi1, ""),
+                keys::audit_log_of_app(app),
+            ),
         };
         if let Some(since) = since {
             // Every id is `aud_` and 26 base-32 characters, all below `~`.
@@ -81,6 +87,6 @@ impl AuditLog<'_> {
         query.descending = true;
         query.limit = limit;
         query.cursor = cursor;
-        super::page(self.store, &query).await
+        super::listing_page(self.store, &query, &listing).await
     }
 }

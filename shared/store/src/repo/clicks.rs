@@ -54,10 +54,11 @@ fn random_shard(count: u8) -> u8 {
     partner_domain::random_bytes(&mut byte);
     byte[0] % count
 }
-/// Adds `delta` to counters of a random stats shard of the partner.
+/// Adds `delta` to counters of a random stats shard of the partner (named by its
+/// customer id).
 pub(crate) fn bump_stats(
     app: &AppId,
-    affiliate: &AffiliateId,
+    partner_customer: &CustomerId,
     counters: &[(&'static str, i64)],
 ) -> WriteOp {
     let mut update = Update::default();
@@ -66,7 +67,7 @@ pub(crate) fn bump_stats(
         .set
         .insert(attr::TYPE.into(), Value::String(entity::STATS.into()));
     WriteOp::Update {
-        key: keys::stats(app, affiliate, random_shard(keys::STATS_SHARDS)),
+        key: keys::stats(app, partner_customer, random_shard(keys::STATS_SHARDS)),
         update,
         condition: None,
     }
@@ -112,10 +113,12 @@ impl Clicks<'_> {
     /// partner's click counter, in one transaction; `previous` is the visit marker as
     /// read (the condition that no concurrent click counted meanwhile). A `guard`
     /// (the client's rate limit) is counted in the same write. Returns whether the
-    /// click counted.
+    /// click counted. `partner_customer` is the code's partner (its customer id,
+    /// which names its counters).
     pub async fn record_click(
         &self,
         click: &Click,
+        partner_customer: &CustomerId,
         window_until: Option<(i64, Option<Visit>)>,
         guard: Option<&Guard>,
     ) -> Result<bool, ClickError> {
@@ -151,7 +154,7 @@ impl Clicks<'_> {
                     }),
                 });
             }
-            ops.push(bump_stats(app, &click.affiliate_id, &[("clicks", 1)]));
+            ops.push(bump_stats(app, partner_customer, &[("clicks", 1)]));
         }
         let guard = Placed::onto(guard, &mut ops);
         let result = match ops.len() {
@@ -204,25 +207,51 @@ impl Clicks<'_> {
     ) -> StoreResult<Option<CodeTarget>> {
         super::record(self.store, &keys::referral_code(app, code), false).await
     }
-    /// The partner's counters, summed over their shards (one round trip).
-    pub async fn stats(&self, app: &AppId, affiliate: &AffiliateId) -> StoreResult<Stats> {
-        let wanted: Vec<Key> = (0..keys::STATS_SHARDS)
-            .map(|s| keys::stats(app, affiliate, s))
-            .collect();
-        let mut total = Stats::default();
-        for item in self
-            .store
-            .get_many(&wanted, false)
-            .await?
-            .into_iter()
-            .flatten()
-        {
-            let shard: Stats = from_item(item)?;
-            total.clicks += shard.clicks;
-            total.referrals += shard.referrals;
-            total.conversions += shard.conversions;
+    /// The partner's counters, summed over their shards, those kept under its
+    /// partner id before they moved beside its customer id included (one round
+    /// trip).
+    pub async fn stats(
+        &self,
+        app: &AppId,
+        partner_customer: &CustomerId,
+        affiliate: &AffiliateId,
+    ) -> StoreResult<Stats> {
+        let mut wanted = stats_keys(app, partner_customer);
+        wanted.extend(legacy_stats_keys(app, affiliate));
+        Stats::sum(self.store.get_many(&wanted, false).await?)
+    }
+}
+
+/// The keys of a partner's counter shards.
+pub(crate) fn stats_keys(app: &AppId, partner_customer: &CustomerId) -> Vec<Key> {
+    (0..keys::STATS_SHARDS)
+        .map(|s| keys::stats(app, partner_customer, s))
+        .collect()
+}
+
+/// The keys of the shards a partner approved before counters moved beside its
+/// customer id was counted in.
+pub(crate) fn legacy_stats_keys(app: &AppId, affiliate: &AffiliateId) -> Vec<Key> {
+    (0..keys::STATS_SHARDS)
+        .map(|s| keys::legacy_stats(app, affiliate, s))
+        .collect()
+}
+
+impl Stats {
+    /// The sum of counter shards as read (missing ones count nothing).
+    pub(crate) fn sum(shards: Vec<Option<crate::Item>>) -> StoreResult<Self> {
+        let mut total = Self::default();
+        for shard in shards.into_iter().flatten() {
+            let shard: Self = from_item(shard)?;
+            total.add(shard);
         }
         Ok(total)
+    }
+
+    pub(crate) fn add(&mut self, other: Self) {
+        self.clicks += other.clicks;
+        self.referrals += other.referrals;
+        self.conversions += other.conversions;
     }
 }
 

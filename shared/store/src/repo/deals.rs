@@ -82,20 +82,24 @@ impl Deals<'_> {
         marker.insert(attr::TYPE.into(), Value::String(entity::LEAD.into()));
         marker.insert("dealId".into(), Value::String(deal.id.to_string()));
         let result = self
-            .store
-            .transact(vec![
-                WriteOp::Put {
-                    item: marker,
-                    condition: Some(Condition::NotExists),
-                },
-                WriteOp::Put {
-                    item: deal_item(deal)?,
-                    condition: Some(Condition::NotExists),
-                },
-                count_open(deal, 1, Some(Condition::Below("open", i64::from(max_open)))),
-                super::outbox::put_event(event)?,
-                super::audit::put_entry(audit)?,
-            ])
+            .with_summary(deal, |listed| {
+                if let Some(listed) = listed {
+                    super::summary::merge(listed, [deal.clone()]);
+                }
+                Ok(vec![
+                    WriteOp::Put {
+                        item: marker.clone(),
+                        condition: Some(Condition::NotExists),
+                    },
+                    WriteOp::Put {
+                        item: deal_item(deal)?,
+                        condition: Some(Condition::NotExists),
+                    },
+                    count_open(deal, 1, Some(Condition::Below("open", i64::from(max_open)))),
+                    super::outbox::put_event(event)?,
+                    super::audit::put_entry(audit)?,
+                ])
+            })
             .await;
         match result {
             Ok(()) => Ok(()),
@@ -123,34 +127,56 @@ impl Deals<'_> {
         event: &Event,
         audit: &AuditEntry,
     ) -> Result<(), DealError> {
-        let mut ops = vec![
-            WriteOp::Put {
-                item: deal_item(deal)?,
-                condition: Some(Condition::Equals(
-                    "status",
-                    Value::String(from.as_str().into()),
-                )),
-            },
-            super::outbox::put_event(event)?,
-        ];
-        if matches!(deal.status, DealStatus::Rejected | DealStatus::Lost) {
-            ops.push(WriteOp::Delete {
-                key: keys::lead(&deal.app_id, &deal.lead_email),
-                condition: None,
-            });
-        }
-        // A decided deal no longer counts against the partner's open deals. (One
-        // registered before deals were counted takes the count below its true
-        // value, which only ever lets the partner register one more.)
-        if deal.status.is_open() != from.is_open() {
-            ops.push(count_open(deal, -1, None));
-        }
-        ops.push(super::audit::put_entry(audit)?);
-        let result = self.store.transact(ops).await;
+        let result = self
+            .with_summary(deal, |listed| {
+                if let Some(listed) = listed {
+                    super::summary::update(listed, deal.clone());
+                }
+                let mut ops = vec![
+                    WriteOp::Put {
+                        item: deal_item(deal)?,
+                        condition: Some(Condition::Equals(
+                            "status",
+                            Value::String(from.as_str().into()),
+                        )),
+                    },
+                    super::outbox::put_event(event)?,
+                ];
+                if matches!(deal.status, DealStatus::Rejected | DealStatus::Lost) {
+                    ops.push(WriteOp::Delete {
+                        key: keys::lead(&deal.app_id, &deal.lead_email),
+                        condition: None,
+                    });
+                }
+                // A decided deal no longer counts against the partner's open deals.
+                // (One registered before deals were counted takes the count below
+                // its true value, which only ever lets the partner register one
+                // more.)
+                if deal.status.is_open() != from.is_open() {
+                    ops.push(count_open(deal, -1, None));
+                }
+                ops.push(super::audit::put_entry(audit)?);
+                Ok(ops)
+            })
+            .await;
         match result {
             Ok(()) => Ok(()),
             Err(StoreError::ConditionFailed { .. }) => Err(DealError::Changed),
             Err(err) => Err(err.into()),
+        }
+    }
+
+    /// A deal's transaction with its partner's summary (deals registered before
+    /// they named their partner's customer have none to change).
+    async fn with_summary<F>(&self, deal: &Deal, mut build: F) -> StoreResult<()>
+    where
+        F: FnMut(Option<&mut Vec<Deal>>) -> StoreResult<Vec<WriteOp>>,
+    {
+        match &deal.affiliate_customer_id {
+            Some(partner) => {
+                super::summary::transact(self.store, &deal.app_id, partner, build).await
+            }
+            None => self.store.transact(build(None)?).await,
         }
     }
 

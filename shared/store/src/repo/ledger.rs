@@ -7,19 +7,20 @@
 
 use partner_domain::audit::AuditEntry;
 use partner_domain::events::Event;
-use partner_domain::ledger::{CommissionId, Entry, EntryStatus};
+use partner_domain::ledger::{CommissionId, Entry, EntryStatus, ListedEntry};
 use partner_domain::{AffiliateId, AppId, CustomerId, Money, Timestamp};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 mod revenue;
 
+use super::summary;
 use super::{from_item, to_item, with_index};
 use crate::keys::{self, attr, entity};
 use crate::{
     Condition, Index, Item, Key, Query, SortKey, Store, StoreError, StoreResult, Update, WriteOp,
 };
-pub use revenue::{NewEntry, ReferralChange, RevenueChange, RevenueContext};
+pub use revenue::{EarningPartner, NewEntry, ReferralChange, RevenueChange, RevenueContext};
 
 /// The partner's balance item, as stored.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -150,7 +151,7 @@ pub(crate) fn entry_item(entry: &Entry) -> StoreResult<Item> {
         ),
         attr::GSI2_PK,
         attr::GSI2_SK,
-        keys::entries_of_app(&entry.app_id),
+        keys::entries_of_app(&entry.app_id).partition_of(entry.id.as_str()),
         entry.id.to_string(),
     ))
 }
@@ -206,8 +207,9 @@ impl Ledger<'_> {
         Ok(due)
     }
 
-    /// Approves one pending entry: its status, the balance and the approval note
-    /// move together, with the `commission_approved` event and `audit`.
+    /// Approves one pending entry: its status, the balance, the approval note and
+    /// the partner's summary move together, with the `commission_approved` event and
+    /// `audit`.
     pub async fn approve(
         &self,
         due: &DueApproval,
@@ -215,14 +217,19 @@ impl Ledger<'_> {
         audit: &AuditEntry,
     ) -> Result<(), EarningsError> {
         let app = &due.app_id;
-        let mut status = Update::default();
-        status.set.insert(
-            "status".into(),
-            Value::String(EntryStatus::Approved.as_str().into()),
-        );
-        let result = self
-            .store
-            .transact(vec![
+        let partner = &due.affiliate_customer_id;
+        let result = summary::transact(self.store, app, partner, |listed| {
+            if let Some(listed) = listed {
+                summary::change(listed, due.commission_id.as_str(), |e: &mut ListedEntry| {
+                    e.status = EntryStatus::Approved
+                });
+            }
+            let mut status = Update::default();
+            status.set.insert(
+                "status".into(),
+                Value::String(EntryStatus::Approved.as_str().into()),
+            );
+            Ok(vec![
                 WriteOp::Update {
                     key: keys::entry(app, &due.commission_id),
                     update: status,
@@ -237,23 +244,19 @@ impl Ledger<'_> {
                 },
                 bump_balance(
                     app,
-                    &due.affiliate_customer_id,
+                    partner,
                     &[
                         (EntryStatus::Pending, -due.amount.minor()),
                         (EntryStatus::Approved, due.amount.minor()),
                     ],
                     0,
                 ),
-                put_payable(
-                    app,
-                    &due.affiliate_customer_id,
-                    &due.commission_id,
-                    due.amount,
-                )?,
+                put_payable(app, partner, &due.commission_id, due.amount)?,
                 super::outbox::put_event(event)?,
                 super::audit::put_entry(audit)?,
             ])
-            .await;
+        })
+        .await;
         match result {
             Ok(()) => Ok(()),
             Err(StoreError::ConditionFailed { index: 0 }) => {
@@ -307,11 +310,11 @@ impl Ledger<'_> {
         limit: u32,
         cursor: Option<String>,
     ) -> StoreResult<(Vec<Entry>, Option<String>)> {
-        let mut query = Query::partition(Index::Gsi2, keys::entries_of_app(app));
+        let mut query = Query::partition(Index::Gsi2, "");
         query.descending = true;
         query.limit = limit;
         query.cursor = cursor;
-        super::page(self.store, &query).await
+        super::listing_page(self.store, &query, &keys::entries_of_app(app)).await
     }
 
     pub async fn balances(

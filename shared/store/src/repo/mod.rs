@@ -10,6 +10,7 @@ pub mod apps;
 pub mod audit;
 pub mod clicks;
 pub mod customers;
+pub mod dashboard;
 pub mod deals;
 pub mod groups;
 pub mod ledger;
@@ -20,6 +21,7 @@ pub mod rate_limits;
 pub mod reads;
 pub mod referrals;
 pub mod stripe;
+pub mod summary;
 pub mod webhooks;
 
 use serde::Serialize;
@@ -102,6 +104,23 @@ pub(crate) async fn all<T: DeserializeOwned>(
             None => return Ok(records),
         }
     }
+}
+
+/// One page of a listing spread over partitions ([`crate::keys::Listing`]): its
+/// records and the cursor of the next page.
+pub(crate) async fn listing_page<T: DeserializeOwned>(
+    store: &Store,
+    query: &Query,
+    listing: &crate::keys::Listing,
+) -> StoreResult<(Vec<T>, Option<String>)> {
+    let crate::Page { items, cursor } = store.query_listing(query, listing).await?;
+    Ok((
+        items
+            .into_iter()
+            .map(from_item)
+            .collect::<StoreResult<_>>()?,
+        cursor,
+    ))
 }
 
 /// One page of a listing: its records and the cursor of the next page.

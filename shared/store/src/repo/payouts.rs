@@ -21,12 +21,13 @@
 
 use partner_domain::audit::AuditEntry;
 use partner_domain::events::Event;
-use partner_domain::ledger::{Entry, EntryStatus, Payout, PayoutId};
+use partner_domain::ledger::{Entry, EntryStatus, ListedEntry, Payout, PayoutId};
 use partner_domain::{AffiliateId, AppId, CustomerId, Timestamp};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::ledger::{EarningsError, Payable, bump_balance, changed_on_condition};
+use super::summary;
 use super::with_index;
 use super::{from_item, to_item};
 use crate::keys::{self, attr, entity};
@@ -34,8 +35,8 @@ use crate::limits::MAX_TRANSACTION_OPERATIONS;
 use crate::{Condition, Index, Item, Query, SortKey, Store, StoreResult, Update, WriteOp};
 
 /// Entries one chunk pays: each is two operations (the entry, its payable item);
-/// the rest of the transaction is the balance and the open payout.
-pub const ENTRIES_PER_CHUNK: usize = (MAX_TRANSACTION_OPERATIONS - 2) / 2;
+/// the rest of the transaction is the balance, the open payout and the summary.
+pub const ENTRIES_PER_CHUNK: usize = (MAX_TRANSACTION_OPERATIONS - 3) / 2;
 
 /// A payout being paid: kept beside the partner's balance until it is finished.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -172,7 +173,8 @@ impl Payouts<'_> {
     }
 
     /// Pays `entries` (at most [`ENTRIES_PER_CHUNK`]) into the open payout, with the
-    /// balance, in one transaction; `Changed` if one of them is no longer approved.
+    /// balance and the summary, in one transaction; `Changed` if one of them is no
+    /// longer approved.
     pub async fn pay_chunk(
         &self,
         app: &AppId,
@@ -181,53 +183,64 @@ impl Payouts<'_> {
         entries: &[Payable],
     ) -> Result<(), EarningsError> {
         let sum: i64 = entries.iter().map(|e| e.amount).sum();
-        let mut ops = Vec::with_capacity(2 * entries.len() + 2);
-        for entry in entries {
-            let mut update = Update::default();
-            update.set.insert(
-                "status".into(),
-                Value::String(EntryStatus::Paid.as_str().into()),
-            );
-            update
-                .set
-                .insert("payoutId".into(), Value::String(open.payout_id.to_string()));
+        let written = summary::transact(self.store, app, partner_customer, |mut listed| {
+            let mut ops = Vec::with_capacity(2 * entries.len() + 3);
+            for entry in entries {
+                if let Some(listed) = listed.as_deref_mut() {
+                    summary::change(
+                        listed,
+                        entry.commission_id.as_str(),
+                        |e: &mut ListedEntry| e.status = EntryStatus::Paid,
+                    );
+                }
+                let mut update = Update::default();
+                update.set.insert(
+                    "status".into(),
+                    Value::String(EntryStatus::Paid.as_str().into()),
+                );
+                update
+                    .set
+                    .insert("payoutId".into(), Value::String(open.payout_id.to_string()));
+                ops.push(WriteOp::Update {
+                    key: keys::entry(app, &entry.commission_id),
+                    update,
+                    condition: Some(Condition::Equals(
+                        "status",
+                        Value::String(EntryStatus::Approved.as_str().into()),
+                    )),
+                });
+                ops.push(WriteOp::Delete {
+                    key: keys::payable(app, partner_customer, &entry.commission_id),
+                    condition: None,
+                });
+            }
+            let mut running = Update::default();
+            running.add.push(("amount", sum));
+            running.add.push(("entries", entries.len() as i64));
             ops.push(WriteOp::Update {
-                key: keys::entry(app, &entry.commission_id),
-                update,
+                key: keys::open_payout(app, partner_customer),
+                update: running,
                 condition: Some(Condition::Equals(
-                    "status",
-                    Value::String(EntryStatus::Approved.as_str().into()),
+                    "payoutId",
+                    Value::String(open.payout_id.to_string()),
                 )),
             });
-            ops.push(WriteOp::Delete {
-                key: keys::payable(app, partner_customer, &entry.commission_id),
-                condition: None,
-            });
-        }
-        let mut running = Update::default();
-        running.add.push(("amount", sum));
-        running.add.push(("entries", entries.len() as i64));
-        ops.push(WriteOp::Update {
-            key: keys::open_payout(app, partner_customer),
-            update: running,
-            condition: Some(Condition::Equals(
-                "payoutId",
-                Value::String(open.payout_id.to_string()),
-            )),
-        });
-        ops.push(bump_balance(
-            app,
-            partner_customer,
-            &[(EntryStatus::Approved, -sum), (EntryStatus::Paid, sum)],
-            0,
-        ));
-        changed_on_condition(self.store.transact(ops).await)
+            ops.push(bump_balance(
+                app,
+                partner_customer,
+                &[(EntryStatus::Approved, -sum), (EntryStatus::Paid, sum)],
+                0,
+            ));
+            Ok(ops)
+        })
+        .await;
+        changed_on_condition(written)
     }
 
-    /// Writes the finished payout (its amount is the open payout's), closes the open
-    /// payout and records `payout_created` and `audit`, in one transaction. (The
-    /// chunks before it are not audited: each is a full transaction already, and
-    /// this entry names the payout they made.)
+    /// Writes the finished payout (its amount is the open payout's) and lists it in
+    /// the partner's summary, closes the open payout and records `payout_created`
+    /// and `audit`, in one transaction. (The chunks before it are not audited: each
+    /// is a full transaction already, and this entry names the payout they made.)
     pub async fn finish(
         &self,
         payout: &Payout,
@@ -235,22 +248,25 @@ impl Payouts<'_> {
         event: &Event,
         audit: &AuditEntry,
     ) -> Result<(), EarningsError> {
-        let app = &payout.app_id;
-        let result = self
-            .store
-            .transact(vec![
+        let (app, partner) = (&payout.app_id, &payout.affiliate_customer_id);
+        let result = summary::transact(self.store, app, partner, |listed| {
+            if let Some(listed) = listed {
+                summary::merge(listed, [summary::listed_payout(payout)]);
+            }
+            Ok(vec![
                 WriteOp::Put {
                     item: payout_item(payout)?,
                     condition: Some(Condition::NotExists),
                 },
                 WriteOp::Delete {
-                    key: keys::open_payout(app, &payout.affiliate_customer_id),
+                    key: keys::open_payout(app, partner),
                     condition: Some(Condition::Equals("amount", Value::from(open.amount))),
                 },
                 super::outbox::put_event(event)?,
                 super::audit::put_entry(audit)?,
             ])
-            .await;
+        })
+        .await;
         changed_on_condition(result)
     }
 
@@ -289,24 +305,36 @@ impl Payouts<'_> {
         super::record(self.store, &keys::payout(app, id), true).await
     }
 
-    /// Marks a pending payout paid, with `payout_paid` and `audit`.
+    /// Marks a pending payout paid (in the partner's summary too), with
+    /// `payout_paid` and `audit`.
     pub async fn mark_paid(
         &self,
         paid: &Payout,
         event: &Event,
         audit: &AuditEntry,
     ) -> Result<(), EarningsError> {
-        let result = self
-            .store
-            .transact(vec![
-                WriteOp::Put {
-                    item: payout_item(paid)?,
-                    condition: Some(Condition::Equals("status", Value::String("pending".into()))),
-                },
-                super::outbox::put_event(event)?,
-                super::audit::put_entry(audit)?,
-            ])
-            .await;
+        let result = summary::transact(
+            self.store,
+            &paid.app_id,
+            &paid.affiliate_customer_id,
+            |listed| {
+                if let Some(listed) = listed {
+                    summary::update(listed, summary::listed_payout(paid));
+                }
+                Ok(vec![
+                    WriteOp::Put {
+                        item: payout_item(paid)?,
+                        condition: Some(Condition::Equals(
+                            "status",
+                            Value::String("pending".into()),
+                        )),
+                    },
+                    super::outbox::put_event(event)?,
+                    super::audit::put_entry(audit)?,
+                ])
+            },
+        )
+        .await;
         changed_on_condition(result)
     }
 

@@ -43,7 +43,7 @@ impl Referrals<'_> {
             },
             bump_stats(
                 &referral.app_id,
-                &referral.affiliate_id,
+                &referral.affiliate_customer_id,
                 &[("referrals", 1)],
             ),
         ];

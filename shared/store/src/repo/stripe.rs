@@ -196,7 +196,7 @@ impl Stripe<'_> {
             )?,
             attr::GSI1_PK,
             attr::GSI1_SK,
-            keys::stripe_events_of_app(app),
+            keys::stripe_events_of_app(app).partition_of(event.id.as_str()),
             format!("{received_ms:013}#{}", event.id),
         );
         let expires = event.received_at + KEEP_EVENTS;
@@ -324,11 +324,11 @@ impl Stripe<'_> {
         limit: u32,
         cursor: Option<String>,
     ) -> StoreResult<(Vec<ReceivedEvent>, Option<String>)> {
-        let mut query = Query::partition(Index::Gsi1, keys::stripe_events_of_app(app));
+        let mut query = Query::partition(Index::Gsi1, "");
         query.descending = true;
         query.limit = limit;
         query.cursor = cursor;
-        super::page(self.store, &query).await
+        super::listing_page(self.store, &query, &keys::stripe_events_of_app(app)).await
     }
 
     /// When the newest event in the log arrived.

@@ -293,11 +293,12 @@ impl Webhooks<'_> {
         limit: u32,
         cursor: Option<String>,
     ) -> StoreResult<(Vec<Delivery>, Option<String>)> {
-        let mut query = Query::partition(Index::Gsi1, keys::deliveries_of_endpoint(app, endpoint));
+        let mut query = Query::partition(Index::Gsi1, "");
         query.descending = true;
         query.limit = limit;
         query.cursor = cursor;
-        super::page(self.store, &query).await
+        let listing = keys::deliveries_of_endpoint(app, endpoint);
+        super::listing_page(self.store, &query, &listing).await
     }
 }
 
@@ -310,7 +311,8 @@ fn delivery_item(delivery: &Delivery) -> StoreResult<crate::Item> {
         )?,
         attr::GSI1_PK,
         attr::GSI1_SK,
-        keys::deliveries_of_endpoint(&delivery.app_id, &delivery.endpoint_id),
+        keys::deliveries_of_endpoint(&delivery.app_id, &delivery.endpoint_id)
+            .partition_of(delivery.event.id.as_str()),
         delivery.id.to_string(),
     );
     item.insert(

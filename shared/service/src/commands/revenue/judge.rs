@@ -70,7 +70,11 @@ pub(super) async fn judge(
     settings: &ProgramSettings,
     context: &RevenueContext,
 ) -> Result<Judged, CommandError> {
-    let Some((affiliate, paying_customers)) = state
+    let Some(partner_store::repo::ledger::EarningPartner {
+        affiliate,
+        paying_customers,
+        summary,
+    }) = state
         .store()
         .ledger()
         .earning_partner(app, &referral.affiliate_customer_id)
@@ -83,6 +87,7 @@ pub(super) async fn judge(
         terms(settings, &context.groups, affiliate.group_id.as_ref());
     let holding = time::Duration::days(i64::from(holding_days));
     let mut judged = Judged::default();
+    judged.change.summary = summary;
     let mut earned = Money::ZERO;
     let mut last_payment = referral.last_payment.clone();
     let mut first_payment_at = None;
@@ -163,7 +168,7 @@ pub(super) async fn judge(
                 last_payment = Some(record);
             }
             if !rewards.is_empty() {
-                judged.change.conversion = Some(affiliate.id.clone());
+                judged.change.conversion = Some(affiliate.customer_id.clone());
             }
         }
         RevenueKind::Refund => {

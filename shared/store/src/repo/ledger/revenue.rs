@@ -7,7 +7,7 @@ use partner_domain::audit::AuditEntry;
 use partner_domain::events::Event;
 use partner_domain::ledger::{Entry, EntryStatus, PaymentRecord, Referral};
 use partner_domain::records::ProgramSettings;
-use partner_domain::{AffiliateId, AppId, CustomerId, Money, Timestamp};
+use partner_domain::{AppId, CustomerId, Money, Timestamp};
 use serde_json::Value;
 
 use super::{
@@ -16,6 +16,7 @@ use super::{
 };
 use crate::keys::{self, attr, entity};
 use crate::repo::clicks::bump_stats;
+use crate::repo::summary::ListRead;
 use crate::repo::{from_item, to_item};
 use crate::{Condition, Item, StoreError, StoreResult, Update, WriteOp};
 
@@ -57,8 +58,21 @@ pub struct RevenueChange {
     /// The partner (its customer id) gaining a paying customer: this is the
     /// customer's first payment.
     pub new_paying_customer: Option<CustomerId>,
-    /// The partner whose conversions this payment counts in.
-    pub conversion: Option<AffiliateId>,
+    /// The partner (its customer id) whose conversions this payment counts in.
+    pub conversion: Option<CustomerId>,
+    /// The earning partner's summary as read, which lists the new entries (none:
+    /// no entries, or a partner without a summary).
+    pub summary: Option<ListRead>,
+}
+
+/// The partner a revenue event earns for, as [`Ledger::earning_partner`] reads it.
+#[derive(Debug, Clone)]
+pub struct EarningPartner {
+    pub affiliate: partner_domain::records::Affiliate,
+    /// Referred customers who have paid before (what tiers count).
+    pub paying_customers: u32,
+    /// Its summary's commissions (none for partners without a summary).
+    pub summary: Option<ListRead>,
 }
 
 /// What recording revenue reads first, in one round trip.
@@ -127,18 +141,20 @@ impl Ledger<'_> {
         })
     }
 
-    /// The partner a revenue event earns for and its paying customers so far: one
-    /// batch read.
+    /// The partner a revenue event earns for, its paying customers so far and its
+    /// summary (none for partners approved before summaries): one batch read,
+    /// strongly consistent, because the summary's version guards the write.
     pub async fn earning_partner(
         &self,
         app: &AppId,
         partner_customer: &CustomerId,
-    ) -> StoreResult<Option<(partner_domain::records::Affiliate, u32)>> {
+    ) -> StoreResult<Option<EarningPartner>> {
         let wanted = [
             keys::affiliate_of_customer(app, partner_customer),
             keys::balance(app, partner_customer),
+            ListRead::key(app, partner_customer),
         ];
-        let mut items = self.store.get_many(&wanted, false).await?.into_iter();
+        let mut items = self.store.get_many(&wanted, true).await?.into_iter();
         let Some(affiliate) = items.next().flatten() else {
             return Ok(None);
         };
@@ -148,10 +164,11 @@ impl Ledger<'_> {
             .map(from_item)
             .transpose()?
             .unwrap_or_default();
-        Ok(Some((
-            from_item(affiliate)?,
-            u32::try_from(balance.paying_customers).unwrap_or(0),
-        )))
+        Ok(Some(EarningPartner {
+            affiliate: from_item(affiliate)?,
+            paying_customers: u32::try_from(balance.paying_customers).unwrap_or(0),
+            summary: ListRead::parse(items.next().flatten())?,
+        }))
     }
 
     /// Records a revenue event with its entries and everything that moves with
@@ -235,6 +252,11 @@ impl Ledger<'_> {
             }
             ops.push(op);
         }
+        if let (Some(partner), Some(read)) = (partner, &change.summary)
+            && !entries.is_empty()
+        {
+            ops.push(read.write(app, partner, entries.iter().map(|new| &new.entry))?);
+        }
         if let Some(referral) = &change.referral {
             let mut update = Update::default();
             update.add.push(("earned", referral.earned.minor()));
@@ -276,15 +298,20 @@ impl Ledger<'_> {
                     .map(|before| Condition::Equals("reversed", Value::from(before.minor()))),
             });
         }
-        if let Some(affiliate) = &change.conversion {
-            ops.push(bump_stats(app, affiliate, &[("conversions", 1)]));
+        if let Some(partner) = &change.conversion {
+            ops.push(bump_stats(app, partner, &[("conversions", 1)]));
         }
         ops.extend(extra);
         ops.push(crate::repo::audit::put_entry(audit)?);
         match self.store.transact(ops).await {
             Ok(()) => Ok(()),
             Err(StoreError::ConditionFailed { index: 0 }) => Err(EarningsError::Duplicate),
-            Err(StoreError::ConditionFailed { .. }) => Err(EarningsError::Changed),
+            // Another write to the partner's items went first (its summary's
+            // version moved, or DynamoDB cancelled the two colliding transactions):
+            // decide again from what is stored now.
+            Err(StoreError::ConditionFailed { .. } | StoreError::Conflict) => {
+                Err(EarningsError::Changed)
+            }
             Err(err) => Err(err.into()),
         }
     }
