@@ -185,12 +185,11 @@ async fn a_full_summary_costs_what_its_lists_weigh(app: TestApp) {
     })
     .await;
     measured.push(("dashboard", r, w));
-    let expected: Vec<(&str, f64, u64)> = vec![
-        ("revenue (commission)", 7.0, 28),
-        ("deal", 7.5, 78),
-        ("dashboard", 10.5, 0),
-    ];
-    assert_eq!(measured, expected);
+    // Timestamps are written without trailing zeros, so a full list's size moves by
+    // a few bytes from run to run: across a kilobyte boundary, 2 write units.
+    let (r, w) = (measured[0].1, measured[0].2);
+    assert!(r == 7.0 && (26..=28).contains(&w), "revenue: {measured:?}");
+    assert_eq!(&measured[1..], &[("deal", 7.5, 78), ("dashboard", 10.5, 0)]);
 }
 
 on_both_backends!(

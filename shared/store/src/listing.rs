@@ -28,21 +28,32 @@ enum Position {
     Done,
 }
 
-fn encode(positions: &[Position]) -> StoreResult<String> {
-    let json = serde_json::to_vec(positions).map_err(|e| StoreError::Invalid(e.to_string()))?;
+/// A cursor: the listing it continues (its first partition's name) and where each
+/// partition stands.
+#[derive(Debug, Serialize, Deserialize)]
+struct Cursor {
+    l: String,
+    p: Vec<Position>,
+}
+
+fn encode(listing: &str, positions: &[Position]) -> StoreResult<String> {
+    let cursor = Cursor {
+        l: listing.to_owned(),
+        p: positions.to_vec(),
+    };
+    let json = serde_json::to_vec(&cursor).map_err(|e| StoreError::Invalid(e.to_string()))?;
     Ok(URL_SAFE_NO_PAD.encode(json))
 }
 
-fn decode(cursor: &str, partitions: usize) -> StoreResult<Vec<Position>> {
+fn decode(cursor: &str, partitions: &[String]) -> StoreResult<Vec<Position>> {
     let json = URL_SAFE_NO_PAD
         .decode(cursor)
         .map_err(|_| StoreError::InvalidCursor)?;
-    let positions: Vec<Position> =
-        serde_json::from_slice(&json).map_err(|_| StoreError::InvalidCursor)?;
-    if positions.len() != partitions {
+    let cursor: Cursor = serde_json::from_slice(&json).map_err(|_| StoreError::InvalidCursor)?;
+    if cursor.p.len() != partitions.len() || partitions.first() != Some(&cursor.l) {
         return Err(StoreError::InvalidCursor);
     }
-    Ok(positions)
+    Ok(cursor.p)
 }
 
 fn sort_attribute(index: Index) -> &'static str {
@@ -59,8 +70,9 @@ impl Store {
     /// is ignored.
     pub async fn query_listing(&self, query: &Query, listing: &keys::Listing) -> StoreResult<Page> {
         let partitions = listing.partitions();
+        let name = partitions[0].clone();
         let mut positions = match &query.cursor {
-            Some(cursor) => decode(cursor, partitions.len())?,
+            Some(cursor) => decode(cursor, &partitions)?,
             None => vec![Position::Start; partitions.len()],
         };
         let queries: Vec<Option<Query>> = partitions
@@ -126,7 +138,7 @@ impl Store {
         let cursor = if positions.iter().all(|p| *p == Position::Done) {
             None
         } else {
-            Some(encode(&positions)?)
+            Some(encode(&name, &positions)?)
         };
         Ok(Page {
             items: candidates.into_iter().map(|(_, _, item)| item).collect(),
