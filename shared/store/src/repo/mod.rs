@@ -113,7 +113,12 @@ pub(crate) async fn listing_page<T: DeserializeOwned>(
     query: &Query,
     listing: &crate::keys::Listing,
 ) -> StoreResult<(Vec<T>, Option<String>)> {
-    let crate::Page { items, cursor } = store.query_listing(query, listing).await?;
+    records_of(store.query_listing(query, listing).await?)
+}
+
+/// A page's records and its cursor.
+fn records_of<T: DeserializeOwned>(page: crate::Page) -> StoreResult<(Vec<T>, Option<String>)> {
+    let crate::Page { items, cursor } = page;
     Ok((
         items
             .into_iter()
@@ -128,12 +133,5 @@ pub(crate) async fn page<T: DeserializeOwned>(
     store: &Store,
     query: &Query,
 ) -> StoreResult<(Vec<T>, Option<String>)> {
-    let crate::Page { items, cursor } = store.query(query).await?;
-    Ok((
-        items
-            .into_iter()
-            .map(from_item)
-            .collect::<StoreResult<_>>()?,
-        cursor,
-    ))
+    records_of(store.query(query).await?)
 }
