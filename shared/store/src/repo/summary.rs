@@ -6,7 +6,7 @@
 //! the deals' notes. Every write that creates or changes a listed kind of record
 //! changes its list in the same transaction, from the list as read and on the
 //! condition that its version is still the one read. A concurrent change fails
-//! that condition, and [`transact`] reads the list again and builds the
+//! that condition, and `transact` reads the list again and builds the
 //! transaction again. A record leaves a list only when newer ones push it out and
 //! never comes back, so a change to a record that is not listed leaves the list
 //! alone.
@@ -216,7 +216,7 @@ fn replace<T: Listed>(key: &Key, read: i64, records: Vec<T>) -> StoreResult<Writ
 }
 
 /// A partner's commissions list as read with the rest of what revenue reads, to be
-/// written with the revenue's entries ([`ListRead::write`]).
+/// written with the revenue's entries (`ListRead::write`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListRead {
     version: i64,
