@@ -18,6 +18,10 @@ cargo fmt --all -- --check
 
 step "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+# The functions as a deployment builds them: without their default `embedded` feature.
+functions=()
+for dir in functions/*/; do functions+=(-p "$(basename "$dir")"); done
+cargo clippy --locked --no-default-features "${functions[@]}" -- -D warnings
 
 step "unit, conformance and integration tests (embedded store and moto)"
 if cargo nextest --version >/dev/null 2>&1; then

@@ -552,12 +552,7 @@ on_both_backends!(
 
 /// A token with the given claims, signed with `secret` (HS256).
 fn token_with(secret: &str, claims: Value) -> String {
-    jsonwebtoken::encode(
-        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
-        &claims,
-        &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
-    )
-    .unwrap()
+    partner_tests::signed_hs256(secret, &claims)
 }
 
 fn now() -> u64 {
@@ -867,13 +862,11 @@ async fn an_admin_token_living_48_hours_is_refused() {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs();
-    let token = jsonwebtoken::encode(
-        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
-        &json!({"iss": "partner-program", "aud": "partner-program-admin", "sub": "ops",
+    let token = token_with(
+        ADMIN_SECRET,
+        json!({"iss": "partner-program", "aud": "partner-program-admin", "sub": "ops",
                 "iat": now, "exp": now + 48 * 3600, "app_ids": [app.app_id.to_string()]}),
-        &jsonwebtoken::EncodingKey::from_secret(ADMIN_SECRET.as_bytes()),
-    )
-    .unwrap();
+    );
     let path = format!("/v1/apps/{}/affiliates/settings", app.app_id);
     app.admin(Method::GET, &path, Some(&token), None)
         .await

@@ -192,13 +192,11 @@ async fn a_token_for_another_app_or_a_stale_one_opens_nothing() {
     let other = admin_token_for(&[AppId::generate()]);
     assert_eq!(open_link(&app, &other).await.status, 401);
     assert_eq!(open_link(&app, "not.a.token").await.status, 401);
-    let stale = jsonwebtoken::encode(
-        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+    let stale = partner_tests::signed_hs256(
+        partner_tests::ADMIN_SECRET,
         &json!({"iss": "partner-program", "aud": "partner-program-admin", "sub": "ops",
                 "iat": 1_000, "exp": 2_000, "app_ids": [app.app_id.to_string()]}),
-        &jsonwebtoken::EncodingKey::from_secret(partner_tests::ADMIN_SECRET.as_bytes()),
-    )
-    .unwrap();
+    );
     assert_eq!(open_link(&app, &stale).await.status, 401);
     assert_eq!(app.calls().writes, 0, "a refused login writes nothing");
 }

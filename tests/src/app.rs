@@ -372,6 +372,18 @@ pub fn admin_token_for(apps: &[AppId]) -> String {
     .expect("mint admin token")
 }
 
+/// A token with exactly these claims, signed with `secret` (HS256): for tokens the
+/// service would never mint (stale, too long-lived, foreign).
+pub fn signed_hs256(secret: &str, claims: &serde_json::Value) -> String {
+    partner_service::jwt_crypto::install();
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        claims,
+        &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .expect("sign a test token")
+}
+
 /// A request with an optional API key and JSON body.
 pub fn request(
     method: Method,

@@ -127,6 +127,7 @@ fn mint_for(
         app_ids: apps.iter().map(|a| a.to_string()).collect(),
         jti: Some(partner_domain::api_key::random_base62(16)),
     };
+    crate::jwt_crypto::install();
     Ok(jsonwebtoken::encode(
         &Header::new(Algorithm::HS256),
         &claims,
@@ -230,6 +231,7 @@ impl AdminVerifier {
     }
 
     fn verify_for(&self, token: &str, audience: &str) -> Result<AdminClaims, TokenError> {
+        crate::jwt_crypto::install();
         let header = jsonwebtoken::decode_header(token)?;
         // Keys named by the token's `kid` first, then keys without a `kid`; only keys of
         // the token's algorithm, and each only with that algorithm.

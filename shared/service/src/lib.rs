@@ -19,6 +19,7 @@ pub mod events;
 pub mod extract;
 pub mod html;
 pub mod http;
+pub mod jwt_crypto;
 pub mod logging;
 pub mod presented_key;
 pub mod problem;

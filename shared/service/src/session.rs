@@ -78,6 +78,7 @@ fn mint(
 /// Signs `claims` (HS256) with the current secret, named by its fingerprint.
 fn sign<T: Serialize>(secret: Option<&str>, claims: &T) -> Result<String, SessionError> {
     let secret = secret.ok_or(SessionError::NoSecret)?;
+    crate::jwt_crypto::install();
     let mut header = Header::new(Algorithm::HS256);
     header.kid = Some(fingerprint(secret));
     Ok(jsonwebtoken::encode(
@@ -114,6 +115,7 @@ fn decode<T: serde::de::DeserializeOwned>(
     token: &str,
 ) -> Result<T, SessionError> {
     let current = secret.ok_or(SessionError::NoSecret)?;
+    crate::jwt_crypto::install();
     let kid = jsonwebtoken::decode_header(token)?.kid;
     // The secret the token names; a token without a name tries both.
     let candidates: Vec<&str> = [Some(current), previous]

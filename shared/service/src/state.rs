@@ -47,6 +47,12 @@ pub enum StartupError {
          without Secrets Manager (partner-service's `secrets-manager` feature)"
     )]
     NoSecretsManager,
+    #[error(
+        "this build has no embedded store (SQLite or memory), so it needs DynamoDB: set \
+         TABLE_NAME (and leave PARTNER_STORE unset); for local runs, build with the \
+         default `embedded` feature"
+    )]
+    NoEmbeddedStore,
 }
 
 impl AppState {
@@ -168,8 +174,12 @@ impl AppState {
                 let client = OnFirstUse::new(move || partner_store::dynamo::Client::new(&aws));
                 Store::dynamodb(client, table.clone())
             }
+            #[cfg(feature = "embedded")]
             (StoreConfig::Sqlite { path }, _) => Store::sqlite(path)?,
+            #[cfg(feature = "embedded")]
             (_, _) => Store::memory()?,
+            #[cfg(not(feature = "embedded"))]
+            (_, _) => return Err(StartupError::NoEmbeddedStore),
         };
         let bus: Option<Arc<dyn EventBus>> = match (&config.event_bus, &aws) {
             (Some(name), Some(aws)) => {

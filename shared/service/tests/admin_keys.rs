@@ -30,6 +30,7 @@ fn claims(app: &AppId) -> serde_json::Value {
 fn sign(algorithm: Algorithm, kid: Option<&str>, key: &EncodingKey, app: &AppId) -> String {
     let mut header = Header::new(algorithm);
     header.kid = kid.map(str::to_owned);
+    partner_service::jwt_crypto::install();
     jsonwebtoken::encode(&header, &claims(app), key).unwrap()
 }
 
@@ -158,4 +159,47 @@ fn with_a_pem_key_and_a_jwks_each_token_finds_its_own_key() {
             .is_ok(),
         "the PEM key without a kid"
     );
+}
+
+/// Signatures made by openssl, not by this crate: the verification is the standard
+/// one, not merely consistent with its own signing.
+#[test]
+fn signatures_made_by_openssl_verify_and_altered_ones_do_not() {
+    use jsonwebtoken::DecodingKey;
+    use jsonwebtoken::crypto::verify;
+    partner_service::jwt_crypto::install();
+    let jwk = serde_json::from_str::<jsonwebtoken::jwk::JwkSet>(&fixture("jwks.json"))
+        .unwrap()
+        .keys
+        .remove(0);
+    let cases = [
+        (
+            "rs256-openssl.jwt",
+            Algorithm::RS256,
+            DecodingKey::from_rsa_pem(fixture("rsa-public.pem").as_bytes()).unwrap(),
+        ),
+        (
+            "rs256-openssl.jwt",
+            Algorithm::RS256,
+            DecodingKey::from_jwk(&jwk).unwrap(),
+        ),
+        (
+            "es256-openssl.jwt",
+            Algorithm::ES256,
+            DecodingKey::from_ec_pem(fixture("ec-public.pem").as_bytes()).unwrap(),
+        ),
+    ];
+    for (file, algorithm, key) in cases {
+        let token = fixture(file);
+        let (message, signature) = token.trim().rsplit_once('.').unwrap();
+        assert!(
+            verify(signature, message.as_bytes(), &key, algorithm).unwrap(),
+            "{file}"
+        );
+        let altered = format!("{message}x");
+        assert!(
+            !verify(signature, altered.as_bytes(), &key, algorithm).unwrap(),
+            "{file}"
+        );
+    }
 }

@@ -171,7 +171,7 @@ impl Table for DynamoTable {
                 .unwrap_or_default()
             {
                 let item = from_attributes(map)?;
-                found.insert(crate::sqlite::key_of(&item)?, item);
+                found.insert(crate::table::key_of(&item)?, item);
             }
             pending = output
                 .unprocessed_keys
@@ -252,7 +252,7 @@ impl Table for DynamoTable {
     }
 
     async fn transact(&self, ops: Vec<WriteOp>) -> StoreResult<()> {
-        crate::sqlite::check_distinct_keys(&ops)?;
+        crate::table::check_distinct_keys(&ops)?;
         let items = ops
             .iter()
             .map(|op| self.transact_item(op))

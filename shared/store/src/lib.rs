@@ -1,7 +1,7 @@
 //! The single-table store.
 //!
 //! [`Table`] is the small interface both backends implement (DynamoDB in
-//! [`dynamo`], embedded SQLite in [`sqlite`]); [`Store`] wraps one and counts every
+//! [`dynamo`], embedded SQLite in `sqlite`, the `embedded` feature); [`Store`] wraps one and counts every
 //! round trip so tests can hold each endpoint to its budget; the typed repositories
 //! in [`repo`] are written once on top. The table layout lives in [`keys`].
 
@@ -12,12 +12,12 @@ pub mod keys;
 pub mod limits;
 mod listing;
 pub mod repo;
+#[cfg(feature = "embedded")]
 pub mod sqlite;
 pub mod table;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -86,12 +86,14 @@ impl Store {
     }
 
     /// An empty in-memory embedded store.
+    #[cfg(feature = "embedded")]
     pub fn memory() -> StoreResult<Self> {
         Ok(Self::new(sqlite::SqliteTable::memory()?))
     }
 
     /// The embedded store in the SQLite file at `path` (created if missing).
-    pub fn sqlite(path: &Path) -> StoreResult<Self> {
+    #[cfg(feature = "embedded")]
+    pub fn sqlite(path: &std::path::Path) -> StoreResult<Self> {
         Ok(Self::new(sqlite::SqliteTable::open(path)?))
     }
 

@@ -7,7 +7,10 @@
 
 use async_trait::async_trait;
 use serde_json::Value;
+use std::collections::HashSet;
 use std::fmt::Debug;
+
+use crate::keys::attr;
 
 /// A stored item: attribute name → value. Key attributes are plain string attributes
 /// (see [`crate::keys`]).
@@ -180,4 +183,39 @@ pub trait Table: Send + Sync + Debug {
     async fn transact(&self, ops: Vec<WriteOp>) -> StoreResult<()>;
 
     async fn query(&self, query: &Query) -> StoreResult<Page>;
+}
+
+/// DynamoDB refuses a transaction that touches one item twice; so do we.
+pub(crate) fn check_distinct_keys(ops: &[WriteOp]) -> StoreResult<()> {
+    let mut seen = HashSet::new();
+    for op in ops {
+        let key = op_key(op)?;
+        if !seen.insert(key) {
+            return Err(StoreError::Invalid(
+                "a transaction touches one item twice".into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The key of the item a write touches.
+pub(crate) fn op_key(op: &WriteOp) -> StoreResult<Key> {
+    match op {
+        WriteOp::Put { item, .. } => key_of(item),
+        WriteOp::Update { key, .. } | WriteOp::Delete { key, .. } | WriteOp::Check { key, .. } => {
+            Ok(key.clone())
+        }
+    }
+}
+
+/// The key of a whole item, from its key attributes.
+pub(crate) fn key_of(item: &Item) -> StoreResult<Key> {
+    let text = |name: &str| {
+        item.get(name)
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .ok_or_else(|| StoreError::Invalid(format!("item lacks string attribute {name}")))
+    };
+    Ok(Key::new(text(attr::PK)?, text(attr::SK)?))
 }

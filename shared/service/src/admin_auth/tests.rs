@@ -3,6 +3,7 @@
 use super::*;
 
 fn signed(claims: serde_json::Value, secret: &str) -> String {
+    crate::jwt_crypto::install();
     jsonwebtoken::encode(
         &Header::new(Algorithm::HS256),
         &claims,

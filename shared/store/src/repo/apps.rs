@@ -258,7 +258,7 @@ impl Apps<'_> {
         let Some(item) = page.items.into_iter().next() else {
             return Ok(Revoked::NotFound);
         };
-        let key = crate::sqlite::key_of(&item)?;
+        let key = crate::table::key_of(&item)?;
         let mut update = Update::default();
         update.set.insert(
             "revokedAt".into(),
