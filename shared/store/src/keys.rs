@@ -116,49 +116,7 @@ pub const SCHEMA: TableSchema = TableSchema {
     ttl_attribute: attr::TTL,
 };
 
-/// Entity type values of the `type` attribute.
-pub mod entity {
-    pub const APP: &str = "app";
-    pub const SETTINGS: &str = "settings";
-    pub const API_KEY: &str = "api_key";
-    pub const APPLICATION: &str = "application";
-    pub const APPLICATION_EMAIL: &str = "application_email";
-    pub const CUSTOMER: &str = "customer";
-    pub const CUSTOMER_EMAIL: &str = "customer_email";
-    pub const AFFILIATE: &str = "affiliate";
-    pub const CODE: &str = "code";
-    pub const EVENT: &str = "event";
-    pub const WEBHOOK_ENDPOINT: &str = "webhook_endpoint";
-    pub const WEBHOOK_DELIVERY: &str = "webhook_delivery";
-    pub const WEBHOOK_COUNT: &str = "webhook_endpoint_count";
-    pub const CLICK: &str = "click";
-    pub const VISIT: &str = "visit";
-    pub const STATS: &str = "stats";
-    pub const BALANCE: &str = "balance";
-    pub const SUMMARY: &str = "summary";
-    pub const REFERRAL: &str = "referral";
-    pub const REVENUE: &str = "revenue";
-    pub const COMMISSION: &str = "commission";
-    pub const APPROVAL: &str = "approval";
-    pub const PAYOUT: &str = "payout";
-    pub const OPEN_PAYOUT: &str = "open_payout";
-    pub const PAYOUT_RUN: &str = "payout_run";
-    pub const RUN_LOCK: &str = "payout_run_lock";
-    pub const RUNNING_RUN: &str = "running_payout_run";
-    pub const PAYABLE: &str = "payable";
-    pub const DEAL: &str = "deal";
-    pub const LEAD: &str = "lead";
-    pub const OPEN_DEALS: &str = "open_deals";
-    pub const AUDIT_ENTRY: &str = "audit_entry";
-    pub const RATE_COUNTER: &str = "rate_counter";
-    pub const STRIPE_INTEGRATION: &str = "stripe_integration";
-    pub const STRIPE_EVENT: &str = "stripe_event";
-    pub const STRIPE_LINK: &str = "stripe_link";
-    pub const STRIPE_PROMOTION_CODE: &str = "stripe_promotion_code";
-    pub const STRIPE_CHARGE: &str = "stripe_charge";
-    pub const CONSOLE_LOGIN: &str = "console_login";
-    pub const GROUPS: &str = "groups";
-}
+pub mod entity;
 
 /// How many GSI partitions each busy app-wide listing is spread over.
 pub const LISTING_SHARDS: u8 = 4;
@@ -517,34 +475,4 @@ pub fn referral_code(app: &AppId, code: &ReferralCode) -> Key {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn code_markers_ignore_case() {
-        let app = AppId::generate();
-        let lower = ReferralCode::parse("code", "jane20").unwrap();
-        let upper = ReferralCode::parse("code", "JANE20").unwrap();
-        assert_eq!(referral_code(&app, &lower), referral_code(&app, &upper));
-    }
-
-    #[test]
-    fn every_app_scoped_key_leads_with_its_app() {
-        let app = AppId::generate();
-        let email = Email::parse("email", "a@b.co").unwrap();
-        let keys = [
-            settings(&app),
-            application(&app, &ApplicationId::generate()),
-            application_by_email(&app, &email),
-            customer(&app, &CustomerId::generate()),
-            customer_by_email(&app, &email),
-            affiliate_of_customer(&app, &CustomerId::generate()),
-            webhook_endpoint(&app, &WebhookEndpointId::generate()),
-            webhook_endpoint_count(&app),
-            stripe_integration(&app),
-        ];
-        for key in keys {
-            assert!(key.pk.starts_with(&format!("APP#{app}")), "{key:?}");
-        }
-    }
-}
+mod tests;
