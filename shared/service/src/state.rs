@@ -158,7 +158,17 @@ impl AppState {
     }
 
     /// Reads the configuration and builds every client: the whole of a function's init.
+    /// A failure is logged in words first, since a function's `main` returns it to the
+    /// runtime, which prints only its debug form.
     pub async fn from_env() -> Result<Self, StartupError> {
+        let state = Self::build_from_env().await;
+        if let Err(err) = &state {
+            tracing::error!(error = %err, "the function cannot start");
+        }
+        state
+    }
+
+    async fn build_from_env() -> Result<Self, StartupError> {
         let config = Config::from_env()?;
         let needs_aws = matches!(config.store, StoreConfig::DynamoDb { .. })
             || config.event_bus.is_some()

@@ -37,13 +37,8 @@ CREATE INDEX IF NOT EXISTS items_gsi2 ON items (gsi2pk, gsi2sk, pk, sk) WHERE gs
 /// How long a writer waits for another process's transaction before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// How often the background thread looks whether the write-ahead log should be
-/// copied into the database.
-const CHECKPOINT_TICK: Duration = Duration::from_millis(250);
-
-/// Ticks with writes in them after which the log is checkpointed anyway, so a store
-/// that is never idle still keeps its log short (2 s of writes).
-const BUSY_TICKS_BEFORE_CHECKPOINT: u32 = 8;
+/// How often the background thread copies the write-ahead log into the database.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
 
 #[derive(Debug, Clone)]
 pub struct SqliteTable {
@@ -110,14 +105,11 @@ impl SqliteTable {
     }
 }
 
-/// Checkpoints the log of the store at `path` until the store (`owner`) is dropped:
-/// at the first [`CHECKPOINT_TICK`] without a commit, or after
-/// [`BUSY_TICKS_BEFORE_CHECKPOINT`] ticks with commits. A checkpoint's file writes
-/// and fsyncs slow the commits that overlap them (they were the p99 of a write), so
-/// they go where no request is, and under steady load in fewer, larger batches.
-/// Passive checkpoints wait for no reader or writer; other processes on the same
-/// file (`cargo lambda watch`) checkpoint too, which SQLite allows. `false` when no
-/// thread could start (SQLite then keeps checkpointing inside commits).
+/// Checkpoints the log of the store at `path` every [`CHECKPOINT_EVERY`] until the
+/// store (`owner`) is dropped. Passive checkpoints wait for no reader or writer, so
+/// requests never wait for them; other processes on the same file (`cargo lambda
+/// watch`) checkpoint too, which SQLite allows. `false` when no thread could start
+/// (SQLite then keeps checkpointing inside commits).
 fn spawn_checkpointer(path: &Path, owner: Weak<Mutex<Connection>>) -> bool {
     let path = path.to_owned();
     let spawned = std::thread::Builder::new()
@@ -126,27 +118,8 @@ fn spawn_checkpointer(path: &Path, owner: Weak<Mutex<Connection>>) -> bool {
             let Ok(conn) = Connection::open(&path) else {
                 return;
             };
-            // `data_version` changes when another connection commits to the file.
-            let data_version = |conn: &Connection| {
-                conn.query_row("PRAGMA data_version", [], |row| row.get::<_, i64>(0))
-                    .ok()
-            };
-            let mut seen = data_version(&conn);
-            let mut busy_ticks = 0u32;
             while owner.strong_count() > 0 {
-                std::thread::sleep(CHECKPOINT_TICK);
-                let now = data_version(&conn);
-                if now != seen {
-                    seen = now;
-                    busy_ticks += 1;
-                    if busy_ticks < BUSY_TICKS_BEFORE_CHECKPOINT {
-                        continue;
-                    }
-                } else if busy_ticks == 0 {
-                    // Nothing written since the last checkpoint.
-                    continue;
-                }
-                busy_ticks = 0;
+                std::thread::sleep(CHECKPOINT_EVERY);
                 if let Err(err) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
                     tracing::debug!(error = %err, "checkpoint skipped");
                 }
