@@ -22,7 +22,7 @@ import threading
 import urllib.parse
 
 from selenium import webdriver
-from selenium.common.exceptions import StaleElementReferenceException
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
@@ -115,6 +115,11 @@ def page(base, key, email, session=None):
     config = {"base": base, "key": key, "email": email, "session": session}
     # Inlined in a <script>: keep "</" out of it.
     return PAGE.replace("__CONFIG__", json.dumps(config).replace("</", "<\\/"))
+
+
+def page_text(driver):
+    """The page's visible text now, read in one script call."""
+    return driver.execute_script("return document.body ? document.body.innerText : ''") or ""
 
 
 def filled(driver, element_id, seconds=15):
@@ -305,10 +310,11 @@ def console(env):
                 driver.delete_all_cookies()
                 driver.get(link)
                 driver.find_element(By.ID, "continue").click()
-                # The old page's body goes stale while the post navigates: look again.
-                WebDriverWait(driver, 15, ignored_exceptions=[StaleElementReferenceException]).until(
-                    lambda d: "not valid" in d.find_element(By.TAG_NAME, "body").text)
-                text = driver.find_element(By.TAG_NAME, "body").text
+                # The post navigates while we look: read the page in one script call
+                # (an element found on the old page and read on the new one fails).
+                WebDriverWait(driver, 15, ignored_exceptions=[WebDriverException]).until(
+                    lambda d: "not valid" in page_text(d))
+                text = page_text(driver)
                 check.check(f"{label}: the reused login link shows an error and no data",
                       "not valid" in text and "JANE20" not in driver.page_source and "jane@" not in driver.page_source, text)
             finally:
