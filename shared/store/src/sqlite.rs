@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params_from_iter};
 use serde_json::Value;
 use std::path::Path;
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::keys::attr;
@@ -18,6 +18,9 @@ use crate::table::{
     Condition, Index, Item, Key, Page, Query, SortKey, StoreError, StoreResult, Table, Update,
     WriteOp, check_distinct_keys, key_of, op_key,
 };
+use checkpoints::Checkpoints;
+
+mod checkpoints;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS items (
@@ -37,9 +40,6 @@ CREATE INDEX IF NOT EXISTS items_gsi2 ON items (gsi2pk, gsi2sk, pk, sk) WHERE gs
 /// How long a writer waits for another process's transaction before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// How often the background thread copies the write-ahead log into the database.
-const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
-
 #[derive(Debug, Clone)]
 pub struct SqliteTable {
     conn: Arc<Mutex<Connection>>,
@@ -48,6 +48,11 @@ pub struct SqliteTable {
 impl SqliteTable {
     /// Opens (creating if needed) the store file at `path`.
     pub fn open(path: &Path) -> StoreResult<Self> {
+        Self::open_with(path, Checkpoints::DEFAULT)
+    }
+
+    /// [`Self::open`] with its own checkpoint policy (the tests' is faster).
+    fn open_with(path: &Path, checkpoints: Checkpoints) -> StoreResult<Self> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(StoreError::backend)?;
         }
@@ -63,7 +68,7 @@ impl SqliteTable {
         // on a thread of their own, not inside whichever commit crosses SQLite's
         // 1,000-page threshold: that commit was the p99 of every write (BENCHMARKS.md).
         let table = Self::with_schema(conn)?;
-        if spawn_checkpointer(path, Arc::downgrade(&table.conn)) {
+        if checkpoints.spawn(path, Arc::downgrade(&table.conn)) {
             let conn = table
                 .conn
                 .lock()
@@ -103,32 +108,6 @@ impl SqliteTable {
         .await
         .map_err(StoreError::backend)?
     }
-}
-
-/// Checkpoints the log of the store at `path` every [`CHECKPOINT_EVERY`] until the
-/// store (`owner`) is dropped. Passive checkpoints wait for no reader or writer, so
-/// requests never wait for them; other processes on the same file (`cargo lambda
-/// watch`) checkpoint too, which SQLite allows. `false` when no thread could start
-/// (SQLite then keeps checkpointing inside commits).
-fn spawn_checkpointer(path: &Path, owner: Weak<Mutex<Connection>>) -> bool {
-    let path = path.to_owned();
-    let spawned = std::thread::Builder::new()
-        .name("sqlite-checkpoint".into())
-        .spawn(move || {
-            let Ok(conn) = Connection::open(&path) else {
-                return;
-            };
-            while owner.strong_count() > 0 {
-                std::thread::sleep(CHECKPOINT_EVERY);
-                if let Err(err) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
-                    tracing::debug!(error = %err, "checkpoint skipped");
-                }
-            }
-        });
-    if let Err(err) = &spawned {
-        tracing::warn!(error = %err, "no checkpoint thread; commits checkpoint instead");
-    }
-    spawned.is_ok()
 }
 
 #[async_trait]
