@@ -1,18 +1,19 @@
 //! The background thread that copies a store file's write-ahead log into the
 //! database ("checkpoints"), so that no request's commit does it.
 //!
-//! A checkpoint copies the log's pages into the database and fsyncs both files:
-//! milliseconds, which SQLite would otherwise spend inside whichever commit made
-//! the log cross 1,000 pages. The thread runs passive checkpoints, which wait for
-//! no reader or writer. Under a steady stream of writes, though, some commit
-//! always lands while one is running, so the log is never wholly copied, and
-//! SQLite only starts a log over once it is. The log then grows for as long as the
-//! writes go on: 866 MB in one `partner-bench warm` run, and each commit that
-//! extends the file waits on the filesystem while a checkpoint fsyncs it. So once
-//! the log holds more than a limit, the thread holds this process's writers off
-//! (the store's connection lock) for a second checkpoint of what is left; the
-//! next commit starts the log over. That wait is a few milliseconds, once per
-//! limit's worth of writes.
+//! A checkpoint copies the log's pages into the database and fsyncs the log (and
+//! the database, once the whole log is copied): milliseconds, which SQLite would
+//! otherwise spend inside whichever commit made the log cross 1,000 pages. The
+//! thread runs passive checkpoints, which wait for no reader or writer. Under a
+//! steady stream of writes, though, some commit always lands while one is running,
+//! so the log is never wholly copied, and SQLite only starts a log over once it
+//! is. The log then grows for as long as the writes go on: 866 MB in one
+//! `partner-bench warm` run, and each commit that extends the file waits on the
+//! filesystem while a checkpoint fsyncs it. So once the log holds more than a
+//! limit, the thread holds this process's requests off (the store's connection
+//! lock) for a second checkpoint of what is left, and the next commit starts the
+//! log over, unless a reader or writer in another process is using it. That wait
+//! is a few milliseconds, once per limit's worth of writes.
 
 use std::path::Path;
 use std::sync::{Mutex, Weak};
@@ -25,12 +26,13 @@ use rusqlite::Connection;
 pub(super) struct Checkpoints {
     /// How often the thread checkpoints.
     pub every: Duration,
-    /// Log frames (a page each) beyond which writers wait for a complete checkpoint.
+    /// Log frames (a page each) beyond which the thread holds requests off for a
+    /// second checkpoint.
     pub log_limit_frames: i64,
 }
 
 impl Checkpoints {
-    /// Every 250 ms; writers held off past 4,096 frames (about 16 MB of log).
+    /// Every 250 ms; requests held off past 4,096 frames (about 16 MB of log).
     pub const DEFAULT: Self = Self {
         every: Duration::from_millis(250),
         log_limit_frames: 4096,
@@ -38,18 +40,24 @@ impl Checkpoints {
 
     /// Checkpoints the log of the store at `path` until the store (`owner`, its
     /// connection) is dropped. Other processes on the same file (`cargo lambda
-    /// watch`) checkpoint too, which SQLite allows; their writers are not held off,
-    /// so their commits can keep a log from starting over until they pause.
-    /// `false` when no thread could start (SQLite then keeps checkpointing inside
-    /// commits).
+    /// watch`) checkpoint too, which SQLite allows. Their writers are not held off:
+    /// while they keep writing, a log can stay over the limit, and each round then
+    /// holds this process's requests off for a checkpoint that cannot start it
+    /// over. `false` when the thread could not start (SQLite then keeps
+    /// checkpointing inside commits).
     pub fn spawn(self, path: &Path, owner: Weak<Mutex<Connection>>) -> bool {
-        let path = path.to_owned();
+        // No busy timeout: a passive checkpoint never waits, and nothing the thread
+        // does with the store's lock held may wait either.
+        let conn = match Connection::open(path) {
+            Ok(conn) => conn,
+            Err(err) => {
+                tracing::warn!(error = %err, "no checkpoint connection; commits checkpoint instead");
+                return false;
+            }
+        };
         let spawned = std::thread::Builder::new()
             .name("sqlite-checkpoint".into())
             .spawn(move || {
-                let Ok(conn) = Connection::open(&path) else {
-                    return;
-                };
                 while owner.strong_count() > 0 {
                     std::thread::sleep(self.every);
                     self.run(&conn, &owner);
@@ -62,7 +70,9 @@ impl Checkpoints {
     }
 
     /// One round: a passive checkpoint, and a second one with this process's
-    /// writers held off when the log has outgrown the limit.
+    /// requests held off when the log has outgrown the limit. (A log left over the
+    /// limit by writes that have stopped costs each round a lock and a checkpoint
+    /// with nothing to copy, until the next commit starts it over.)
     fn run(&self, conn: &Connection, owner: &Weak<Mutex<Connection>>) {
         match passive_checkpoint(conn) {
             Ok(frames) if frames > self.log_limit_frames => {
@@ -70,7 +80,7 @@ impl Checkpoints {
                     return;
                 };
                 // A poisoned lock means a request panicked with it: leave the log be.
-                let Ok(_writers) = store.lock() else {
+                let Ok(_requests) = store.lock() else {
                     return;
                 };
                 if let Err(err) = passive_checkpoint(conn) {
